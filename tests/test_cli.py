@@ -1,0 +1,136 @@
+"""The script as a user runs it: option checks, both modes end to end, determinism,
+interruption, and a short run on the real data."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import ex09
+from conftest import run_script
+
+TINY = ["--epochs", "3", "--eval-every", "2", "--tsne-samples", "30", "--batch-size", "32",
+        "--skip-md5"]
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "--epochs"),
+    ("--batch-size", "0", "--batch-size"),
+    ("--noise-std", "-0.1", "--noise-std"),
+    ("--lr", "0", "--lr"),
+    ("--eval-every", "0", "--eval-every"),
+    ("--mode", "fancy", "--mode"),
+])
+def test_bad_option_values_are_refused_by_the_parser(option, value, message, tmp_path):
+    result = run_script(option, value, "--out-dir", tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "plain").exists()
+
+
+def test_too_many_tsne_samples_is_refused_before_any_work(tmp_path):
+    result = run_script("--tsne-samples", "10001", "--out-dir", tmp_path,
+                        "--data-dir", tmp_path / "nowhere", "--mirror", "http://127.0.0.1:9/")
+    assert result.returncode == 1
+    assert "--tsne-samples 10001 is larger than the test set (10000 images)" in result.stderr
+    assert "downloading" not in result.stdout  # refused before touching the data
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs a non-root POSIX user for a read-only folder")
+def test_unwritable_out_dir_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    result = run_script("--out-dir", locked / "out")
+    assert result.returncode == 1 and "cannot write to --out-dir" in result.stderr
+
+
+def test_out_dir_that_is_a_file_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_script("--out-dir", blocker)
+    assert result.returncode == 1
+    assert "cannot write to --out-dir" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_explains_every_option():
+    result = run_script("--help")
+    assert result.returncode == 0
+    for action in ex09.build_parser()._actions:
+        for flag in action.option_strings:
+            assert flag in result.stdout
+        assert action.help, f"{action.dest} has no help text"
+
+
+def read_losses(folder):
+    with open(folder / "losses.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("mode", ["plain", "denoise"])
+def test_end_to_end_tiny_run_writes_every_artefact(mode, fake_data, tmp_path):
+    result = run_script("--mode", mode, "--data-dir", fake_data, "--out-dir", tmp_path, *TINY)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / mode
+    rows = read_losses(out)
+    assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
+    assert [bool(r["test_loss"]) for r in rows] == [True, False, True, True]  # 0, every 2, last
+    assert all(float(r["train_loss"]) > 0 for r in rows[1:])
+    for epoch in (0, 2, 3):
+        assert (out / f"recon_epoch{epoch:03d}.png").read_bytes()[:4] == b"\x89PNG"
+    for name in ("loss_curve.png", "recon_evolution.png", "tsne.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    codes = np.load(out / "tsne_codes.npz")
+    assert codes["codes"].shape == (30, 8) and codes["coords"].shape == (30, 2)
+    assert np.bincount(codes["labels"]).tolist() == [3] * 10  # stratified by class
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["mode"] == mode and metrics["config"]["epochs"] == 3
+    assert metrics["final_test_loss"] == pytest.approx(float(rows[-1]["test_loss"]))
+    assert {"torch", "numpy", "scikit-learn"} <= set(metrics["versions"])
+    state = torch.load(out / "model.pt")
+    model = ex09.AutoEncoder()
+    model.load_state_dict(state)
+    assert not (tmp_path / f"{mode}.partial").exists()
+    other = "denoise" if mode == "plain" else "plain"
+    assert not (tmp_path / other).exists()  # the modes never share a folder
+
+
+def test_same_seed_gives_identical_losses_and_other_seed_does_not(fake_data, tmp_path):
+    losses = []
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        result = run_script("--mode", "denoise", "--data-dir", fake_data, "--out-dir",
+                            tmp_path / name, "--seed", seed, *TINY, "--tsne-samples", "0")
+        assert result.returncode == 0, result.stderr
+        losses.append([(r["train_loss"], r["test_loss"])
+                       for r in read_losses(tmp_path / name / "denoise")])
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+
+def test_interrupted_run_leaves_earlier_results_untouched(fake_data, tmp_path, monkeypatch, capsys):
+    final = tmp_path / "plain"
+    final.mkdir()
+    (final / "metrics.json").write_text('{"earlier": true}')
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex09, "train_epoch", interrupted)
+    code = ex09.main(["--data-dir", str(fake_data), "--out-dir", str(tmp_path), *TINY])
+    assert code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert sorted(p.name for p in final.iterdir()) == ["metrics.json"]
+    assert json.loads((final / "metrics.json").read_text()) == {"earlier": True}
+
+
+def test_short_run_on_real_data_lowers_the_loss(real_data, tmp_path):
+    result = run_script("--data-dir", real_data, "--out-dir", tmp_path, "--epochs", "2",
+                        "--eval-every", "1", "--train-limit", "10000", "--test-limit", "2000",
+                        "--tsne-samples", "100")
+    assert result.returncode == 0, result.stderr
+    test_losses = [float(r["test_loss"]) for r in read_losses(tmp_path / "plain")]
+    assert test_losses[2] < test_losses[1] < 0.8 * test_losses[0]

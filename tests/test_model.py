@@ -1,0 +1,89 @@
+"""Q2a-c: the architecture, loss and optimiser exactly as the sheet specifies."""
+
+import torch
+from torch import nn
+
+import ex09
+
+
+def layers(module):
+    return [m for m in module.net]
+
+
+def test_encoder_is_784_128_64_32_16_8_with_relu_after_every_layer():
+    f = ex09.Encoder()
+    mods = layers(f)
+    linears = [m for m in mods if isinstance(m, nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [
+        (784, 128), (128, 64), (64, 32), (32, 16), (16, 8)]
+    # Strict alternation Linear, ReLU, ..., ending in ReLU.
+    assert [type(m) for m in mods] == [nn.Linear, nn.ReLU] * 5
+
+
+def test_decoder_is_8_8_32_64_128_784_relu_between_and_tanh_at_the_end():
+    g = ex09.Decoder()
+    mods = layers(g)
+    linears = [m for m in mods if isinstance(m, nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [
+        (8, 8), (8, 32), (32, 64), (64, 128), (128, 784)]
+    assert [type(m) for m in mods] == [nn.Linear, nn.ReLU] * 4 + [nn.Linear, nn.Tanh]
+
+
+def test_autoencoder_maps_images_to_images_through_an_8d_nonnegative_code():
+    model = ex09.AutoEncoder()
+    x = torch.rand(5, 784) * 2 - 1
+    h = model.f(x)
+    assert h.shape == (5, 8) and bool((h >= 0).all())
+    out = model(x)
+    assert out.shape == (5, 784)
+    assert bool((out.abs() <= 1).all())
+    assert torch.equal(out, model.g(h))
+
+
+def test_optimizer_is_adam_with_sheet_settings():
+    model = ex09.AutoEncoder()
+    opt = ex09.make_optimizer(model, lr=1e-3, weight_decay=1e-5)
+    assert isinstance(opt, torch.optim.Adam)
+    group = opt.param_groups[0]
+    assert group["lr"] == 1e-3
+    assert group["weight_decay"] == 1e-5
+    assert group["betas"] == (0.9, 0.999)  # Adam's own momentum stays at its default
+    assert sum(p.numel() for p in group["params"]) == sum(p.numel() for p in model.parameters())
+
+
+def test_cli_defaults_are_the_sheet_settings():
+    args = ex09.build_parser().parse_args([])
+    assert (args.mode, args.epochs, args.batch_size, args.lr, args.weight_decay) == (
+        "plain", 50, 128, 1e-3, 1e-5)
+    assert args.tsne_samples == 500 and args.eval_every == 10
+    assert args.noise_std == 0.5  # 0.25 on [0, 1] pixels
+
+
+def test_train_epoch_reports_mean_loss_per_sample_and_updates_weights():
+    torch.manual_seed(0)
+    model = ex09.AutoEncoder()
+    x = torch.rand(300, 784) * 2 - 1
+    before = ex09.evaluate(model, x, x)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the loss must equal evaluate()
+    loss = ex09.train_epoch(model, opt, nn.MSELoss(), x, 128, torch.Generator().manual_seed(0))
+    assert abs(loss - before) < 1e-6
+    opt = ex09.make_optimizer(model, 1e-3, 1e-5)
+    w0 = model.f.net[0].weight.clone()
+    ex09.train_epoch(model, opt, nn.MSELoss(), x, 128, torch.Generator().manual_seed(0))
+    assert not torch.equal(w0, model.f.net[0].weight)
+
+
+def test_denoising_epoch_uses_noisy_inputs_and_clean_targets():
+    torch.manual_seed(0)
+    model = ex09.AutoEncoder()
+    x = torch.zeros(256, 784)
+    seen = []
+    model.register_forward_pre_hook(lambda mod, inp: seen.append(inp[0].clone()))
+    targets = []
+    loss_fn = lambda out, target: (targets.append(target.clone()), nn.functional.mse_loss(out, target))[1]
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    ex09.train_epoch(model, opt, loss_fn, x, 128, torch.Generator().manual_seed(0),
+                     noise_std=0.5, noise_gen=torch.Generator().manual_seed(1))
+    assert all(float(inp.std()) > 0.3 for inp in seen)      # inputs carry noise
+    assert all(bool((t == 0).all()) for t in targets)        # targets are the clean images
+    assert not torch.equal(seen[0], seen[1])                 # fresh noise every batch
