@@ -48,6 +48,7 @@ def test_optimizer_is_adam_with_sheet_settings():
     assert group["lr"] == 1e-3
     assert group["weight_decay"] == 1e-5
     assert group["betas"] == (0.9, 0.999)  # Adam's own momentum stays at its default
+    assert group["fused"] is True  # the fastest CPU implementation (benchmarks/bench.py)
     assert sum(p.numel() for p in group["params"]) == sum(p.numel() for p in model.parameters())
 
 
