@@ -76,9 +76,10 @@ def build_parser():
         description="Autoencoder (Q2) and denoising autoencoder (Q3) on Fashion-MNIST, "
                     "exercise sheet 9. Defaults are the sheet's settings.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--mode", choices=("plain", "denoise"), default="plain",
+    parser.add_argument("--mode", choices=("plain", "denoise", "compare"), default="plain",
                         help="plain: autoencoder x -> g(f(x)) (Q2); denoise: noisy input, "
-                             "clean target (Q3)")
+                             "clean target (Q3); compare: measurements and side-by-side "
+                             "figures from finished plain and denoise runs (Q2e, Q3c)")
     parser.add_argument("--epochs", type=positive_int, default=50,
                         help="training epochs (Q2c: at least 50)")
     parser.add_argument("--batch-size", type=positive_int, default=128,
@@ -91,6 +92,9 @@ def build_parser():
     parser.add_argument("--noise-std", type=non_negative_float, default=DEFAULT_NOISE_STD,
                         help="std of the white noise on the [-1, 1] pixel scale, denoise mode "
                              "only (0.5 here is 0.25 on [0, 1] pixels)")
+    parser.add_argument("--code-activation", choices=("relu", "linear"), default="relu",
+                        help="activation of the 8-unit code layer: relu is the sheet's; linear "
+                             "drops it (experiment; its outputs go to <mode>-linear-code/)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds every random generator (init, shuffling, noise, t-SNE)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
@@ -137,6 +141,11 @@ def check_args(args):
         probe.unlink()
     except OSError as err:
         raise UsageError(f"cannot write to --out-dir {args.out_dir}: {err.strerror}") from None
+
+
+def run_name(mode, code_activation="relu"):
+    """Output folder name: one per mode and code variant, so no run overwrites another."""
+    return mode if code_activation == "relu" else f"{mode}-{code_activation}-code"
 
 
 def pick_device(name):
@@ -276,15 +285,22 @@ def load_split(data_dir, split, verify_md5=True):
 # ----------------------------------------------------------------------------- model (Q2a)
 
 class Encoder(nn.Module):
-    """f: 784 -> 128 -> 64 -> 32 -> 16 -> 8, every Linear followed by ReLU (as the sheet lists)."""
+    """f: 784 -> 128 -> 64 -> 32 -> 16 -> 8, every Linear followed by ReLU (as the sheet lists).
+
+    code_activation="linear" drops the ReLU on the 8-d code h (an experiment beyond the sheet:
+    a ReLU code is non-negative and its units can die)."""
 
     sizes = (784, 128, 64, 32, 16, 8)
 
-    def __init__(self):
+    def __init__(self, code_activation="relu"):
         super().__init__()
         layers = []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        if code_activation == "linear":
+            layers.pop()
+        elif code_activation != "relu":
+            raise ValueError(f"code_activation must be 'relu' or 'linear', got {code_activation!r}")
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -312,9 +328,9 @@ class Decoder(nn.Module):
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self):
+    def __init__(self, code_activation="relu"):
         super().__init__()
-        self.f = Encoder()
+        self.f = Encoder(code_activation)
         self.g = Decoder()
 
     def forward(self, x):
@@ -520,8 +536,8 @@ def run(args):
     torch.set_flush_denormal(True)
     device = pick_device(args.device)
     denoise = args.mode == "denoise"
-    final_dir = args.out_dir / args.mode
-    stage = args.out_dir / f"{args.mode}.partial"
+    final_dir = args.out_dir / run_name(args.mode, args.code_activation)
+    stage = final_dir.with_name(final_dir.name + ".partial")
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
 
@@ -544,13 +560,14 @@ def run(args):
         x_test_in = x_test
     shuffle_gen = torch.Generator().manual_seed(args.seed)
 
-    model = AutoEncoder().to(device)
+    model = AutoEncoder(args.code_activation).to(device)
     loss_fn = nn.MSELoss()  # Q2b
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
 
     shown = first_of_each_class(y_test)
     titles = [CLASS_NAMES[int(y_test[i])] for i in shown]
-    name = "Denoising autoencoder" if denoise else "Autoencoder"
+    name = ("Denoising autoencoder" if denoise else "Autoencoder") + (
+        "" if args.code_activation == "relu" else " (linear code)")
     snapshots = []  # (epoch, reconstructions of the shown images) for the evolution figure
     history = []
     train_seconds = []
@@ -640,13 +657,18 @@ def run(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        run(args)
+        if args.mode == "compare":
+            import compare  # measurements beyond the sheet, on the saved runs
+            compare.run(args)
+        else:
+            run(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted: earlier results in {args.out_dir / args.mode} are untouched; "
-              f"the partial run is in {args.out_dir / (args.mode + '.partial')}", file=sys.stderr)
+        folder = args.out_dir / run_name(args.mode, args.code_activation)
+        print(f"\ninterrupted: earlier results in {folder} are untouched; the partial run is "
+              f"in {folder}.partial", file=sys.stderr)
         return 130
     return 0
 

@@ -11,7 +11,8 @@ Measured, all on the sheet's model, Adam and batch 128:
             normalise, as torchvision's ToTensor + Normalize), shuffled, plus the test loss
             every epoch in batches of 10, as the course template did
   drift     epoch time at the start of training versus after continued training, with and
-            without flushing denormal floats to zero
+            without flushing denormal floats to zero, each epoch paired with an epoch of a
+            fresh model as a control for the machine's own speed changes
   rss       peak resident memory of a full `ex09.py --mode plain` run (a child process)
 Epoch times are scaled to seconds per 60,000 samples, so sizes can be reduced for a quick run.
 """
@@ -109,15 +110,30 @@ def uint8_split(data_dir, split, limit, verify_md5):
     return images[:limit], labels[:limit]
 
 
-def drift(x_train, epochs, flush):
-    """Per-epoch seconds of `epochs` epochs of continued training of one model."""
+def drift(data_dir, limit, verify_md5, epochs, flush):
+    """Per-epoch seconds of one model trained on and on, each epoch followed by an epoch of a
+    freshly initialised model as a control: the control shows how fast the machine was at that
+    moment, so a slow phase of a shared machine is not mistaken for drift.
+
+    Runs in a fresh process (see main) because the denormal setting must be made before
+    PyTorch starts its worker threads, which copy it from the main thread."""
     torch.set_flush_denormal(flush)
+    x_train = ex09.load_split(data_dir, "train", verify_md5=verify_md5)[0][:limit]
     model, optimizer = fresh()
     gen = torch.Generator().manual_seed(0)
-    seconds = [timed(lambda: ex09.train_epoch(model, optimizer, nn.MSELoss(), x_train, 128, gen))
-               for _ in range(epochs)]
-    torch.set_flush_denormal(True)
-    return seconds
+    continued, control = [], []
+    for epoch in range(epochs):
+        continued.append(timed(lambda: ex09.train_epoch(model, optimizer, nn.MSELoss(), x_train,
+                                                        128, gen)))
+        other, other_optimizer = fresh(seed=epoch + 1)
+        control.append(timed(lambda: ex09.train_epoch(other, other_optimizer, nn.MSELoss(),
+                                                      x_train, 128, gen)))
+    early, late = statistics.median(continued[:5]), statistics.median(continued[-5:])
+    early_control, late_control = statistics.median(control[:5]), statistics.median(control[-5:])
+    return {"epochs": epochs, "flush_denormal": flush, "early_s": early, "late_s": late,
+            "late_over_early": late / early,
+            "late_over_early_vs_control": (late / late_control) / (early / early_control),
+            "continued_s": continued, "control_s": control}
 
 
 def peak_rss_of_plain_run(args):
@@ -181,7 +197,8 @@ def main(argv=None):
         model, optimizer = fresh()
         project.append(timed(lambda: ex09.train_epoch(model, optimizer, loss_fn, x_train, 128,
                                                         gen)) * scale)
-    results = {"floor_s": statistics.median(floor),
+    results = {"floor_runs_s": floor, "floor_default_adam_runs_s": floor_default,
+               "project_runs_s": project, "floor_s": statistics.median(floor),
                "floor_default_adam_s": statistics.median(floor_default),
                "project_s": statistics.median(project)}
     print(f"floor    {results['floor_s']:.3f} s / 60k samples  (fused Adam; torch's default "
@@ -206,17 +223,19 @@ def main(argv=None):
           f"training, {results['tutorial_test_pass_s']:.3f} s test pass)  "
           f"tutorial/project {results['tutorial_s'] / results['project_s']:.2f}")
 
+    import multiprocessing
     epochs = max(args.drift_epochs, 10)
+    context = multiprocessing.get_context("spawn")
     for flush in (True, False):
-        seconds = drift(x_train, epochs, flush)
-        ratio = statistics.median(seconds[-5:]) / statistics.median(seconds[:5])
+        with context.Pool(1) as pool:
+            result = pool.apply(drift, (args.data_dir, args.train_limit, not args.skip_md5,
+                                        epochs, flush))
         key = "drift" if flush else "drift_without_flush_denormal"
-        results[key] = {"early_s": statistics.median(seconds[:5]) * scale,
-                        "late_s": statistics.median(seconds[-5:]) * scale,
-                        "late_over_early": ratio, "epochs": epochs}
-        print(f"drift    epochs 1-5 {results[key]['early_s']:.3f} s, epochs {epochs - 4}-{epochs} "
-              f"{results[key]['late_s']:.3f} s  late/early {ratio:.3f}"
-              + ("" if flush else "  (denormals not flushed, for comparison)"))
+        results[key] = result
+        print(f"drift    epochs 1-5 {result['early_s'] * scale:.3f} s, epochs {epochs - 4}-{epochs} "
+              f"{result['late_s'] * scale:.3f} s  late/early {result['late_over_early']:.3f}, "
+              f"against the fresh-model control {result['late_over_early_vs_control']:.3f}"
+              + ("" if flush else "  (denormals not flushed, for comparison)"), flush=True)
 
     if args.rss_epochs:
         try:

@@ -1,0 +1,284 @@
+"""`python ex09.py --mode compare`: numbers that answer "how well?" (Q2e) and "is it
+different?" (Q3c), from the saved plain and denoise runs, next to obvious baselines.
+
+Reads <out-dir>/plain/ and <out-dir>/denoise/ (and <out-dir>/plain-linear-code/ if that
+experiment was run), recomputes codes and reconstructions from the saved weights, and writes
+tables (JSON + CSV) and figures to <out-dir>/compare/. Takes about a minute on 2 CPU cores,
+most of it the k-nearest-neighbour search on raw pixels.
+"""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import torch
+
+import ex09
+from noise import add_white_noise
+
+OPTIONAL_RUNS = ("plain-linear-code",)  # the code-activation experiment, if it was run
+PIXEL_RANGE = 2.0  # images live in [-1, 1]: the peak-to-peak value for PSNR
+KNN_K = 5
+ACTIVE_FRACTION = 0.01  # a code unit counts as active if non-zero on >= 1% of test images
+
+
+# ----------------------------------------------------------------------------- loading
+
+def load_run(out_dir, name):
+    """A finished run's metrics, losses, t-SNE codes and model; UsageError if it is missing."""
+    folder = out_dir / name
+    if not (folder / "metrics.json").exists():
+        mode = name.split("-")[0]
+        extra = " --code-activation linear" if name.endswith("linear-code") else ""
+        raise ex09.UsageError(f"compare needs a finished {name} run in {folder}; run "
+                              f"`python ex09.py --mode {mode}{extra}` first")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    model = ex09.AutoEncoder(metrics["config"].get("code_activation", "relu"))
+    model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu"))
+    model.eval()
+    with open(folder / "losses.csv") as handle:
+        losses = list(csv.DictReader(handle))
+    tsne_file = folder / "tsne_codes.npz"
+    tsne = dict(np.load(tsne_file)) if tsne_file.exists() else None
+    return {"name": name, "metrics": metrics, "model": model, "losses": losses, "tsne": tsne}
+
+
+# ----------------------------------------------------------------------------- measures
+
+def pca_fit(x, n_components):
+    """Mean and top principal directions (rows) of x: the best linear code of that size."""
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=0)
+    centred = x - mean
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    order = np.argsort(eigenvalues)[::-1][:n_components]
+    return mean, eigenvectors[:, order].T
+
+
+def pca_codes(x, mean, components):
+    return (np.asarray(x, dtype=np.float64) - mean) @ components.T
+
+
+def pca_reconstruct(x, mean, components):
+    return pca_codes(x, mean, components) @ components + mean
+
+
+def mse(a, b):
+    return float(np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2))
+
+
+def psnr(estimate, target, peak_to_peak=PIXEL_RANGE):
+    """Mean over images of the per-image PSNR in dB: 10 log10(range^2 / MSE of that image)."""
+    err = np.mean((np.asarray(estimate, np.float64) - np.asarray(target, np.float64)) ** 2, axis=1)
+    return float(np.mean(10 * np.log10(peak_to_peak ** 2 / np.maximum(err, 1e-12))))
+
+
+def per_class_mse(estimate, target, labels):
+    err = np.mean((np.asarray(estimate, np.float64) - np.asarray(target, np.float64)) ** 2, axis=1)
+    return [float(err[labels == c].mean()) for c in range(len(ex09.CLASS_NAMES))]
+
+
+def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k=KNN_K):
+    """Share of test images whose k nearest training codes vote for the right class."""
+    from sklearn.neighbors import KNeighborsClassifier
+    classifier = KNeighborsClassifier(n_neighbors=k, algorithm="brute", n_jobs=-1)
+    classifier.fit(np.asarray(train_codes, np.float32), train_labels)
+    return float(classifier.score(np.asarray(test_codes, np.float32), test_labels))
+
+
+def active_units(codes, min_fraction=ACTIVE_FRACTION):
+    """Number of code units that are non-zero on at least min_fraction of the images."""
+    return int(np.sum(np.mean(np.asarray(codes) != 0, axis=0) >= min_fraction))
+
+
+def embedding_scores(tsne):
+    """How faithful the 2-D t-SNE map is (trustworthiness) and how well classes separate in it."""
+    from sklearn.manifold import trustworthiness
+    from sklearn.metrics import silhouette_score
+    return {"trustworthiness": float(trustworthiness(tsne["codes"], tsne["coords"],
+                                                     n_neighbors=KNN_K)),
+            "silhouette_2d": float(silhouette_score(tsne["coords"], tsne["labels"]))}
+
+
+@torch.no_grad()
+def codes_and_outputs(model, x):
+    h = model.f(x)
+    return h.numpy(), model.g(h).numpy()
+
+
+# ----------------------------------------------------------------------------- figures
+
+def plot_tsne_side_by_side(plain, denoise, path):
+    plt = ex09._matplotlib()
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.6))
+    for ax, run, title in ((axes[0], plain, "Autoencoder (Q2e)"),
+                           (axes[1], denoise, "Denoising autoencoder (Q3c)")):
+        ex09.draw_tsne(ax, run["tsne"]["coords"], run["tsne"]["labels"],
+                       f"{title}: t-SNE of the 8-d code")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, title="class", loc="lower center", ncol=10, fontsize=9,
+               markerscale=1.5, bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(f"The same {len(plain['tsne']['labels'])} test images (clean inputs), "
+                 f"same colours", fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_loss_curves(runs, path):
+    plt = ex09._matplotlib()
+    fig, ax = plt.subplots(figsize=(7.0, 4.3))
+    for run, colour in zip(runs, ("tab:blue", "tab:red", "tab:green")):
+        rows = run["losses"]
+        train = [(int(r["epoch"]), float(r["train_loss"])) for r in rows if r["train_loss"]]
+        test = [(int(r["epoch"]), float(r["test_loss"])) for r in rows if r["test_loss"]]
+        ax.plot(*zip(*train), "-", color=colour, label=f"{run['name']}: train")
+        ax.plot(*zip(*test), "o:", color=colour, label=f"{run['name']}: test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE per pixel ([-1, 1] scale)")
+    ax.set_yscale("log")
+    ax.set_title("Loss per epoch (denoise: noisy input vs clean target)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_per_class(per_class, path):
+    plt = ex09._matplotlib()
+    fig, ax = plt.subplots(figsize=(9.0, 4.2))
+    names = list(per_class)
+    width = 0.8 / len(names)
+    positions = np.arange(len(ex09.CLASS_NAMES))
+    for i, (name, colour) in enumerate(zip(names, ("tab:blue", "tab:red", "tab:gray"))):
+        ax.bar(positions + (i - (len(names) - 1) / 2) * width, per_class[name], width,
+               label=name, color=colour)
+    ax.set_xticks(positions, ex09.CLASS_NAMES, rotation=20)
+    ax.set_xlabel("class")
+    ax.set_ylabel("test MSE per pixel (clean input)")
+    ax.set_title("Reconstruction error per class")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- tables
+
+def write_table(rows, path):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def format_table(rows, title):
+    columns = list(rows[0])
+    cells = [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in r.values()] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- main
+
+def run(args):
+    out_dir = args.out_dir
+    runs = {name: load_run(out_dir, name) for name in ("plain", "denoise")}
+    for name in OPTIONAL_RUNS:
+        if (out_dir / name / "metrics.json").exists():
+            runs[name] = load_run(out_dir, name)
+    for name in ("plain", "denoise"):
+        if runs[name]["tsne"] is None:
+            raise ex09.UsageError(f"the {name} run was made with --tsne-samples 0; rerun it "
+                                  f"with t-SNE for compare")
+    config = runs["denoise"]["metrics"]["config"]
+    ex09.ensure_files(args.data_dir, args.mirror)
+    x_train, y_train = ex09.load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
+    x_test, y_test = ex09.load_split(args.data_dir, "test", verify_md5=not args.skip_md5)
+    x_train, y_train = x_train[:args.train_limit], y_train[:args.train_limit].numpy()
+    x_test, y_test = x_test[:args.test_limit], y_test[:args.test_limit].numpy()
+    # The denoise run's fixed test noise, drawn again from the same seed (as in ex09.run).
+    x_noisy = add_white_noise(x_test, config["noise_std"],
+                              torch.Generator().manual_seed(config["seed"] + 1))
+    print(f"compare: {', '.join(runs)} on {len(x_train)} training / {len(x_test)} test images")
+
+    mean, components = pca_fit(x_train.numpy(), 8)
+    pca = {"train_codes": pca_codes(x_train.numpy(), mean, components),
+           "test_codes": pca_codes(x_test.numpy(), mean, components),
+           "test_out": pca_reconstruct(x_test.numpy(), mean, components)}
+    target = x_test.numpy()
+    results = {}
+    for name, entry in runs.items():
+        h_train, _ = codes_and_outputs(entry["model"], x_train)
+        h_test, out_clean = codes_and_outputs(entry["model"], x_test)
+        _, out_noisy = codes_and_outputs(entry["model"], x_noisy)
+        results[name] = {"h_train": h_train, "h_test": h_test,
+                         "out_clean": out_clean, "out_noisy": out_noisy}
+
+    reconstruction = [{"model": "PCA-8 (linear)", "test_mse": mse(pca["test_out"], target)}]
+    reconstruction += [{"model": name, "test_mse": mse(r["out_clean"], target)}
+                       for name, r in results.items()]
+    per_class = {name: per_class_mse(results[name]["out_clean"], target, y_test)
+                 for name in ("plain", "denoise")}
+    per_class["PCA-8"] = per_class_mse(pca["test_out"], target, y_test)
+    per_class_rows = [{"class": c, **{name: values[i] for name, values in per_class.items()}}
+                      for i, c in enumerate(ex09.CLASS_NAMES)]
+    denoising = [
+        {"model": name, "mse_clean_input": mse(results[name]["out_clean"], target),
+         "mse_noisy_input": mse(results[name]["out_noisy"], target),
+         "psnr_noisy_input_db": psnr(results[name]["out_noisy"], target)}
+        for name in ("plain", "denoise")]
+    psnr_rows = {"noisy input itself": psnr(x_noisy.numpy(), target),
+                 "plain AE fed the noisy input": denoising[0]["psnr_noisy_input_db"],
+                 "denoising AE output": denoising[1]["psnr_noisy_input_db"]}
+
+    codes = []
+    for name, r in results.items():
+        row = {"code": name, "dims": 8,
+               "knn5_accuracy": knn_accuracy(r["h_train"], y_train, r["h_test"], y_test),
+               "active_units": active_units(r["h_test"])}
+        row.update(embedding_scores(runs[name]["tsne"]))
+        codes.append(row)
+    codes.append({"code": "PCA-8", "dims": 8,
+                  "knn5_accuracy": knn_accuracy(pca["train_codes"], y_train, pca["test_codes"],
+                                                y_test),
+                  "active_units": active_units(pca["test_codes"]),
+                  "trustworthiness": None, "silhouette_2d": None})
+    codes.append({"code": "raw pixels", "dims": 784,
+                  "knn5_accuracy": knn_accuracy(x_train.numpy(), y_train, target, y_test),
+                  "active_units": None, "trustworthiness": None, "silhouette_2d": None})
+
+    stage = out_dir / "compare.partial"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    plot_tsne_side_by_side(runs["plain"], runs["denoise"], stage / "tsne_side_by_side.png")
+    plot_loss_curves(list(runs.values()), stage / "loss_curves.png")
+    plot_per_class(per_class, stage / "per_class_mse.png")
+    write_table(reconstruction, stage / "reconstruction.csv")
+    write_table(per_class_rows, stage / "per_class_mse.csv")
+    write_table(denoising, stage / "denoising.csv")
+    write_table(codes, stage / "codes.csv")
+    summary = {"reconstruction": reconstruction, "per_class_mse": per_class_rows,
+               "denoising": denoising, "psnr_db": psnr_rows, "codes": codes,
+               "noise_std": config["noise_std"], "knn_k": KNN_K,
+               "active_fraction": ACTIVE_FRACTION,
+               "train_images": len(x_train), "test_images": len(x_test)}
+    (stage / "comparison.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ex09.publish(stage, out_dir / "compare")
+
+    print(format_table(reconstruction, "\nTest MSE on clean inputs ([-1, 1] scale)"))
+    print(format_table(denoising, "\nMSE against the clean image, clean vs noisy input "
+                                  f"(noise std {config['noise_std']})"))
+    print("\nPSNR against the clean image (mean over test images)")
+    for name, value in psnr_rows.items():
+        print(f"  {name:30s} {value:6.2f} dB")
+    print(format_table(codes, f"\nCode quality: {KNN_K}-NN accuracy (train codes -> test codes), "
+                              f"active units (non-zero on >= {ACTIVE_FRACTION:.0%} of test "
+                              f"images), t-SNE trustworthiness and 2-D silhouette"))
+    print(format_table(per_class_rows, "\nTest MSE per class"))
+    print(f"\nwritten to {out_dir / 'compare'}")

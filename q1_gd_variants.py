@@ -1,0 +1,169 @@
+"""Evidence for Q1: batch, mini-batch and stochastic gradient descent on the sheet's autoencoder.
+
+    python q1_gd_variants.py        # about 2.5 minutes on 2 CPU cores; writes figures/q1/
+
+All three variants minimise the same objective (the MSE over a fixed subset of training
+images) with plain SGD (no momentum, no weight decay), from the same initial weights, and
+differ only in how many images each gradient step sees: all of them (batch GD), 128
+(mini-batch GD, the sheet's batch size) or 1 (stochastic GD).
+
+Fairness: each variant gets the same wall-clock budget, and its learning rate is the best of
+one grid for it: every learning rate of --lr-grid trains for --pilot-seconds from the same
+start, and the one with the lowest subset loss at the end wins (diverged runs lose). The
+training loss on the whole subset is recorded against samples processed and against
+seconds of training (time spent measuring the loss is not counted).
+"""
+
+import argparse
+import csv
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import ex09
+
+VARIANTS = (("batch", None), ("mini-batch", 128), ("stochastic", 1))  # None: the whole subset
+COLOURS = {"batch": "tab:blue", "mini-batch": "tab:green", "stochastic": "tab:red"}
+
+
+@torch.no_grad()
+def subset_loss(model, x):
+    return float(nn.functional.mse_loss(model(x), x))
+
+
+def train_for(model, x, batch_size, lr, seconds, seed, n_logs=60):
+    """Plain SGD for `seconds` of training time; returns [(steps, samples, seconds, loss)]."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = nn.MSELoss()
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x)
+    log = [(0, 0, 0.0, subset_loss(model, x))]
+    steps = samples = 0
+    clock = 0.0
+    next_log = seconds / n_logs
+    while clock < seconds:
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch_size):
+            t0 = time.perf_counter()
+            batch = x[order[start:start + batch_size]]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(batch), batch).backward()
+            optimizer.step()
+            clock += time.perf_counter() - t0
+            steps += 1
+            samples += len(batch)
+            if clock >= next_log or clock >= seconds:
+                log.append((steps, samples, clock, subset_loss(model, x)))
+                next_log += seconds / n_logs
+                if clock >= seconds or not math.isfinite(log[-1][3]):
+                    return log
+    return log
+
+
+def choose_lr(x, batch_size, grid, pilot_seconds, seed):
+    """Every lr of the grid for pilot_seconds from the same start; lowest final loss wins."""
+    pilots = {}
+    for lr in grid:
+        torch.manual_seed(seed)
+        final = train_for(ex09.AutoEncoder(), x, batch_size, lr, pilot_seconds, seed, n_logs=1)[-1][3]
+        pilots[lr] = final if math.isfinite(final) else float("inf")
+    return min(pilots, key=pilots.get), pilots
+
+
+def plot(curves, chosen, path, n_images):
+    plt = ex09._matplotlib()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 4.5), sharey=True)
+    for name, log in curves.items():
+        steps, samples, seconds, losses = zip(*log)
+        label = f"{name} (batch {chosen[name]['batch_size']}, lr {chosen[name]['lr']:g})"
+        left.plot([max(s, 1) for s in samples], losses, color=COLOURS[name], label=label)
+        right.plot(seconds, losses, color=COLOURS[name], label=label)
+    left.set_xscale("log")
+    left.set_xlabel("training samples processed (log scale)")
+    right.set_xlabel("training time (s, measuring excluded)")
+    left.set_ylabel(f"MSE on all {n_images} training images")
+    left.set_title("Loss per sample processed")
+    right.set_title("Loss per second of compute")
+    for ax in (left, right):
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=9)
+    fig.suptitle("Q1: batch vs mini-batch vs stochastic gradient descent (plain SGD, same "
+                 "start, same time budget)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=ex09.HERE / "data",
+                        help="root holding FashionMNIST/raw/")
+    parser.add_argument("--out-dir", type=Path, default=ex09.HERE / "figures",
+                        help="results go to <out-dir>/q1/")
+    parser.add_argument("--subset", type=ex09.positive_int, default=2000,
+                        help="the first N training images form the fixed training set")
+    parser.add_argument("--seconds", type=float, default=25.0,
+                        help="training-time budget of each variant's main run")
+    parser.add_argument("--pilot-seconds", type=float, default=2.5,
+                        help="training time of each learning-rate pilot")
+    parser.add_argument("--lr-grid", type=float, nargs="+", default=[3.0, 1.0, 0.3, 0.1, 0.03],
+                        help="learning rates tried for each variant")
+    parser.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
+    parser.add_argument("--skip-md5", action="store_true",
+                        help="accept non-official data files (format still checked)")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.pilot_seconds <= 0:
+        parser.error("--seconds and --pilot-seconds must be > 0")
+
+    started = time.perf_counter()
+    torch.set_flush_denormal(True)  # as in ex09.py: steady step times
+    try:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        x, _ = ex09.load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
+    except (ex09.UsageError, OSError) as err:
+        raise SystemExit(f"error: {err}")
+    x = x[:args.subset]
+    curves, chosen = {}, {}
+    for name, batch_size in VARIANTS:
+        batch_size = batch_size or len(x)
+        lr, pilots = choose_lr(x, batch_size, args.lr_grid, args.pilot_seconds, args.seed)
+        torch.manual_seed(args.seed)  # the same initial weights for every variant
+        log = train_for(ex09.AutoEncoder(), x, batch_size, lr, args.seconds, args.seed)
+        steps, samples, seconds, loss = log[-1]
+        chosen[name] = {"batch_size": batch_size, "lr": lr,
+                        "pilot_final_loss": {str(k): v for k, v in pilots.items()},
+                        "steps": steps, "samples": samples, "seconds": seconds,
+                        "epochs": samples / len(x), "initial_loss": log[0][3],
+                        "final_loss": loss, "samples_per_second": samples / seconds,
+                        "steps_per_second": steps / seconds}
+        curves[name] = log
+        print(f"{name:10s} batch {batch_size:5d}  lr {lr:<5g}  {steps:7d} steps  "
+              f"{samples / len(x):7.1f} epochs  {samples / seconds:9.0f} samples/s  "
+              f"loss {log[0][3]:.4f} -> {loss:.4f}", flush=True)
+
+    stage = args.out_dir / "q1.partial"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    plot(curves, chosen, stage / "q1_gd_variants.png", len(x))
+    with open(stage / "q1_curves.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["variant", "steps", "samples", "seconds", "subset_loss"])
+        for name, log in curves.items():
+            writer.writerows([name, *row] for row in log)
+    summary = {"subset": len(x), "seconds_budget": args.seconds,
+               "pilot_seconds": args.pilot_seconds, "lr_grid": args.lr_grid, "seed": args.seed,
+               "variants": chosen, "wall_seconds": round(time.perf_counter() - started, 1)}
+    (stage / "q1_results.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ex09.publish(stage, args.out_dir / "q1")
+    print(f"done in {summary['wall_seconds']} s; written to {args.out_dir / 'q1'}")
+
+
+if __name__ == "__main__":
+    main()
