@@ -25,14 +25,18 @@ ACTIVE_FRACTION = 0.01  # a code unit counts as active if non-zero on >= 1% of t
 
 # ----------------------------------------------------------------------------- loading
 
+def require_runs(out_dir, names):
+    """Say at once, before any work, which of the needed runs is missing and how to make it."""
+    missing = [name for name in names if not (out_dir / name / "metrics.json").exists()]
+    if missing:
+        commands = "\n  ".join(f"python ex09.py --mode {name}" for name in missing)
+        raise ex09.UsageError(f"compare needs finished {' and '.join(missing)} run(s) in "
+                              f"{out_dir}; run first:\n  {commands}")
+
+
 def load_run(out_dir, name):
-    """A finished run's metrics, losses, t-SNE codes and model; UsageError if it is missing."""
+    """A finished run's metrics, losses, t-SNE codes and model."""
     folder = out_dir / name
-    if not (folder / "metrics.json").exists():
-        mode = name.split("-")[0]
-        extra = " --code-activation linear" if name.endswith("linear-code") else ""
-        raise ex09.UsageError(f"compare needs a finished {name} run in {folder}; run "
-                              f"`python ex09.py --mode {mode}{extra}` first")
     metrics = json.loads((folder / "metrics.json").read_text())
     model = ex09.AutoEncoder(metrics["config"].get("code_activation", "relu"))
     model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu"))
@@ -188,6 +192,7 @@ def format_table(rows, title):
 
 def run(args):
     out_dir = args.out_dir
+    require_runs(out_dir, ("plain", "denoise"))
     runs = {name: load_run(out_dir, name) for name in ("plain", "denoise")}
     for name in OPTIONAL_RUNS:
         if (out_dir / name / "metrics.json").exists():

@@ -1,0 +1,124 @@
+"""Evaluation beyond the sheet: the measures on cases with known answers, compare mode end to
+end, and the Q1 experiment end to end."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import compare
+import ex09
+from conftest import ROOT, run_script
+
+
+def test_pca8_reconstructs_data_in_an_8d_subspace_exactly_and_beats_pca4():
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(784, 8)))[0].T  # 8 orthonormal directions
+    offset = rng.normal(size=784)
+    train = rng.normal(size=(500, 8)) @ basis + offset
+    test = rng.normal(size=(50, 8)) @ basis + offset
+    mean, components = compare.pca_fit(train, 8)
+    assert compare.mse(compare.pca_reconstruct(test, mean, components), test) < 1e-20
+    mean4, components4 = compare.pca_fit(train, 4)
+    # Four of the eight unit-variance directions are lost: about 4/784 per pixel.
+    assert compare.mse(compare.pca_reconstruct(test, mean4, components4), test) == pytest.approx(
+        4 / 784, rel=0.3)
+
+
+def test_psnr_of_known_arrays():
+    target = np.zeros((2, 4))
+    # MSE 0.04 per image on a peak-to-peak range of 2: 10 log10(4 / 0.04) = 20 dB.
+    assert compare.psnr(target + 0.2, target) == pytest.approx(20.0)
+    # Mean of per-image PSNRs: 20 dB and 40 dB (MSE 0.0004) average to 30 dB.
+    estimate = np.array([[0.2] * 4, [0.02] * 4])
+    assert compare.psnr(estimate, target) == pytest.approx(30.0)
+
+
+def test_knn_on_separable_and_on_uninformative_codes():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 20)
+    separable = np.eye(10)[labels] * 10 + rng.normal(scale=0.1, size=(200, 10))
+    assert compare.knn_accuracy(separable, labels, separable, labels) == 1.0
+    noise = rng.normal(size=(200, 10))
+    shuffled = rng.permutation(labels)
+    assert compare.knn_accuracy(noise, labels, rng.normal(size=(200, 10)), shuffled) < 0.3
+
+
+def test_active_units_on_a_crafted_code_matrix():
+    codes = np.zeros((1000, 8))
+    codes[:, 0] = 1.0          # always on
+    codes[:10, 1] = 0.5        # on for exactly 1%: counts
+    codes[:9, 2] = 0.5         # on for 0.9%: does not
+    codes[500:, 3] = -2.0      # negative values are active too (linear code)
+    assert compare.active_units(codes) == 3
+
+
+def test_compare_without_runs_names_the_missing_run(tmp_path, capsys):
+    code = ex09.main(["--mode", "compare", "--out-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "plain and denoise run" in err and "python ex09.py --mode plain" in err
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "metrics.json").write_text("{}")
+    code = ex09.main(["--mode", "compare", "--out-dir", str(tmp_path)])
+    assert code == 1 and "python ex09.py --mode denoise" in capsys.readouterr().err
+
+
+def test_compare_end_to_end_on_tiny_runs(fake_data, tmp_path):
+    tiny = ["--data-dir", fake_data, "--out-dir", tmp_path, "--skip-md5", "--epochs", "2",
+            "--tsne-samples", "30"]
+    for extra in (["--mode", "plain"], ["--mode", "denoise"],
+                  ["--mode", "plain", "--code-activation", "linear"]):
+        result = run_script(*tiny, *extra)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plain-linear-code" / "metrics.json").exists()
+    result = run_script("--mode", "compare", *tiny)
+    assert result.returncode == 0, result.stderr
+    assert "PSNR" in result.stdout and "knn5_accuracy" in result.stdout
+    out = tmp_path / "compare"
+    for name in ("tsne_side_by_side.png", "loss_curves.png", "per_class_mse.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads((out / "comparison.json").read_text())
+    assert [r["model"] for r in summary["reconstruction"]] == [
+        "PCA-8 (linear)", "plain", "denoise", "plain-linear-code"]
+    assert [r["code"] for r in summary["codes"]] == [
+        "plain", "denoise", "plain-linear-code", "PCA-8", "raw pixels"]
+    assert len(summary["per_class_mse"]) == 10
+    # The recomputed plain test MSE matches what the run itself reported.
+    plain = json.loads((tmp_path / "plain" / "metrics.json").read_text())
+    assert summary["reconstruction"][1]["test_mse"] == pytest.approx(plain["final_test_loss"],
+                                                                     rel=1e-5)
+    denoise = json.loads((tmp_path / "denoise" / "metrics.json").read_text())
+    assert summary["denoising"][1]["mse_noisy_input"] == pytest.approx(
+        denoise["final_test_loss"], rel=1e-5)  # same fixed test noise
+    for name in ("reconstruction", "per_class_mse", "denoising", "codes"):
+        assert (out / f"{name}.csv").read_text().count("\n") >= 3
+
+
+def test_linear_code_variant_has_no_relu_on_the_code():
+    f = ex09.Encoder("linear")
+    assert isinstance(f.net[-1], torch.nn.Linear) and f.net[-1].out_features == 8
+    with pytest.raises(ValueError):
+        ex09.Encoder("sigmoid")
+
+
+def test_q1_experiment_end_to_end(fake_data, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "q1_gd_variants.py"), "--data-dir", str(fake_data),
+         "--skip-md5", "--out-dir", str(tmp_path), "--subset", "200", "--seconds", "0.5",
+         "--pilot-seconds", "0.1", "--lr-grid", "1", "0.1"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "q1" / "q1_results.json").read_text())
+    variants = summary["variants"]
+    assert {name: v["batch_size"] for name, v in variants.items()} == {
+        "batch": 200, "mini-batch": 128, "stochastic": 1}
+    for v in variants.values():
+        assert v["lr"] in (1.0, 0.1) and v["steps"] > 0
+        assert v["samples"] == pytest.approx(v["steps"] * v["batch_size"], rel=0.4)
+    assert (tmp_path / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "q1" / "q1_curves.csv").read_text().splitlines()
+    assert rows[0] == "variant,steps,samples,seconds,subset_loss" and len(rows) > 6
