@@ -427,13 +427,13 @@ def plot_image_rows(rows, column_titles, title, path):
     plt.close(fig)
 
 
-def plot_losses(history, title, path):
+def plot_losses(history, title, test_label, path):
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     train = [(row["epoch"], row["train_loss"]) for row in history if row["train_loss"] is not None]
     test = [(row["epoch"], row["test_loss"]) for row in history if row["test_loss"] is not None]
     ax.plot(*zip(*train), "-", color="tab:blue", label="train (mean over each epoch)")
-    ax.plot(*zip(*test), "o--", color="tab:orange", label="test (every evaluation)")
+    ax.plot(*zip(*test), "o--", color="tab:orange", label=test_label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE per pixel ([-1, 1] scale)")
     ax.set_yscale("log")
@@ -490,6 +490,23 @@ def tsne_2d(codes, seed):
     perplexity = min(30.0, (len(codes) - 1) / 3)  # sklearn needs perplexity < n_samples
     return TSNE(n_components=2, perplexity=perplexity, init="pca",
                 random_state=seed).fit_transform(codes)
+
+
+def embed_codes(model, x_test, y_test, n_samples, seed, title, folder):
+    """Codes h = f(x) of n_samples stratified test images, their t-SNE map and its figure.
+
+    Both modes encode the clean images, so the two codes can be compared image for image.
+    Returns None, or why t-SNE was skipped (identical codes, which t-SNE cannot embed)."""
+    idx = stratified_indices(y_test, n_samples, seed)
+    codes = encode(model, x_test[idx.to(x_test.device)]).cpu().numpy()
+    if np.ptp(codes, axis=0).max() < 1e-12:
+        return "skipped: every image has the same code (the network collapsed)"
+    coords = tsne_2d(codes, seed)
+    labels = y_test[idx].numpy()
+    np.savez(folder / "tsne_codes.npz", indices=idx.numpy(), labels=labels, codes=codes,
+             coords=coords)
+    plot_tsne(coords, labels, title, folder / "tsne.png")
+    return None
 
 
 # ----------------------------------------------------------------------------- main
@@ -608,26 +625,24 @@ def run(args):
     train_time = time.perf_counter() - started
 
     write_csv(history, stage / "losses.csv")
-    plot_losses(history, f"{name}: loss per epoch", stage / "loss_curve.png")
+    test_label = (f"test, noisy input vs clean image (epoch 0, every {args.eval_every})" if denoise
+                  else f"test (epoch 0, every {args.eval_every})")
+    plot_losses(history, f"{name}: loss per epoch", test_label, stage / "loss_curve.png")
     rows = ([("noisy input", x_test_in[shown])] if denoise else []) + [("original", x_test[shown])]
     rows += [(f"epoch {epoch}", recon) for epoch, recon in snapshots]
     plot_image_rows(rows, titles, f"{name}: reconstructions of ten test images during training",
                     stage / "recon_evolution.png")
 
-    # Q2e / Q3c: codes h = f(x) of the same stratified test images, embedded by t-SNE. Both
-    # modes encode the clean images, so the two codes can be compared image for image.
-    tsne_seconds = None
+    # Q2e / Q3c: t-SNE of the codes of the same stratified test images in both modes.
+    tsne_seconds = tsne_note = None
     if args.tsne_samples:
         t0 = time.perf_counter()
-        idx = stratified_indices(y_test, args.tsne_samples, args.seed)
-        codes = encode(model, x_test[idx.to(device)]).cpu().numpy()
-        coords = tsne_2d(codes, args.seed)
-        labels = y_test[idx].numpy()
-        np.savez(stage / "tsne_codes.npz", indices=idx.numpy(), labels=labels, codes=codes,
-                 coords=coords)
-        plot_tsne(coords, labels, f"{name}: t-SNE of the 8-d code of {len(idx)} test images",
-                  stage / "tsne.png")
+        tsne_note = embed_codes(model, x_test, y_test, args.tsne_samples, args.seed,
+                                f"{name}: t-SNE of the 8-d code of {args.tsne_samples} test images",
+                                stage)
         tsne_seconds = time.perf_counter() - t0
+        if tsne_note:
+            print(f"warning: t-SNE {tsne_note}", file=sys.stderr)
 
     torch.save(model.state_dict(), stage / "model.pt")
     test_losses = {row["epoch"]: row["test_loss"] for row in history if row["test_loss"] is not None}
@@ -644,6 +659,7 @@ def run(args):
                     "train_epoch_median": round(statistics.median(train_seconds), 4),
                     "tsne": None if tsne_seconds is None else round(tsne_seconds, 2)},
         "epoch_time_drift": drift_ratio(train_seconds),
+        "tsne_note": tsne_note,
         "versions": library_versions(),
         "platform": platform.platform(),
     }

@@ -53,7 +53,9 @@ def test_active_units_on_a_crafted_code_matrix():
     codes[:10, 1] = 0.5        # on for exactly 1%: counts
     codes[:9, 2] = 0.5         # on for 0.9%: does not
     codes[500:, 3] = -2.0      # negative values are active too (linear code)
-    assert compare.active_units(codes) == 3
+    codes[:, 4] = 7.0          # non-zero but constant: active, yet carries nothing
+    assert compare.active_units(codes) == 4
+    assert compare.varying_units(codes) == 3  # units 1, 2 and 3 change between images
 
 
 def test_compare_without_runs_names_the_missing_run(tmp_path, capsys):

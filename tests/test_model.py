@@ -88,3 +88,18 @@ def test_denoising_epoch_uses_noisy_inputs_and_clean_targets():
     assert all(float(inp.std()) > 0.3 for inp in seen)      # inputs carry noise
     assert all(bool((t == 0).all()) for t in targets)        # targets are the clean images
     assert not torch.equal(seen[0], seen[1])                 # fresh noise every batch
+
+
+def test_tsne_is_skipped_with_a_note_when_every_code_is_the_same(tmp_path):
+    model = ex09.AutoEncoder()
+    last = model.f.net[-2]  # the code layer's Linear: all-zero weights, negative bias
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.constant_(last.bias, -1.0)  # ReLU makes every code exactly 0
+    x = torch.rand(40, 784) * 2 - 1
+    labels = torch.arange(40) % 10
+    note = ex09.embed_codes(model, x, labels, 20, 0, "title", tmp_path)
+    assert note and "collapsed" in note
+    assert not (tmp_path / "tsne.png").exists()
+    torch.manual_seed(0)
+    assert ex09.embed_codes(ex09.AutoEncoder(), x, labels, 20, 0, "title", tmp_path) is None
+    assert (tmp_path / "tsne.png").exists() and (tmp_path / "tsne_codes.npz").exists()

@@ -1,0 +1,193 @@
+"""Write report/numbers.tex: every number the report cites, as LaTeX macros and table rows,
+generated from the JSON/CSV files the runs wrote. Nothing in the report is typed by hand.
+
+    python report/make_numbers.py            # reads figures/ and benchmarks/results/
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def load_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def load_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def f4(x):
+    return f"{x:.4f}"
+
+
+def f3(x):
+    return f"{x:.3f}"
+
+
+def f2(x):
+    return f"{x:.2f}"
+
+
+def f1(x):
+    return f"{x:.1f}"
+
+
+def pct(x):
+    return f"{100 * x:.1f}\\,\\%"
+
+
+def tex_escape(text):
+    return str(text).replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+
+
+def time_to_plateau(rows, variant, plateau, tolerance=1.01):
+    """Training seconds and samples until the subset loss first comes within 1% of the
+    mean-image loss (the plateau all plain-SGD variants reach)."""
+    for row in rows:
+        if row["variant"] == variant and float(row["subset_loss"]) <= tolerance * plateau:
+            return float(row["seconds"]), int(row["samples"])
+    return None, None
+
+
+def collect(root=ROOT):
+    """All macros as an ordered dict name -> text, and the generated tables as name -> rows."""
+    fig = root / "figures"
+    runs = {name: load_json(fig / name / "metrics.json")
+            for name in ("plain", "denoise", "plain-linear-code")}
+    losses = {name: load_csv(fig / name / "losses.csv") for name in ("plain", "denoise")}
+    comp = load_json(fig / "compare" / "comparison.json")
+    q1 = load_json(fig / "q1" / "q1_results.json")
+    q1_rows = load_csv(fig / "q1" / "q1_curves.csv")
+    bench = load_json(root / "benchmarks" / "results" / "bench.json")
+
+    m = {}
+    for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code")):
+        r = runs[name]
+        m[f"{key}FinalTrain"] = f4(r["final_train_loss"])
+        m[f"{key}FinalTest"] = f4(r["final_test_loss"])
+        m[f"{key}InitialTest"] = f4(r["test_loss_by_epoch"]["0"])
+        m[f"{key}Seconds"] = f"{r['seconds']['training_and_evaluation']:.0f}"
+        m[f"{key}EpochMedian"] = f2(r["seconds"]["train_epoch_median"])
+        m[f"{key}Drift"] = f2(r["epoch_time_drift"])
+        m[f"{key}TsneSeconds"] = f1(r["seconds"]["tsne"])
+    plain = runs["plain"]
+    cfg = plain["config"]
+    m["Epochs"] = str(cfg["epochs"])
+    m["BatchSize"] = str(cfg["batch_size"])
+    m["LearningRate"] = f"{cfg['lr']:g}"
+    m["WeightDecay"] = f"{cfg['weight_decay']:g}"
+    m["Seed"] = str(cfg["seed"])
+    m["TsneSamples"] = str(cfg["tsne_samples"])
+    m["NoiseStd"] = f"{runs['denoise']['config']['noise_std']:g}"
+    m["NoiseStdUnit"] = f"{runs['denoise']['config']['noise_std'] / 2:g}"
+    m["TorchVersion"] = tex_escape(plain["versions"]["torch"])
+    m["PythonVersion"] = plain["versions"]["python"]
+    m["NumpyVersion"] = plain["versions"]["numpy"]
+    m["SklearnVersion"] = plain["versions"]["scikit-learn"]
+    m["MatplotlibVersion"] = plain["versions"]["matplotlib"]
+    m["Threads"] = str(plain["torch_threads"])
+    m["CpuModel"] = tex_escape(bench["machine"]["cpu"])
+
+    recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}
+    m["PcaMse"] = f4(recon["PCA-8 (linear)"])
+    m["PlainMse"] = f4(recon["plain"])
+    m["DenoiseCleanMse"] = f4(recon["denoise"])
+    m["LinearMse"] = f4(recon["plain-linear-code"])
+    m["PlainOverPca"] = f2(recon["plain"] / recon["PCA-8 (linear)"])
+    den = {r["model"]: r for r in comp["denoising"]}
+    m["PlainNoisyMse"] = f4(den["plain"]["mse_noisy_input"])
+    m["DenoiseNoisyMse"] = f4(den["denoise"]["mse_noisy_input"])
+    psnr = comp["psnr_db"]
+    m["PsnrNoisy"] = f1(psnr["noisy input itself"])
+    m["PsnrPlain"] = f1(psnr["plain AE fed the noisy input"])
+    m["PsnrDenoise"] = f1(psnr["denoising AE output"])
+    m["PsnrGain"] = f1(psnr["denoising AE output"] - psnr["noisy input itself"])
+    codes = {r["code"]: r for r in comp["codes"]}
+    for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code"),
+                      ("Pca", "PCA-8"), ("Pixels", "raw pixels")):
+        m[f"{key}Knn"] = pct(codes[name]["knn5_accuracy"])
+    for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code")):
+        m[f"{key}Active"] = str(codes[name]["active_units"])
+        m[f"{key}Trust"] = f3(codes[name]["trustworthiness"])
+        m[f"{key}Silhouette"] = f3(codes[name]["silhouette_2d"])
+    per_class = comp["per_class_mse"]
+    worst = max(per_class, key=lambda r: r["plain"])
+    best = min(per_class, key=lambda r: r["plain"])
+    m["WorstClass"], m["WorstClassMse"] = tex_escape(worst["class"]), f4(worst["plain"])
+    m["BestClass"], m["BestClassMse"] = tex_escape(best["class"]), f4(best["plain"])
+
+    plateau = q1["mean_image_loss"]
+    m["QOneSubset"] = str(q1["subset"])
+    m["QOneBudget"] = f"{q1['seconds_budget']:g}"
+    m["QOnePilot"] = f"{q1['pilot_seconds']:g}"
+    m["QOneGrid"] = ", ".join(f"{lr:g}" for lr in q1["lr_grid"])
+    m["QOnePlateau"] = f4(plateau)
+    for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
+        v = q1["variants"][name]
+        m[f"QOne{key}Lr"] = f"{v['lr']:g}"
+        m[f"QOne{key}Steps"] = f"{v['steps']:,}".replace(",", "\\,")
+        m[f"QOne{key}Rate"] = f"{v['samples_per_second']:,.0f}".replace(",", "\\,")
+        m[f"QOne{key}Final"] = f4(v["final_loss"])
+        seconds, samples = time_to_plateau(q1_rows, name, plateau)
+        m[f"QOne{key}PlateauSeconds"] = "--" if seconds is None else f2(seconds)
+        m[f"QOne{key}PlateauSamples"] = "--" if samples is None else f"{samples:,}".replace(",", "\\,")
+
+    m["BenchFloor"] = f2(bench["floor_s"])
+    m["BenchFloorDefaultAdam"] = f2(bench["floor_default_adam_s"])
+    m["BenchProject"] = f2(bench["project_s"])
+    m["BenchProjectOverFloor"] = f2(bench["project_s"] / bench["floor_s"])
+    m["BenchTutorial"] = f2(bench["tutorial_s"])
+    m["BenchTutorialOverProject"] = f1(bench["tutorial_s"] / bench["project_s"])
+    m["BenchDrift"] = f2(bench["drift"]["late_over_early_vs_control"])
+    m["BenchDriftRaw"] = f2(bench["drift"]["late_over_early"])
+    m["BenchDriftNoFlush"] = f2(bench["drift_without_flush_denormal"]["late_over_early_vs_control"])
+    m["BenchRss"] = f"{bench['plain_run']['peak_rss_mb']:.0f}"
+
+    tables = {}
+    rows = []
+    by_epoch = {name: {int(r["epoch"]): r for r in losses[name]} for name in losses}
+    for epoch in sorted(e for e, r in by_epoch["plain"].items() if r["test_loss"]):
+        cells = [str(epoch)]
+        for name in ("plain", "denoise"):
+            r = by_epoch[name][epoch]
+            cells += [f4(float(r["train_loss"])) if r["train_loss"] else "--", f4(float(r["test_loss"]))]
+        rows.append(cells)
+    tables["LossTableRows"] = rows
+    tables["PerClassRows"] = [[tex_escape(r["class"]), f4(r["PCA-8"]), f4(r["plain"]), f4(r["denoise"])]
+                              for r in per_class]
+    per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
+                  f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
+                 for r in losses["plain"] if r["train_loss"]]
+    half = (len(per_epoch) + 1) // 2  # two blocks side by side keep the table on one page
+    tables["TrainLossRows"] = [left + (per_epoch[i + half] if i + half < len(per_epoch) else ["", "", ""])
+                               for i, left in enumerate(per_epoch[:half])]
+    return m, tables
+
+
+def render(macros, tables):
+    lines = ["% Generated by report/make_numbers.py from the files the runs wrote. Do not edit."]
+    for name, value in macros.items():
+        lines.append(f"\\newcommand{{\\{name}}}{{{value}}}")
+    for name, rows in tables.items():
+        body = " \\\\\n".join(" & ".join(cells) for cells in rows) + " \\\\"
+        lines.append(f"\\newcommand{{\\{name}}}{{%\n{body}}}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    root = Path(argv[0]) if argv else ROOT
+    out = root / "report" / "numbers.tex"
+    out.write_text(render(*collect(root)))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
