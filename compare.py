@@ -105,6 +105,16 @@ def varying_units(codes, min_std=1e-6):
     return int(np.sum(np.std(np.asarray(codes, np.float64), axis=0) > min_std))
 
 
+def linear_cka(x, y):
+    """Linear centred kernel alignment of two codes of the same images: 1 when one is a
+    rotation and uniform scaling of the other (the same information, arranged the same way),
+    near 0 for unrelated codes. Answers "is the code different?" beyond a picture."""
+    x = np.asarray(x, np.float64) - np.mean(x, axis=0)
+    y = np.asarray(y, np.float64) - np.mean(y, axis=0)
+    denominator = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
+    return float(np.linalg.norm(y.T @ x) ** 2 / denominator) if denominator > 0 else 0.0
+
+
 def embedding_scores(tsne):
     """How faithful the 2-D t-SNE map is (trustworthiness) and how well classes separate in it."""
     from sklearn.manifold import trustworthiness
@@ -165,9 +175,11 @@ def plot_per_class(per_class, path):
     names = list(per_class)
     width = 0.8 / len(names)
     positions = np.arange(len(ex09.CLASS_NAMES))
+    legend = {"plain": "autoencoder (Q2)", "denoise": "denoising autoencoder (Q3)",
+              "PCA-8": "PCA with 8 components"}
     for i, (name, colour) in enumerate(zip(names, ("tab:blue", "tab:red", "tab:gray"))):
         ax.bar(positions + (i - (len(names) - 1) / 2) * width, per_class[name], width,
-               label=name, color=colour)
+               label=legend.get(name, name), color=colour)
     ax.set_xticks(positions, ex09.CLASS_NAMES, rotation=20)
     ax.set_xlabel("class")
     ax.set_ylabel("test MSE per pixel (clean input)")
@@ -256,7 +268,8 @@ def run(args):
         row = {"code": name, "dims": 8,
                "knn5_accuracy": knn_accuracy(r["h_train"], y_train, r["h_test"], y_test),
                "active_units": active_units(r["h_test"]),
-               "varying_units": varying_units(r["h_test"])}
+               "varying_units": varying_units(r["h_test"]),
+               "cka_vs_plain": linear_cka(r["h_test"], results["plain"]["h_test"])}
         no_map = {"trustworthiness": None, "silhouette_2d": None}  # t-SNE skipped in that run
         row.update(embedding_scores(runs[name]["tsne"]) if runs[name]["tsne"] else no_map)
         codes.append(row)
@@ -265,11 +278,13 @@ def run(args):
                                                 y_test),
                   "active_units": active_units(pca["test_codes"]),
                   "varying_units": varying_units(pca["test_codes"]),
+                  "cka_vs_plain": linear_cka(pca["test_codes"], results["plain"]["h_test"]),
                   "trustworthiness": None, "silhouette_2d": None})
     codes.append({"code": "raw pixels", "dims": 784,
                   "knn5_accuracy": knn_accuracy(x_train.numpy(), y_train, target, y_test),
-                  "active_units": None, "varying_units": None, "trustworthiness": None,
-                  "silhouette_2d": None})
+                  "active_units": None, "varying_units": None,
+                  "cka_vs_plain": linear_cka(target, results["plain"]["h_test"]),
+                  "trustworthiness": None, "silhouette_2d": None})
 
     stage = out_dir / "compare.partial"
     shutil.rmtree(stage, ignore_errors=True)
@@ -297,6 +312,7 @@ def run(args):
         print(f"  {name:30s} {value:6.2f} dB")
     print(format_table(codes, f"\nCode quality: {KNN_K}-NN accuracy (train codes -> test codes), "
                               f"active units (non-zero on >= {ACTIVE_FRACTION:.0%} of test "
-                              f"images), t-SNE trustworthiness and 2-D silhouette"))
+                              f"images), linear CKA with the plain code, t-SNE "
+                              f"trustworthiness and 2-D silhouette"))
     print(format_table(per_class_rows, "\nTest MSE per class"))
     print(f"\nwritten to {out_dir / 'compare'}")

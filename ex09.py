@@ -548,8 +548,8 @@ def publish(stage, final):
 def run(args):
     check_args(args)
     set_seeds(args.seed)
-    # CPU float maths slows down badly on denormal numbers, which Adam's moment estimates of
-    # dead ReLU units decay into; flushing them to zero keeps every epoch equally fast.
+    # The weights and Adam statistics of dead ReLU units decay into denormal floats, which
+    # many CPUs process slowly; flushing them to zero guards against epochs slowing down.
     torch.set_flush_denormal(True)
     device = pick_device(args.device)
     denoise = args.mode == "denoise"

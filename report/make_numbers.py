@@ -115,8 +115,17 @@ def collect(root=ROOT):
         m[f"{key}Knn"] = pct(codes[name]["knn5_accuracy"])
     for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code")):
         m[f"{key}Active"] = str(codes[name]["active_units"])
+    for key, name in (("Plain", "plain"), ("Denoise", "denoise")):  # runs with a t-SNE map
         m[f"{key}Trust"] = f3(codes[name]["trustworthiness"])
         m[f"{key}Silhouette"] = f3(codes[name]["silhouette_2d"])
+    m["DenoiseCka"] = f2(codes["denoise"]["cka_vs_plain"])
+    m["PcaCka"] = f2(codes["PCA-8"]["cka_vs_plain"])
+    m["SeedOneCka"] = f2(codes["seed1/plain"]["cka_vs_plain"])
+    m["LinearVarying"] = str(codes["plain-linear-code"]["varying_units"])
+    for key, name in (("SeedOnePlain", "seed1/plain"), ("SeedOneLinear", "seed1/plain-linear-code")):
+        m[f"{key}Mse"] = f4(recon[name])
+        m[f"{key}Knn"] = pct(codes[name]["knn5_accuracy"])
+        m[f"{key}Active"] = str(codes[name]["active_units"])
     per_class = comp["per_class_mse"]
     worst = max(per_class, key=lambda r: r["plain"])
     best = min(per_class, key=lambda r: r["plain"])
@@ -160,6 +169,24 @@ def collect(root=ROOT):
             cells += [f4(float(r["train_loss"])) if r["train_loss"] else "--", f4(float(r["test_loss"]))]
         rows.append(cells)
     tables["LossTableRows"] = rows
+    labels = {"plain": "autoencoder (Q2)", "denoise": "denoising AE (Q3)",
+              "plain-linear-code": "AE, linear code", "seed1/plain": "autoencoder, seed 1",
+              "seed1/plain-linear-code": "AE, linear code, seed 1", "PCA-8": "PCA-8",
+              "raw pixels": "raw pixels"}
+
+    def opt(value, fmt):
+        return "--" if value is None else fmt(value)
+
+    tables["CodesTableRows"] = [
+        [labels[r["code"]], str(r["dims"]), pct(r["knn5_accuracy"]), opt(r["active_units"], str),
+         opt(r["varying_units"], str), f2(r["cka_vs_plain"]), opt(r["trustworthiness"], f3),
+         opt(r["silhouette_2d"], f3)]
+        for r in comp["codes"] if not r["code"].startswith("seed1") and "linear" not in r["code"]]
+    tables["ReluTableRows"] = [
+        [labels[name], str(seed), str(codes[name]["active_units"]),
+         str(codes[name]["varying_units"]), f4(recon[name]), pct(codes[name]["knn5_accuracy"])]
+        for name, seed in (("plain", 0), ("plain-linear-code", 0), ("seed1/plain", 1),
+                           ("seed1/plain-linear-code", 1))]
     tables["PerClassRows"] = [[tex_escape(r["class"]), f4(r["PCA-8"]), f4(r["plain"]), f4(r["denoise"])]
                               for r in per_class]
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),

@@ -47,6 +47,15 @@ def test_knn_on_separable_and_on_uninformative_codes():
     assert compare.knn_accuracy(noise, labels, rng.normal(size=(200, 10)), shuffled) < 0.3
 
 
+def test_linear_cka_sees_through_rotation_and_scale_but_not_unrelated_codes():
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(2000, 8))
+    rotation = np.linalg.qr(rng.normal(size=(8, 8)))[0]
+    assert compare.linear_cka(codes, 3.0 * codes @ rotation + 5.0) == pytest.approx(1.0)
+    assert compare.linear_cka(codes, rng.normal(size=(2000, 8))) < 0.05
+    assert compare.linear_cka(codes, np.zeros((2000, 8))) == 0.0  # a collapsed code
+
+
 def test_active_units_on_a_crafted_code_matrix():
     codes = np.zeros((1000, 8))
     codes[:, 0] = 1.0          # always on
