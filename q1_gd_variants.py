@@ -19,6 +19,7 @@ import csv
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -176,4 +177,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("\ninterrupted: earlier results in figures/q1/ are untouched")

@@ -187,22 +187,33 @@ def main(argv=None):
     # interleaved so that slow phases of a shared machine hit each equally.
     model, optimizer = fresh()
     bare_steps(model, optimizer, batches[:20])  # warm-up: first calls allocate and dispatch
-    floor, floor_default, project = [], [], []
+    floor, floor_default, floor_one_thread, project = [], [], [], []
     gen = torch.Generator().manual_seed(0)
+    threads = torch.get_num_threads()
     for _ in range(args.repeats):
         model, optimizer = fresh()
         floor.append(timed(lambda: bare_steps(model, optimizer, batches)) * scale)
+        if threads > 1:  # does the default thread count (one per core) pay off?
+            torch.set_num_threads(1)
+            model, optimizer = fresh()
+            floor_one_thread.append(timed(lambda: bare_steps(model, optimizer, batches)) * scale)
+            torch.set_num_threads(threads)
         model, optimizer = fresh(optimizer=default_adam)
         floor_default.append(timed(lambda: bare_steps(model, optimizer, batches)) * scale)
         model, optimizer = fresh()
         project.append(timed(lambda: ex09.train_epoch(model, optimizer, loss_fn, x_train, 128,
                                                         gen)) * scale)
     results = {"floor_runs_s": floor, "floor_default_adam_runs_s": floor_default,
+               "floor_one_thread_runs_s": floor_one_thread,
+               "floor_one_thread_s": statistics.median(floor_one_thread) if floor_one_thread else None,
                "project_runs_s": project, "floor_s": statistics.median(floor),
                "floor_default_adam_s": statistics.median(floor_default),
                "project_s": statistics.median(project)}
     print(f"floor    {results['floor_s']:.3f} s / 60k samples  (fused Adam; torch's default "
           f"Adam: {results['floor_default_adam_s']:.3f} s)")
+    if floor_one_thread:
+        print(f"floor    {results['floor_one_thread_s']:.3f} s / 60k samples with 1 thread instead "
+              f"of {threads}")
     print(f"project  {results['project_s']:.3f} s / 60k samples  "
           f"project/floor {results['project_s'] / results['floor_s']:.3f}")
 
@@ -264,4 +275,7 @@ def cpu_model():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("\ninterrupted: no results written")

@@ -150,6 +150,7 @@ def collect(root=ROOT):
 
     m["BenchFloor"] = f2(bench["floor_s"])
     m["BenchFloorDefaultAdam"] = f2(bench["floor_default_adam_s"])
+    m["BenchFloorOneThread"] = f2(bench["floor_one_thread_s"])
     m["BenchProject"] = f2(bench["project_s"])
     m["BenchProjectOverFloor"] = f2(bench["project_s"] / bench["floor_s"])
     m["BenchTutorial"] = f2(bench["tutorial_s"])
