@@ -3,6 +3,7 @@ on Fashion-MNIST, in PyTorch.
 
     python ex09.py --mode plain      # Q2: autoencoder, reconstructions, t-SNE of the code
     python ex09.py --mode denoise    # Q3: same network trained on noisy inputs, clean targets
+    python ex09.py --mode compare    # after both: measurements beyond the sheet (compare.py)
 
 Read top to bottom in the order the data flows: options, data, model, training,
 evaluation, figures, t-SNE, main. Every output of a run goes to <out-dir>/<mode>/; see

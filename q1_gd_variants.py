@@ -8,8 +8,10 @@ differ only in how many images each gradient step sees: all of them (batch GD), 
 (mini-batch GD, the sheet's batch size) or 1 (stochastic GD).
 
 Fairness: each variant gets the same wall-clock budget, and its learning rate is the best of
-one grid for it: every learning rate of --lr-grid trains for --pilot-seconds from the same
-start, and the one with the lowest subset loss at the end wins (diverged runs lose). The
+one grid for it: every learning rate of --lr-grid trains for a fixed number of steps
+(--pilot-steps, about the same compute for each variant) from the same start, and the one with
+the lowest subset loss at the end wins (diverged runs lose). The pilot counts steps, not
+seconds, so the choice does not depend on the machine's speed at that moment. The
 training loss on the whole subset is recorded against samples processed and against
 seconds of training (time spent measuring the loss is not counted).
 """
@@ -37,9 +39,10 @@ def subset_loss(model, x):
     return float(nn.functional.mse_loss(model(x), x))
 
 
-def train_for(model, x, batch_size, lr, seconds, seed, n_logs=60):
-    """Plain SGD for `seconds` of training time; returns [(steps, samples, seconds, loss)],
-    logged every seconds/n_logs and at geometrically spaced steps (for log-scale axes)."""
+def train_for(model, x, batch_size, lr, seed, seconds=math.inf, max_steps=None, n_logs=60):
+    """Plain SGD for `seconds` of training time or `max_steps` steps, whichever ends first;
+    returns [(steps, samples, seconds, loss)], logged every seconds/n_logs and at geometrically
+    spaced steps (for log-scale axes), and at the end."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = nn.MSELoss()
     gen = torch.Generator().manual_seed(seed)
@@ -49,7 +52,8 @@ def train_for(model, x, batch_size, lr, seconds, seed, n_logs=60):
     clock = 0.0
     next_log = seconds / n_logs
     next_step_log = 1.0
-    while clock < seconds:
+    max_steps = max_steps or math.inf
+    while True:
         order = torch.randperm(n, generator=gen)
         for start in range(0, n, batch_size):
             t0 = time.perf_counter()
@@ -60,23 +64,27 @@ def train_for(model, x, batch_size, lr, seconds, seed, n_logs=60):
             clock += time.perf_counter() - t0
             steps += 1
             samples += len(batch)
-            if clock >= next_log or clock >= seconds or (n_logs > 1 and steps >= next_step_log):
+            done = clock >= seconds or steps >= max_steps
+            if done or clock >= next_log or (n_logs > 1 and steps >= next_step_log):
                 log.append((steps, samples, clock, subset_loss(model, x)))
                 while next_log <= clock:
                     next_log += seconds / n_logs
                 while next_step_log <= steps:
                     next_step_log *= 1.25
-                if clock >= seconds or not math.isfinite(log[-1][3]):
+                if done or not math.isfinite(log[-1][3]):
                     return log
-    return log
 
 
-def choose_lr(x, batch_size, grid, pilot_seconds, seed):
-    """Every lr of the grid for pilot_seconds from the same start; lowest final loss wins."""
+def choose_lr(x, batch_size, grid, pilot_steps, seed):
+    """Every lr of the grid for pilot_steps steps from the same start; lowest final loss wins.
+
+    A fixed number of steps (not seconds) keeps the choice independent of how fast the
+    machine happens to be."""
     pilots = {}
     for lr in grid:
         torch.manual_seed(seed)
-        final = train_for(ex09.AutoEncoder(), x, batch_size, lr, pilot_seconds, seed, n_logs=1)[-1][3]
+        final = train_for(ex09.AutoEncoder(), x, batch_size, lr, seed, max_steps=pilot_steps,
+                          n_logs=1)[-1][3]
         pilots[lr] = final if math.isfinite(final) else float("inf")
     return min(pilots, key=pilots.get), pilots
 
@@ -120,16 +128,18 @@ def main(argv=None):
                         help="the first N training images form the fixed training set")
     parser.add_argument("--seconds", type=float, default=20.0,
                         help="training-time budget of each variant's main run")
-    parser.add_argument("--pilot-seconds", type=float, default=2.0,
-                        help="training time of each learning-rate pilot")
+    parser.add_argument("--pilot-steps", type=ex09.positive_int, nargs=3, default=[60, 600, 2000],
+                        metavar=("BATCH", "MINI", "STOCHASTIC"),
+                        help="steps of each learning-rate pilot for batch, mini-batch and "
+                             "stochastic GD (about 1.5 s of compute each on 2 cores)")
     parser.add_argument("--lr-grid", type=float, nargs="+", default=[3.0, 1.0, 0.3, 0.1, 0.03],
                         help="learning rates tried for each variant")
     parser.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
     parser.add_argument("--skip-md5", action="store_true",
                         help="accept non-official data files (format still checked)")
     args = parser.parse_args(argv)
-    if args.seconds <= 0 or args.pilot_seconds <= 0:
-        parser.error("--seconds and --pilot-seconds must be > 0")
+    if args.seconds <= 0:
+        parser.error("--seconds must be > 0")
 
     started = time.perf_counter()
     torch.set_flush_denormal(True)  # as in ex09.py: steady step times
@@ -140,13 +150,13 @@ def main(argv=None):
         raise SystemExit(f"error: {err}")
     x = x[:args.subset]
     curves, chosen = {}, {}
-    for name, batch_size in VARIANTS:
+    for (name, batch_size), pilot_steps in zip(VARIANTS, args.pilot_steps):
         batch_size = batch_size or len(x)
-        lr, pilots = choose_lr(x, batch_size, args.lr_grid, args.pilot_seconds, args.seed)
+        lr, pilots = choose_lr(x, batch_size, args.lr_grid, pilot_steps, args.seed)
         torch.manual_seed(args.seed)  # the same initial weights for every variant
-        log = train_for(ex09.AutoEncoder(), x, batch_size, lr, args.seconds, args.seed)
+        log = train_for(ex09.AutoEncoder(), x, batch_size, lr, args.seed, seconds=args.seconds)
         steps, samples, seconds, loss = log[-1]
-        chosen[name] = {"batch_size": batch_size, "lr": lr,
+        chosen[name] = {"batch_size": batch_size, "lr": lr, "pilot_steps": pilot_steps,
                         "pilot_final_loss": {str(k): v for k, v in pilots.items()},
                         "steps": steps, "samples": samples, "seconds": seconds,
                         "epochs": samples / len(x), "initial_loss": log[0][3],
@@ -169,7 +179,7 @@ def main(argv=None):
             writer.writerows([name, *row] for row in log)
     summary = {"subset": len(x), "seconds_budget": args.seconds,
                "mean_image_loss": mean_image_loss,
-               "pilot_seconds": args.pilot_seconds, "lr_grid": args.lr_grid, "seed": args.seed,
+               "pilot_steps": args.pilot_steps, "lr_grid": args.lr_grid, "seed": args.seed,
                "variants": chosen, "wall_seconds": round(time.perf_counter() - started, 1)}
     (stage / "q1_results.json").write_text(json.dumps(summary, indent=2) + "\n")
     ex09.publish(stage, args.out_dir / "q1")

@@ -134,8 +134,16 @@ def collect(root=ROOT):
 
     plateau = q1["mean_image_loss"]
     m["QOneSubset"] = str(q1["subset"])
+    m["QOneFullOverSubset"] = f"{60000 / q1['subset']:g}"
     m["QOneBudget"] = f"{q1['seconds_budget']:g}"
-    m["QOnePilot"] = f"{q1['pilot_seconds']:g}"
+    m["QOnePilotBatch"], m["QOnePilotMini"], m["QOnePilotSgd"] = map(str, q1["pilot_steps"])
+    to_plateau = {name: time_to_plateau(q1_rows, name, plateau) for name in q1["variants"]}
+    reached = {name: v for name, v in to_plateau.items() if v[0] is not None}
+    # Which variant got there first, per second and per sample: the text states what the
+    # files say, whichever way a rerun on another machine comes out.
+    m["QOneFirstBySeconds"] = min(reached, key=lambda n: reached[n][0]) if reached else "none"
+    m["QOneSgdSlowdown"] = f"{q1['variants']['mini-batch']['samples_per_second'] / q1['variants']['stochastic']['samples_per_second']:.0f}"
+    m["QOneFirstBySamples"] = min(reached, key=lambda n: reached[n][1]) if reached else "none"
     m["QOneGrid"] = ", ".join(f"{lr:g}" for lr in q1["lr_grid"])
     m["QOnePlateau"] = f4(plateau)
     for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):

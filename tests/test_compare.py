@@ -116,20 +116,27 @@ def test_linear_code_variant_has_no_relu_on_the_code():
         ex09.Encoder("sigmoid")
 
 
-def test_q1_experiment_end_to_end(fake_data, tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "q1_gd_variants.py"), "--data-dir", str(fake_data),
-         "--skip-md5", "--out-dir", str(tmp_path), "--subset", "200", "--seconds", "0.5",
-         "--pilot-seconds", "0.1", "--lr-grid", "1", "0.1"],
-        capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "q1" / "q1_results.json").read_text())
-    variants = summary["variants"]
+def test_q1_experiment_end_to_end_with_a_reproducible_learning_rate_choice(fake_data, tmp_path):
+    summaries = []
+    for name in ("a", "b"):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "q1_gd_variants.py"), "--data-dir", str(fake_data),
+             "--skip-md5", "--out-dir", str(tmp_path / name), "--subset", "200", "--seconds",
+             "0.5", "--pilot-steps", "3", "5", "20", "--lr-grid", "1", "0.1"],
+            capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        summaries.append(json.loads((tmp_path / name / "q1" / "q1_results.json").read_text()))
+    variants = summaries[0]["variants"]
     assert {name: v["batch_size"] for name, v in variants.items()} == {
         "batch": 200, "mini-batch": 128, "stochastic": 1}
+    assert [v["pilot_steps"] for v in variants.values()] == [3, 5, 20]
     for v in variants.values():
         assert v["lr"] in (1.0, 0.1) and v["steps"] > 0
         assert v["samples"] == pytest.approx(v["steps"] * v["batch_size"], rel=0.4)
-    assert (tmp_path / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
-    rows = (tmp_path / "q1" / "q1_curves.csv").read_text().splitlines()
+    # The pilots count steps, so the choice and its losses repeat exactly.
+    for name in variants:
+        assert summaries[1]["variants"][name]["lr"] == variants[name]["lr"]
+        assert summaries[1]["variants"][name]["pilot_final_loss"] == variants[name]["pilot_final_loss"]
+    assert (tmp_path / "a" / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "a" / "q1" / "q1_curves.csv").read_text().splitlines()
     assert rows[0] == "variant,steps,samples,seconds,subset_loss" and len(rows) > 6
