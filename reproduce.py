@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python reproduce.py             # about 13 minutes on 2 CPU cores
+    python reproduce.py             # about 14 minutes on 2 CPU cores
 
 The steps, in order (each is an ordinary command you can also run by hand):
   python ex09.py --mode plain                              Q2
