@@ -193,13 +193,6 @@ def plot_per_class(per_class, path):
 
 # ----------------------------------------------------------------------------- tables
 
-def write_table(rows, path):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def format_table(rows, title):
     columns = list(rows[0])
     cells = [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in r.values()] for r in rows]
@@ -223,11 +216,8 @@ def run(args):
             raise ex09.UsageError(f"the {name} run has no t-SNE map (--tsne-samples 0, or its "
                                   f"code collapsed); rerun it with t-SNE for compare")
     config = runs["denoise"]["metrics"]["config"]
-    ex09.ensure_files(args.data_dir, args.mirror)
-    x_train, y_train = ex09.load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
-    x_test, y_test = ex09.load_split(args.data_dir, "test", verify_md5=not args.skip_md5)
-    x_train, y_train = x_train[:args.train_limit], y_train[:args.train_limit].numpy()
-    x_test, y_test = x_test[:args.test_limit], y_test[:args.test_limit].numpy()
+    x_train, y_train, x_test, y_test = ex09.load_data(args)
+    y_train, y_test = y_train.numpy(), y_test.numpy()
     # The denoise run's fixed test noise, drawn again from the same seed (as in ex09.run).
     x_noisy = add_white_noise(x_test, config["noise_std"],
                               torch.Generator().manual_seed(config["seed"] + 1))
@@ -292,10 +282,10 @@ def run(args):
     plot_tsne_side_by_side(runs["plain"], runs["denoise"], stage / "tsne_side_by_side.png")
     plot_loss_curves([runs["plain"], runs["denoise"]], stage / "loss_curves.png")
     plot_per_class(per_class, stage / "per_class_mse.png")
-    write_table(reconstruction, stage / "reconstruction.csv")
-    write_table(per_class_rows, stage / "per_class_mse.csv")
-    write_table(denoising, stage / "denoising.csv")
-    write_table(codes, stage / "codes.csv")
+    ex09.write_csv(reconstruction, stage / "reconstruction.csv")
+    ex09.write_csv(per_class_rows, stage / "per_class_mse.csv")
+    ex09.write_csv(denoising, stage / "denoising.csv")
+    ex09.write_csv(codes, stage / "codes.csv")
     summary = {"reconstruction": reconstruction, "per_class_mse": per_class_rows,
                "denoising": denoising, "psnr_db": psnr_rows, "codes": codes,
                "noise_std": config["noise_std"], "knn_k": KNN_K,

@@ -283,6 +283,16 @@ def load_split(data_dir, split, verify_md5=True):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
+def load_data(args):
+    """Both splits as load_split gives them, downloaded if missing, cut to --train-limit and
+    --test-limit: what every mode of ex09.py trains and evaluates on."""
+    ensure_files(args.data_dir, args.mirror)
+    x_train, y_train = load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
+    x_test, y_test = load_split(args.data_dir, "test", verify_md5=not args.skip_md5)
+    return (x_train[:args.train_limit], y_train[:args.train_limit],
+            x_test[:args.test_limit], y_test[:args.test_limit])
+
+
 # ----------------------------------------------------------------------------- model (Q2a)
 
 class Encoder(nn.Module):
@@ -560,10 +570,7 @@ def run(args):
     stage.mkdir(parents=True)
 
     # Data: whole splits in memory, sliced into mini-batches without a DataLoader.
-    ensure_files(args.data_dir, args.mirror)
-    x_train, _ = load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
-    x_test, y_test = load_split(args.data_dir, "test", verify_md5=not args.skip_md5)
-    x_train, x_test, y_test = x_train[:args.train_limit], x_test[:args.test_limit], y_test[:args.test_limit]
+    x_train, _, x_test, y_test = load_data(args)
     x_train, x_test = x_train.to(device), x_test.to(device)
     print(f"{args.mode} autoencoder on {device}: {len(x_train)} training and {len(x_test)} "
           f"test images, {args.epochs} epochs")
