@@ -9,6 +9,9 @@ import torch
 
 # Default noise level on the [-1, 1] scale; equals 0.25 on the usual [0, 1] pixel scale.
 DEFAULT_NOISE_STD = 0.5
+# The one seed of the fixed noisy copy of the test set (Q3b figures, test losses, analyses):
+# the same images for every training seed and every method, so results are comparable.
+TEST_NOISE_SEED = 1
 
 
 def add_white_noise(x: torch.Tensor, std: float = DEFAULT_NOISE_STD,

@@ -4,9 +4,9 @@ generated from the JSON/CSV files the runs wrote. Nothing in the report is typed
     python report/make_numbers.py            # reads figures/ and benchmarks/results/
 """
 
+import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,8 +218,13 @@ def render(macros, tables):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    root = Path(argv[0]) if argv else ROOT
+    parser = argparse.ArgumentParser(
+        description="Write report/numbers.tex (LaTeX macros) from the JSON/CSV files that the "
+                    "runs, the analyses and the benchmark wrote under figures/ and "
+                    "benchmarks/results/.")
+    parser.add_argument("root", nargs="?", type=Path, default=ROOT,
+                        help="the project folder to read and write (default: this one)")
+    root = parser.parse_args(argv).root
     out = root / "report" / "numbers.tex"
     out.write_text(render(*collect(root)))
     print(f"wrote {out}")

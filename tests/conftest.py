@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import ex09  # noqa: E402
+import fashion_mnist as fm  # noqa: E402
 
 
 def write_idx(path, array, magic):
@@ -27,14 +29,14 @@ def write_idx(path, array, magic):
 def make_fake_dataset(data_dir, n_train=300, n_test=120, seed=0):
     """A small Fashion-MNIST look-alike with every class present, in the official file names."""
     rng = np.random.default_rng(seed)
-    raw = ex09.raw_dir(data_dir)
+    raw = fm.raw_dir(data_dir)
     raw.mkdir(parents=True, exist_ok=True)
     for split, n in (("train", n_train), ("test", n_test)):
         labels = np.arange(n) % 10
         # Class-dependent brightness so that there is something to learn.
         images = rng.integers(0, 60, size=(n, 28, 28)) + (labels * 19)[:, None, None]
-        write_idx(raw / ex09.FILES[split]["images"][0], images, ex09.IDX_IMAGES_MAGIC)
-        write_idx(raw / ex09.FILES[split]["labels"][0], labels, ex09.IDX_LABELS_MAGIC)
+        write_idx(raw / fm.FILES[split]["images"][0], images, fm.IDX_IMAGES_MAGIC)
+        write_idx(raw / fm.FILES[split]["labels"][0], labels, fm.IDX_LABELS_MAGIC)
     return data_dir
 
 
@@ -47,7 +49,7 @@ def real_data_dir():
     """The real Fashion-MNIST files: $FMNIST_DATA_DIR, ./data, or ../shared/data."""
     candidates = [os.environ.get("FMNIST_DATA_DIR"), ROOT / "data", ROOT.parent / "shared" / "data"]
     for candidate in candidates:
-        if candidate and (ex09.raw_dir(candidate) / ex09.FILES["train"]["images"][0]).exists():
+        if candidate and (fm.raw_dir(candidate) / fm.FILES["train"]["images"][0]).exists():
             return Path(candidate)
     return None
 
@@ -64,3 +66,23 @@ def run_script(*args, cwd=ROOT, script=ROOT / "ex09.py", timeout=600):
     """Run ex09.py as a user would; returns the CompletedProcess."""
     return subprocess.run([sys.executable, str(script), *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_analysis(*args, cwd=ROOT, timeout=600):
+    """Run `python -m analyses ...` from the project folder, as the README says."""
+    return subprocess.run([sys.executable, "-m", "analyses", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# A quick run of ex09.py on the tiny data (add --data-dir and --out-dir).
+TINY_RUN = ["--epochs", "3", "--eval-every", "2", "--tsne-samples", "30", "--batch-size", "32",
+            "--skip-md5"]
+LIVE_SEED = 1  # seed 0's network starts dead (its output ignores the input); seed 1's does not
+
+
+def assert_alive(model, x):
+    """The output depends on the input: without this, a test of 'the output is the model's'
+    would pass on a network that outputs one constant image."""
+    with torch.no_grad():
+        out = model(x)
+    assert float((out - out.mean(dim=0)).abs().max()) > 1e-4, "the network's output is constant"

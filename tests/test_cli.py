@@ -16,19 +16,29 @@ TINY = ["--epochs", "3", "--eval-every", "2", "--tsne-samples", "30", "--batch-s
         "--skip-md5"]
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("--epochs", "0", "--epochs"),
-    ("--batch-size", "0", "--batch-size"),
-    ("--noise-std", "-0.1", "--noise-std"),
-    ("--lr", "0", "--lr"),
-    ("--eval-every", "0", "--eval-every"),
-    ("--mode", "fancy", "--mode"),
+@pytest.mark.parametrize("option, value", [
+    ("--epochs", "0"), ("--epochs", "2.5"), ("--batch-size", "0"), ("--noise-std", "-0.1"),
+    ("--noise-std", "nan"), ("--lr", "0"), ("--lr", "inf"), ("--lr", "nan"),
+    ("--weight-decay", "inf"), ("--weight-decay", "-1e-5"), ("--eval-every", "0"),
+    ("--seed", "-1"), ("--seed", str(2**32)), ("--tsne-samples", "-1"), ("--mode", "fancy"),
+    ("--mode", "compare"),  # moved to python -m analyses compare
 ])
-def test_bad_option_values_are_refused_by_the_parser(option, value, message, tmp_path):
-    result = run_script(option, value, "--out-dir", tmp_path)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "plain").exists()
+def test_bad_option_values_are_refused_by_the_parser(option, value, fake_data, tmp_path):
+    earlier = tmp_path / "plain"
+    earlier.mkdir()
+    (earlier / "metrics.json").write_text("earlier")
+    result = run_script(f"{option}={value}", "--out-dir", tmp_path, "--data-dir", fake_data, *TINY)
+    assert result.returncode == 2, result.stderr
+    assert f"argument {option}" in result.stderr and value in result.stderr
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["plain"]  # no stage, nothing published
+    assert (earlier / "metrics.json").read_text() == "earlier"
+
+
+def test_largest_seed_is_accepted(fake_data, tmp_path):
+    result = run_script("--seed", str(ex09.MAX_SEED), "--out-dir", tmp_path, "--data-dir",
+                        fake_data, *TINY, "--epochs", "1", "--tsne-samples", "0")
+    assert result.returncode == 0, result.stderr
 
 
 def test_too_many_tsne_samples_is_refused_before_any_work(tmp_path):
@@ -124,6 +134,7 @@ def test_interrupted_run_leaves_earlier_results_untouched(fake_data, tmp_path, m
     assert code == 130
     assert "interrupted" in capsys.readouterr().err
     assert sorted(p.name for p in final.iterdir()) == ["metrics.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]  # the private stage is gone
     assert json.loads((final / "metrics.json").read_text()) == {"earlier": True}
 
 

@@ -2,16 +2,16 @@
 end, and the Q1 experiment end to end."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-import compare
 import ex09
-from conftest import ROOT, run_script
+import fashion_mnist as fm
+from analyses import compare
+from conftest import LIVE_SEED, assert_alive, run_analysis, run_script
+from noise import TEST_NOISE_SEED, add_white_noise
 
 
 def test_pca8_reconstructs_data_in_an_8d_subspace_exactly_and_beats_pca4():
@@ -67,46 +67,124 @@ def test_active_units_on_a_crafted_code_matrix():
     assert compare.varying_units(codes) == 3  # units 1, 2 and 3 change between images
 
 
-def test_compare_without_runs_names_the_missing_run(tmp_path, capsys):
-    code = ex09.main(["--mode", "compare", "--out-dir", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert code == 1 and "Traceback" not in err
-    assert "plain and denoise run" in err and "python ex09.py --mode plain" in err
+def test_compare_before_any_run_is_one_clear_message_from_the_command_line(tmp_path):
+    # The first thing a new user may try; it once ended in a traceback (an import circle).
+    result = run_analysis("compare", "--out-dir", tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "plain and denoise run" in result.stderr
+    assert "python ex09.py --mode plain" in result.stderr
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "metrics.json").write_text("{}")
-    code = ex09.main(["--mode", "compare", "--out-dir", str(tmp_path)])
-    assert code == 1 and "python ex09.py --mode denoise" in capsys.readouterr().err
+    result = run_analysis("compare", "--out-dir", tmp_path)
+    assert result.returncode == 1 and "python ex09.py --mode denoise" in result.stderr
+    assert "--mode plain\n" not in result.stderr + "\n"  # only the missing run is named
 
 
-def test_compare_end_to_end_on_tiny_runs(fake_data, tmp_path):
-    tiny = ["--data-dir", fake_data, "--out-dir", tmp_path, "--skip-md5", "--epochs", "2",
-            "--tsne-samples", "30"]
+@pytest.fixture(scope="module")
+def tiny_runs(fake_data, tmp_path_factory):
+    """plain, denoise and linear-code runs on the tiny data, at a seed whose network is alive."""
+    out = tmp_path_factory.mktemp("runs")
+    tiny = ["--data-dir", fake_data, "--out-dir", out, "--skip-md5", "--epochs", "2",
+            "--tsne-samples", "30", "--seed", LIVE_SEED]
     for extra in (["--mode", "plain"], ["--mode", "denoise"],
                   ["--mode", "plain", "--code-activation", "linear"]):
         result = run_script(*tiny, *extra)
         assert result.returncode == 0, result.stderr
-    assert (tmp_path / "plain-linear-code" / "metrics.json").exists()
-    result = run_script("--mode", "compare", *tiny)
+    return out
+
+
+def run_compare(runs, fake_data):
+    result = run_analysis("compare", "--data-dir", fake_data, "--out-dir", runs, "--skip-md5")
     assert result.returncode == 0, result.stderr
+    return result, json.loads((runs / "compare" / "comparison.json").read_text())
+
+
+def test_compare_end_to_end_on_tiny_runs(tiny_runs, fake_data):
+    result, summary = run_compare(tiny_runs, fake_data)
     assert "PSNR" in result.stdout and "knn5_accuracy" in result.stdout
-    out = tmp_path / "compare"
+    out = tiny_runs / "compare"
     for name in ("tsne_side_by_side.png", "loss_curves.png", "per_class_mse.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
-    summary = json.loads((out / "comparison.json").read_text())
     assert [r["model"] for r in summary["reconstruction"]] == [
         "PCA-8 (linear)", "plain", "denoise", "plain-linear-code"]
     assert [r["code"] for r in summary["codes"]] == [
         "plain", "denoise", "plain-linear-code", "PCA-8", "raw pixels"]
     assert len(summary["per_class_mse"]) == 10
     # The recomputed plain test MSE matches what the run itself reported.
-    plain = json.loads((tmp_path / "plain" / "metrics.json").read_text())
+    plain = json.loads((tiny_runs / "plain" / "metrics.json").read_text())
     assert summary["reconstruction"][1]["test_mse"] == pytest.approx(plain["final_test_loss"],
                                                                      rel=1e-5)
-    denoise = json.loads((tmp_path / "denoise" / "metrics.json").read_text())
-    assert summary["denoising"][1]["mse_noisy_input"] == pytest.approx(
-        denoise["final_test_loss"], rel=1e-5)  # same fixed test noise
     for name in ("reconstruction", "per_class_mse", "denoising", "codes"):
         assert (out / f"{name}.csv").read_text().count("\n") >= 3
+
+
+def test_compare_measures_what_it_says(tiny_runs, fake_data):
+    """Noisy inputs from the documented seed, 8 PCA components, k = 5 neighbours: each
+    recomputed here independently, and each check able to fail (a constant network, another
+    noise seed, another k or another PCA width would give other numbers)."""
+    _, summary = run_compare(tiny_runs, fake_data)
+    x_train, y_train = fm.load_split(fake_data, "train", verify_md5=False)
+    x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
+    denoise = ex09.AutoEncoder()
+    denoise.load_state_dict(torch.load(tiny_runs / "denoise" / "model.pt"))
+    assert_alive(denoise, x_test)
+
+    def noisy_mse(seed):
+        noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(seed))
+        return ex09.evaluate(denoise, noisy, x_test)
+
+    reported = summary["denoising"][1]["mse_noisy_input"]
+    assert summary["test_noise_seed"] == TEST_NOISE_SEED
+    assert reported == pytest.approx(noisy_mse(TEST_NOISE_SEED), rel=1e-5)
+    assert reported != pytest.approx(noisy_mse(TEST_NOISE_SEED + 1), rel=1e-5)
+    run = json.loads((tiny_runs / "denoise" / "metrics.json").read_text())
+    assert run["final_test_loss"] == pytest.approx(reported, rel=1e-5)
+
+    def pca_mse(k):
+        train, test = x_train.double().numpy(), x_test.double().numpy()
+        mean = train.mean(axis=0)
+        basis = np.linalg.svd(train - mean, full_matrices=False)[2][:k]
+        return float(np.mean(((test - mean) @ basis.T @ basis + mean - test) ** 2)), \
+            (train - mean) @ basis.T, (test - mean) @ basis.T
+
+    recon = {r["model"]: r["test_mse"] for r in summary["reconstruction"]}
+    assert recon["PCA-8 (linear)"] == pytest.approx(pca_mse(8)[0], rel=1e-6)
+    assert recon["PCA-8 (linear)"] != pytest.approx(pca_mse(7)[0], rel=1e-6)
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def knn(k, train, test):
+        return KNeighborsClassifier(k).fit(train, y_train).score(test, y_test)
+
+    knn_rows = {r["code"]: r["knn5_accuracy"] for r in summary["codes"]}
+    _, train8, test8 = pca_mse(8)
+    assert summary["knn_k"] == 5 and summary["pca_components"] == 8
+    assert knn_rows["PCA-8"] == pytest.approx(knn(5, train8, test8))
+    assert knn_rows["raw pixels"] == pytest.approx(knn(5, x_train.numpy(), x_test.numpy()))
+
+
+@pytest.mark.parametrize("file, damage, fragment", [
+    ("model.pt", b"not a model", "model.pt"),
+    ("metrics.json", b"{broken", "metrics.json"),
+    ("metrics.json", b"{}", "metrics.json"),
+    ("losses.csv", b"epoch,train_loss\n1", "losses.csv"),
+    ("tsne_codes.npz", b"PK\x03\x04 not a zip", "tsne_codes.npz"),
+    ("model.pt", None, "model.pt"),
+])
+def test_damaged_or_missing_run_files_name_the_file_and_the_run_to_redo(
+        tiny_runs, fake_data, tmp_path, file, damage, fragment):
+    import shutil
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_runs, runs)
+    path = runs / "denoise" / file
+    if damage is None:
+        path.unlink()
+    else:
+        path.write_bytes(damage)
+    result = run_analysis("compare", "--data-dir", fake_data, "--out-dir", runs, "--skip-md5")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert str(path) in result.stderr and fragment in result.stderr
+    assert f"python ex09.py --mode denoise --out-dir {runs}" in result.stderr
 
 
 def test_linear_code_variant_has_no_relu_on_the_code():
@@ -119,11 +197,10 @@ def test_linear_code_variant_has_no_relu_on_the_code():
 def test_q1_experiment_end_to_end_with_a_reproducible_learning_rate_choice(fake_data, tmp_path):
     summaries = []
     for name in ("a", "b"):
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "q1_gd_variants.py"), "--data-dir", str(fake_data),
-             "--skip-md5", "--out-dir", str(tmp_path / name), "--subset", "200", "--seconds",
-             "0.5", "--pilot-steps", "3", "5", "20", "--lr-grid", "1", "0.1"],
-            capture_output=True, text=True, timeout=300)
+        result = run_analysis(
+            "q1", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path / name,
+            "--subset", "200", "--seconds", "0.5", "--pilot-steps", "3", "5", "20",
+            "--lr-grid", "1", "0.1", "0.001", timeout=300)
         assert result.returncode == 0, result.stderr
         summaries.append(json.loads((tmp_path / name / "q1" / "q1_results.json").read_text()))
     variants = summaries[0]["variants"]
@@ -131,7 +208,11 @@ def test_q1_experiment_end_to_end_with_a_reproducible_learning_rate_choice(fake_
         "batch": 200, "mini-batch": 128, "stochastic": 1}
     assert [v["pilot_steps"] for v in variants.values()] == [3, 5, 20]
     for v in variants.values():
-        assert v["lr"] in (1.0, 0.1) and v["steps"] > 0
+        assert v["lr"] in (1.0, 0.1, 0.001) and v["steps"] > 0
+        # The best learning rate of the pilot wins, not the worst.
+        pilots = {float(lr): loss for lr, loss in v["pilot_final_loss"].items()}
+        assert v["lr"] == min(pilots, key=pilots.get)
+        assert max(pilots.values()) > min(pilots.values())  # the choice mattered
         assert v["samples"] == pytest.approx(v["steps"] * v["batch_size"], rel=0.4)
     # The pilots count steps, so the choice and its losses repeat exactly.
     for name in variants:

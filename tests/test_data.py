@@ -1,20 +1,24 @@
 """Data: the IDX reader, every kind of broken file, and the download path (local server only)."""
 
+import errno
 import functools
 import gzip
 import http.server
+import os
 import shutil
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
 import torch
 
 import ex09
+import fashion_mnist as fm
 from conftest import make_fake_dataset, write_idx
 
-OFFICIAL = [ex09.FILES[s][k][0] for s in ("train", "test") for k in ("images", "labels")]
+OFFICIAL = [fm.FILES[s][k][0] for s in ("train", "test") for k in ("images", "labels")]
 
 
 def test_idx_reader_round_trips_and_scales_to_minus_one_one(tmp_path):
@@ -22,10 +26,10 @@ def test_idx_reader_round_trips_and_scales_to_minus_one_one(tmp_path):
     images = np.zeros((3, 28, 28), dtype=np.uint8)
     images[0] = 255
     images[1, 0, 0] = 51
-    raw = ex09.raw_dir(tmp_path)
-    write_idx(raw / "t10k-images-idx3-ubyte.gz", images, ex09.IDX_IMAGES_MAGIC)
-    write_idx(raw / "t10k-labels-idx1-ubyte.gz", [7, 0, 9], ex09.IDX_LABELS_MAGIC)
-    x, y = ex09.load_split(tmp_path, "test", verify_md5=False)
+    raw = fm.raw_dir(tmp_path)
+    write_idx(raw / "t10k-images-idx3-ubyte.gz", images, fm.IDX_IMAGES_MAGIC)
+    write_idx(raw / "t10k-labels-idx1-ubyte.gz", [7, 0, 9], fm.IDX_LABELS_MAGIC)
+    x, y = fm.load_split(tmp_path, "test", verify_md5=False)
     assert x.shape == (3, 784) and x.dtype == torch.float32
     assert y.tolist() == [7, 0, 9]
     assert bool((x[0] == 1).all()) and float(x[2].max()) == -1.0
@@ -35,12 +39,12 @@ def test_idx_reader_round_trips_and_scales_to_minus_one_one(tmp_path):
 @pytest.fixture
 def dataset(tmp_path):
     make_fake_dataset(tmp_path, n_train=20, n_test=10)
-    return tmp_path, ex09.raw_dir(tmp_path)
+    return tmp_path, fm.raw_dir(tmp_path)
 
 
 def expect_error(data_dir, split, *fragments, verify_md5=False):
-    with pytest.raises(ex09.UsageError) as info:
-        ex09.load_split(data_dir, split, verify_md5=verify_md5)
+    with pytest.raises(fm.DataError) as info:
+        fm.load_split(data_dir, split, verify_md5=verify_md5)
     for fragment in fragments:
         assert fragment in str(info.value)
 
@@ -60,13 +64,13 @@ def test_truncated_gzip_is_named(dataset):
 
 def test_wrong_magic_is_named(dataset):
     data_dir, raw = dataset
-    write_idx(raw / "t10k-images-idx3-ubyte.gz", np.zeros((10, 28, 28)), ex09.IDX_LABELS_MAGIC)
+    write_idx(raw / "t10k-images-idx3-ubyte.gz", np.zeros((10, 28, 28)), fm.IDX_LABELS_MAGIC)
     expect_error(data_dir, "test", "t10k-images-idx3-ubyte.gz", "magic")
 
 
 def test_wrong_image_size_is_named(dataset):
     data_dir, raw = dataset
-    write_idx(raw / "t10k-images-idx3-ubyte.gz", np.zeros((10, 32, 32)), ex09.IDX_IMAGES_MAGIC)
+    write_idx(raw / "t10k-images-idx3-ubyte.gz", np.zeros((10, 32, 32)), fm.IDX_IMAGES_MAGIC)
     expect_error(data_dir, "test", "t10k-images-idx3-ubyte.gz", "sizes")
 
 
@@ -82,7 +86,7 @@ def test_missing_data_bytes_are_named(dataset):
 
 def test_label_image_count_mismatch_is_named(dataset):
     data_dir, raw = dataset
-    write_idx(raw / "t10k-labels-idx1-ubyte.gz", np.zeros(9), ex09.IDX_LABELS_MAGIC)
+    write_idx(raw / "t10k-labels-idx1-ubyte.gz", np.zeros(9), fm.IDX_LABELS_MAGIC)
     expect_error(data_dir, "test", "10 images", "9 labels")
 
 
@@ -92,7 +96,7 @@ def test_md5_mismatch_is_named(dataset):
 
 
 def test_real_files_pass_every_check(real_data):
-    x, y = ex09.load_split(real_data, "test")
+    x, y = fm.load_split(real_data, "test")
     assert x.shape == (10000, 784) and y.bincount().tolist() == [1000] * 10
     assert float(x.min()) == -1.0 and float(x.max()) == 1.0
 
@@ -123,22 +127,22 @@ def serve():
 
 
 def test_download_fetches_missing_files_and_verifies_them(real_data, serve, tmp_path):
-    url = serve(ex09.raw_dir(real_data))
+    url = serve(fm.raw_dir(real_data))
     target = tmp_path / "data"
-    ex09.ensure_files(target, url)
-    assert sorted(p.name for p in ex09.raw_dir(target).iterdir()) == sorted(OFFICIAL)
-    x, _ = ex09.load_split(target, "train")  # md5 verified again on load
+    fm.ensure_files(target, url)
+    assert sorted(p.name for p in fm.raw_dir(target).iterdir()) == sorted(OFFICIAL)
+    x, _ = fm.load_split(target, "train")  # md5 verified again on load
     assert x.shape == (60000, 784)
 
 
 def test_download_with_wrong_md5_leaves_no_file(serve, tmp_path):
     mirror = tmp_path / "mirror"
     make_fake_dataset(mirror)  # right names, wrong bytes
-    url = serve(ex09.raw_dir(mirror))
+    url = serve(fm.raw_dir(mirror))
     target = tmp_path / "data"
-    with pytest.raises(ex09.UsageError, match="md5"):
-        ex09.ensure_files(target, url)
-    assert list(ex09.raw_dir(target).iterdir()) == []  # no partial or wrong file left behind
+    with pytest.raises(fm.DataError, match="md5"):
+        fm.ensure_files(target, url)
+    assert list(fm.raw_dir(target).iterdir()) == []  # no partial or wrong file left behind
 
 
 def test_server_down_gives_one_clear_message(tmp_path, capsys):
@@ -152,17 +156,148 @@ def test_server_down_gives_one_clear_message(tmp_path, capsys):
     assert "Traceback" not in err
     for name in OFFICIAL:
         assert name in err  # which files
-    assert str(ex09.raw_dir(tmp_path / "data")) in err  # which folder
+    assert str(fm.raw_dir(tmp_path / "data")) in err  # which folder
     assert "place them" in err  # how to fix it by hand
 
 
 def test_only_missing_files_are_downloaded(real_data, serve, tmp_path):
     target = tmp_path / "data"
-    ex09.raw_dir(target).mkdir(parents=True)
+    fm.raw_dir(target).mkdir(parents=True)
     for name in OFFICIAL[1:]:
-        shutil.copy(ex09.raw_dir(real_data) / name, ex09.raw_dir(target) / name)
+        shutil.copy(fm.raw_dir(real_data) / name, fm.raw_dir(target) / name)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    shutil.copy(ex09.raw_dir(real_data) / OFFICIAL[0], mirror / OFFICIAL[0])
-    ex09.ensure_files(target, serve(mirror))  # the mirror holds just the one missing file
-    assert sorted(p.name for p in ex09.raw_dir(target).iterdir()) == sorted(OFFICIAL)
+    shutil.copy(fm.raw_dir(real_data) / OFFICIAL[0], mirror / OFFICIAL[0])
+    fm.ensure_files(target, serve(mirror))  # the mirror holds just the one missing file
+    assert sorted(p.name for p in fm.raw_dir(target).iterdir()) == sorted(OFFICIAL)
+
+
+# ----------------------------------------------------------------------------- what the OS, zlib
+# and http raise: each a DataError that names the file
+
+def test_a_folder_where_a_file_should_be_is_named(dataset):
+    data_dir, raw = dataset
+    path = raw / "t10k-images-idx3-ubyte.gz"  # checked first
+    path.unlink()
+    path.mkdir()
+    for verify in (True, False):
+        expect_error(data_dir, "test", str(path), "not a file", verify_md5=verify)
+
+
+def test_an_unreadable_file_is_named(dataset, monkeypatch):
+    data_dir, raw = dataset
+    path = raw / "t10k-images-idx3-ubyte.gz"
+    real_open = open
+
+    def no_permission(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", no_permission)
+    monkeypatch.setattr(gzip, "open", lambda f, *a, **k: gzip.GzipFile(
+        fileobj=no_permission(f, "rb")))
+    expect_error(data_dir, "test", str(path), "Permission denied", verify_md5=True)
+    expect_error(data_dir, "test", str(path), "Permission denied", verify_md5=False)
+
+
+def test_a_data_dir_that_is_a_file_is_a_message(tmp_path, capsys):
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    code = ex09.main(["--data-dir", str(blocker), "--out-dir", str(tmp_path / "out"),
+                      "--mirror", "http://127.0.0.1:9/"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"{blocker} is a file" in err and "downloading" not in err
+
+
+def test_a_damaged_deflate_stream_is_named(dataset):
+    data_dir, raw = dataset
+    path = raw / "train-images-idx3-ubyte.gz"
+    content = bytearray(path.read_bytes())
+    content[30:60] = b"\xff" * 30  # gzip header intact, compressed data broken
+    path.write_bytes(bytes(content))
+    expect_error(data_dir, "train", "train-images-idx3-ubyte.gz", "corrupt")
+
+
+class CutOffHandler(http.server.BaseHTTPRequestHandler):
+    """Promises 1000 bytes, sends 300 and hangs up."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"x" * 300)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+class TrickleHandler(CutOffHandler):
+    """Sends a byte every 20 ms, for ever (until the client gives up)."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        try:
+            for _ in range(100000):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.02)
+        except OSError:  # the client hung up: what the test wants
+            pass
+
+
+@pytest.fixture
+def serve_handler():
+    servers = []
+
+    def start(handler):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_transfer_cut_off_midway_is_named_and_leaves_no_file(serve_handler, tmp_path):
+    url = serve_handler(CutOffHandler)
+    with pytest.raises(fm.DataError) as info:
+        fm.ensure_files(tmp_path / "data", url)
+    assert OFFICIAL[0] in str(info.value)
+    assert "cut off" in str(info.value) or "IncompleteRead" in str(info.value)
+    assert list(fm.raw_dir(tmp_path / "data").iterdir()) == []
+
+
+def test_a_mirror_that_trickles_is_abandoned_at_the_deadline(serve_handler, tmp_path):
+    url = serve_handler(TrickleHandler)
+    started = time.monotonic()
+    with pytest.raises(fm.DataError) as info:
+        fm.ensure_files(tmp_path / "data", url, deadline_s=1.0)
+    assert time.monotonic() - started < 10
+    assert "did not finish within 1 s" in str(info.value) and OFFICIAL[0] in str(info.value)
+    assert list(fm.raw_dir(tmp_path / "data").iterdir()) == []
+
+
+def test_a_mirror_given_as_a_plain_folder_path_is_read(real_data, tmp_path):
+    target = tmp_path / "data"
+    fm.ensure_files(target, str(fm.raw_dir(real_data)))
+    assert sorted(p.name for p in fm.raw_dir(target).iterdir()) == sorted(OFFICIAL)
+    with pytest.raises(fm.DataError) as info:
+        fm.ensure_files(tmp_path / "other", str(tmp_path / "no-such-folder"))
+    assert "no-such-folder" in str(info.value) and "place them" in str(info.value)
+
+
+def test_labels_outside_0_to_9_are_refused(dataset):
+    data_dir, raw = dataset
+    write_idx(raw / "t10k-labels-idx1-ubyte.gz", [0, 1, 2, 3, 4, 5, 6, 7, 8, 10],
+              fm.IDX_LABELS_MAGIC)
+    expect_error(data_dir, "test", "t10k-labels-idx1-ubyte.gz", "label 10 outside 0..9")

@@ -97,9 +97,10 @@ def test_tsne_is_skipped_with_a_note_when_every_code_is_the_same(tmp_path):
     torch.nn.init.constant_(last.bias, -1.0)  # ReLU makes every code exactly 0
     x = torch.rand(40, 784) * 2 - 1
     labels = torch.arange(40) % 10
-    note = ex09.embed_codes(model, x, labels, 20, 0, "title", tmp_path)
+    idx = ex09.stratified_indices(labels, 20, 0)
+    note = ex09.embed_codes(model, x, labels, idx, 0, "title", tmp_path)
     assert note and "collapsed" in note
     assert not (tmp_path / "tsne.png").exists()
     torch.manual_seed(0)
-    assert ex09.embed_codes(ex09.AutoEncoder(), x, labels, 20, 0, "title", tmp_path) is None
+    assert ex09.embed_codes(ex09.AutoEncoder(), x, labels, idx, 0, "title", tmp_path) is None
     assert (tmp_path / "tsne.png").exists() and (tmp_path / "tsne_codes.npz").exists()

@@ -1,4 +1,4 @@
-"""`python ex09.py --mode compare`: numbers that answer "how well?" (Q2e) and "is it
+"""`python -m analyses compare`: numbers that answer "how well?" (Q2e) and "is it
 different?" (Q3c), from the saved plain and denoise runs, next to obvious baselines.
 
 Reads <out-dir>/plain/ and <out-dir>/denoise/ (and <out-dir>/plain-linear-code/ if that
@@ -10,44 +10,94 @@ most of it the k-nearest-neighbour search on raw pixels.
 import csv
 import json
 import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import ex09
-from noise import add_white_noise
+from noise import TEST_NOISE_SEED, add_white_noise
 
 # The code-activation experiment, included where it was run: the sheet's ReLU code against a
 # linear one at the default seed, and both again at seed 1 (python reproduce.py runs all four).
 OPTIONAL_RUNS = ("plain-linear-code", "seed1/plain", "seed1/plain-linear-code")
 PIXEL_RANGE = 2.0  # images live in [-1, 1]: the peak-to-peak value for PSNR
 KNN_K = 5
+PCA_COMPONENTS = 8  # the linear baseline with a code as wide as the autoencoder's
 ACTIVE_FRACTION = 0.01  # a code unit counts as active if non-zero on >= 1% of test images
 
 
 # ----------------------------------------------------------------------------- loading
 
+# The ex09.py options that make each run compare reads (relative to its --out-dir).
+RUN_OPTIONS = {"plain": "--mode plain", "denoise": "--mode denoise",
+               "plain-linear-code": "--mode plain --code-activation linear",
+               "seed1/plain": "--mode plain --seed 1",
+               "seed1/plain-linear-code": "--mode plain --code-activation linear --seed 1"}
+
+
+def rerun_command(out_dir, name):
+    """The command that (re)makes run `name` inside out_dir."""
+    parent = (out_dir / name).parent
+    return f"python ex09.py {RUN_OPTIONS[name]}" + (
+        "" if parent == ex09.HERE / "figures" else f" --out-dir {parent}")
+
+
 def require_runs(out_dir, names):
     """Say at once, before any work, which of the needed runs is missing and how to make it."""
     missing = [name for name in names if not (out_dir / name / "metrics.json").exists()]
     if missing:
-        commands = "\n  ".join(f"python ex09.py --mode {name}" for name in missing)
+        commands = "\n  ".join(rerun_command(out_dir, name) for name in missing)
         raise ex09.UsageError(f"compare needs finished {' and '.join(missing)} run(s) in "
                               f"{out_dir}; run first:\n  {commands}")
 
 
+def read_run_file(out_dir, name, file, reader):
+    """reader(path), or a message that names the damaged or missing file and the run to redo."""
+    path = out_dir / name / file
+    try:
+        return reader(path)
+    except Exception as err:  # noqa: BLE001 - json, torch, numpy and csv each raise their own
+        raise ex09.UsageError(f"{path} is missing or damaged ({type(err).__name__}: "
+                              f"{str(err)[:200]}); redo that run:\n  "
+                              f"{rerun_command(out_dir, name)}") from None
+
+
 def load_run(out_dir, name):
     """A finished run's metrics, losses, t-SNE codes and model."""
-    folder = out_dir / name
-    metrics = json.loads((folder / "metrics.json").read_text())
-    model = ex09.AutoEncoder(metrics["config"].get("code_activation", "relu"))
-    model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu"))
-    model.eval()
-    with open(folder / "losses.csv") as handle:
-        losses = list(csv.DictReader(handle))
-    tsne_file = folder / "tsne_codes.npz"
-    tsne = dict(np.load(tsne_file)) if tsne_file.exists() else None
-    return {"name": name, "metrics": metrics, "model": model, "losses": losses, "tsne": tsne}
+    def model_from(path):
+        model = ex09.AutoEncoder(metrics["config"].get("code_activation", "relu"))
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return model.eval()
+
+    def rows_from(path):
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows or any(None in row or None in row.values() for row in rows):
+            raise ValueError("rows missing or incomplete")
+        [(int(r["epoch"]), float(r["train_loss"] or 0), float(r["test_loss"] or 0)) for r in rows]
+        return rows
+
+    def tsne_from(path):
+        if not path.exists():
+            return None  # t-SNE skipped in that run; checked where it is needed
+        with np.load(path) as arrays:
+            tsne = {k: arrays[k] for k in ("indices", "labels", "codes", "coords")}
+        if not len(tsne["codes"]) == len(tsne["coords"]) == len(tsne["labels"]):
+            raise ValueError("arrays of different lengths")
+        return tsne
+
+    def metrics_from(path):
+        metrics = json.loads(path.read_text())
+        metrics["config"]["seed"], metrics["config"]["noise_std"]  # KeyError if incomplete
+        return metrics
+
+    metrics = read_run_file(out_dir, name, "metrics.json", metrics_from)
+    return {"name": name, "metrics": metrics,
+            "model": read_run_file(out_dir, name, "model.pt", model_from),
+            "losses": read_run_file(out_dir, name, "losses.csv", rows_from),
+            "tsne": read_run_file(out_dir, name, "tsne_codes.npz", tsne_from)}
 
 
 # ----------------------------------------------------------------------------- measures
@@ -204,6 +254,13 @@ def format_table(rows, title):
 
 # ----------------------------------------------------------------------------- main
 
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads the runs in <out-dir>/plain/, <out-dir>/denoise/ (and the "
+                             "linear-code and seed1 runs, if there); writes <out-dir>/compare/")
+    ex09.add_data_options(parser)
+
+
 def run(args):
     out_dir = args.out_dir
     require_runs(out_dir, ("plain", "denoise"))
@@ -214,16 +271,17 @@ def run(args):
     for name in ("plain", "denoise"):
         if runs[name]["tsne"] is None:
             raise ex09.UsageError(f"the {name} run has no t-SNE map (--tsne-samples 0, or its "
-                                  f"code collapsed); rerun it with t-SNE for compare")
+                                  f"code collapsed); rerun it with t-SNE for compare:\n  "
+                                  f"{rerun_command(out_dir, name)}")
     config = runs["denoise"]["metrics"]["config"]
     x_train, y_train, x_test, y_test = ex09.load_data(args)
     y_train, y_test = y_train.numpy(), y_test.numpy()
-    # The denoise run's fixed test noise, drawn again from the same seed (as in ex09.run).
+    # The one fixed noisy copy of the test set that ex09.py's denoise runs are tested on.
     x_noisy = add_white_noise(x_test, config["noise_std"],
-                              torch.Generator().manual_seed(config["seed"] + 1))
+                              torch.Generator().manual_seed(TEST_NOISE_SEED))
     print(f"compare: {', '.join(runs)} on {len(x_train)} training / {len(x_test)} test images")
 
-    mean, components = pca_fit(x_train.numpy(), 8)
+    mean, components = pca_fit(x_train.numpy(), PCA_COMPONENTS)
     pca = {"train_codes": pca_codes(x_train.numpy(), mean, components),
            "test_codes": pca_codes(x_test.numpy(), mean, components),
            "test_out": pca_reconstruct(x_test.numpy(), mean, components)}
@@ -276,9 +334,19 @@ def run(args):
                   "cka_vs_plain": linear_cka(target, results["plain"]["h_test"]),
                   "trustworthiness": None, "silhouette_2d": None})
 
-    stage = out_dir / "compare.partial"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
+    stage = Path(tempfile.mkdtemp(prefix=".compare.partial-", dir=out_dir))
+    try:
+        write_results(stage, runs, per_class, reconstruction, per_class_rows, denoising,
+                      psnr_rows, codes, config, x_train, x_test)
+        ex09.publish(stage, out_dir / "compare")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    print_tables(reconstruction, denoising, psnr_rows, codes, per_class_rows, config)
+    print(f"\nwritten to {out_dir / 'compare'}")
+
+
+def write_results(stage, runs, per_class, reconstruction, per_class_rows, denoising, psnr_rows,
+                  codes, config, x_train, x_test):
     plot_tsne_side_by_side(runs["plain"], runs["denoise"], stage / "tsne_side_by_side.png")
     plot_loss_curves([runs["plain"], runs["denoise"]], stage / "loss_curves.png")
     plot_per_class(per_class, stage / "per_class_mse.png")
@@ -288,12 +356,14 @@ def run(args):
     ex09.write_csv(codes, stage / "codes.csv")
     summary = {"reconstruction": reconstruction, "per_class_mse": per_class_rows,
                "denoising": denoising, "psnr_db": psnr_rows, "codes": codes,
-               "noise_std": config["noise_std"], "knn_k": KNN_K,
+               "noise_std": config["noise_std"], "test_noise_seed": TEST_NOISE_SEED,
+               "knn_k": KNN_K, "pca_components": PCA_COMPONENTS,
                "active_fraction": ACTIVE_FRACTION,
                "train_images": len(x_train), "test_images": len(x_test)}
     (stage / "comparison.json").write_text(json.dumps(summary, indent=2) + "\n")
-    ex09.publish(stage, out_dir / "compare")
 
+
+def print_tables(reconstruction, denoising, psnr_rows, codes, per_class_rows, config):
     print(format_table(reconstruction, "\nTest MSE on clean inputs ([-1, 1] scale)"))
     print(format_table(denoising, "\nMSE against the clean image, clean vs noisy input "
                                   f"(noise std {config['noise_std']})"))
@@ -305,4 +375,3 @@ def run(args):
                               f"images), linear CKA with the plain code, t-SNE "
                               f"trustworthiness and 2-D silhouette"))
     print(format_table(per_class_rows, "\nTest MSE per class"))
-    print(f"\nwritten to {out_dir / 'compare'}")

@@ -1,6 +1,6 @@
 """Evidence for Q1: batch, mini-batch and stochastic gradient descent on the sheet's autoencoder.
 
-    python q1_gd_variants.py        # about 2.5 minutes on 2 CPU cores; writes figures/q1/
+    python -m analyses q1        # about 2.5 minutes on 2 CPU cores; writes figures/q1/
 
 All three variants minimise the same objective (the MSE over a fixed subset of training
 images) with plain SGD (no momentum, no weight decay), from the same initial weights, and
@@ -16,12 +16,11 @@ training loss on the whole subset is recorded against samples processed and agai
 seconds of training (time spent measuring the loss is not counted).
 """
 
-import argparse
 import csv
 import json
 import math
 import shutil
-import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 import ex09
+from fashion_mnist import load_split
 
 VARIANTS = (("batch", None), ("mini-batch", 128), ("stochastic", 1))  # None: the whole subset
 COLOURS = {"batch": "tab:blue", "mini-batch": "tab:green", "stochastic": "tab:red"}
@@ -117,37 +117,32 @@ def plot(curves, chosen, mean_image_loss, path, n_images):
     plt.close(fig)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=ex09.HERE / "data",
+def build_parser(parser):
+    parser.add_argument("--data-dir", type=ex09.user_path, default=ex09.HERE / "data",
                         help="root holding FashionMNIST/raw/")
-    parser.add_argument("--out-dir", type=Path, default=ex09.HERE / "figures",
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
                         help="results go to <out-dir>/q1/")
     parser.add_argument("--subset", type=ex09.positive_int, default=2000,
                         help="the first N training images form the fixed training set")
-    parser.add_argument("--seconds", type=float, default=20.0,
+    parser.add_argument("--seconds", type=ex09.positive_float, default=20.0,
                         help="training-time budget of each variant's main run")
     parser.add_argument("--pilot-steps", type=ex09.positive_int, nargs=3, default=[60, 600, 2000],
                         metavar=("BATCH", "MINI", "STOCHASTIC"),
                         help="steps of each learning-rate pilot for batch, mini-batch and "
                              "stochastic GD (about 1.5 s of compute each on 2 cores)")
-    parser.add_argument("--lr-grid", type=float, nargs="+", default=[3.0, 1.0, 0.3, 0.1, 0.03],
+    parser.add_argument("--lr-grid", type=ex09.positive_float, nargs="+", default=[3.0, 1.0, 0.3, 0.1, 0.03],
                         help="learning rates tried for each variant")
-    parser.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
+    parser.add_argument("--seed", type=ex09.seed_int, default=0,
+                        help="initial weights and shuffling")
     parser.add_argument("--skip-md5", action="store_true",
                         help="accept non-official data files (format still checked)")
-    args = parser.parse_args(argv)
-    if args.seconds <= 0:
-        parser.error("--seconds must be > 0")
 
+
+def run(args):
     started = time.perf_counter()
     torch.set_flush_denormal(True)  # as in ex09.py: steady step times
-    try:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        x, _ = ex09.load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
-    except (ex09.UsageError, OSError) as err:
-        raise SystemExit(f"error: {err}")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    x, _ = load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
     x = x[:args.subset]
     curves, chosen = {}, {}
     for (name, batch_size), pilot_steps in zip(VARIANTS, args.pilot_steps):
@@ -167,9 +162,16 @@ def main(argv=None):
               f"{samples / len(x):7.1f} epochs  {samples / seconds:9.0f} samples/s  "
               f"loss {log[0][3]:.4f} -> {loss:.4f}", flush=True)
 
-    stage = args.out_dir / "q1.partial"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
+    stage = Path(tempfile.mkdtemp(prefix=".q1.partial-", dir=args.out_dir))
+    try:
+        write_results(args, x, curves, chosen, stage, started)
+        ex09.publish(stage, args.out_dir / "q1")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    print(f"done in {time.perf_counter() - started:.1f} s; written to {args.out_dir / 'q1'}")
+
+
+def write_results(args, x, curves, chosen, stage, started):
     mean_image_loss = float(((x - x.mean(dim=0)) ** 2).mean())
     plot(curves, chosen, mean_image_loss, stage / "q1_gd_variants.png", len(x))
     with open(stage / "q1_curves.csv", "w", newline="") as handle:
@@ -182,12 +184,3 @@ def main(argv=None):
                "pilot_steps": args.pilot_steps, "lr_grid": args.lr_grid, "seed": args.seed,
                "variants": chosen, "wall_seconds": round(time.perf_counter() - started, 1)}
     (stage / "q1_results.json").write_text(json.dumps(summary, indent=2) + "\n")
-    ex09.publish(stage, args.out_dir / "q1")
-    print(f"done in {summary['wall_seconds']} s; written to {args.out_dir / 'q1'}")
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit("\ninterrupted: earlier results in figures/q1/ are untouched")

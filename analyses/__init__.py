@@ -1,0 +1,9 @@
+"""Analyses beyond the exercise sheet, one command for all of them:
+
+    python -m analyses --help          # the list
+    python -m analyses compare         # Q2e/Q3c measurements from finished plain and denoise runs
+    python -m analyses q1              # the Q1 experiment (batch vs mini-batch vs stochastic GD)
+
+Run from the project folder. Each analysis is a module here with build_parser(parser) and
+run(args); they import ex09 (the sheet's script), which never imports them.
+"""

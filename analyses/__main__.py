@@ -1,0 +1,53 @@
+"""python -m analyses NAME [options]: run one analysis beyond the sheet (see __init__.py)."""
+
+import argparse
+import importlib
+import sys
+
+import ex09
+
+# name -> (module, one line for --help). Modules are imported when chosen.
+ANALYSES = {
+    "compare": ("analyses.compare", "Q2e/Q3c: code quality, PCA-8 and raw-pixel baselines, "
+                                    "denoising PSNR, side-by-side t-SNE (needs the plain and "
+                                    "denoise runs)"),
+    "q1": ("analyses.q1_gd_variants", "Q1: batch vs mini-batch vs stochastic gradient descent "
+                                      "on the sheet's network"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m analyses",
+        description="Analyses beyond exercise sheet 9; each writes JSON, CSV and figures under "
+                    "--out-dir (default figures/). 'python -m analyses NAME --help' lists "
+                    "NAME's options.")
+    commands = parser.add_subparsers(dest="name", required=True, metavar="NAME")
+    for name, (module, summary) in ANALYSES.items():
+        sub = commands.add_parser(name, help=summary, description=summary,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        sub.set_defaults(module=module)
+        importlib.import_module(module).build_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        importlib.import_module(args.module).run(args)
+    except ex09.USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk, an unwritable folder
+        print(f"error: {err.filename or ''}: {err.strerror or err}; nothing was published",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: nothing was published; earlier results of {args.name} are "
+              f"untouched", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Failures a user can cause or meet: each ends in one clear message and a non-zero exit,
+publishes nothing, and leaves earlier results as they were."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import ex09
+import fashion_mnist as fm
+from conftest import ROOT, TINY_RUN, make_fake_dataset
+
+
+def earlier_results(out_dir, mode="plain"):
+    folder = out_dir / mode
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text('{"earlier": true}')
+    return folder
+
+
+def assert_untouched(folder):
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.json"]
+    assert json.loads((folder / "metrics.json").read_text()) == {"earlier": True}
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no stage left
+
+
+def run_main(capsys, *args):
+    code = ex09.main([*map(str, args)])
+    return code, capsys.readouterr()
+
+
+def test_two_runs_into_one_folder_at_once_publish_one_complete_run(tmp_path):
+    data = make_fake_dataset(tmp_path / "data", n_train=2000, n_test=200)
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "ex09.py"), "--data-dir", str(data), "--out-dir",
+               str(out), *TINY_RUN, "--epochs", "6", "--tsne-samples", "40"]
+    # One thread each: two torch processes with two threads each thrash this 2-core machine.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    runs = [subprocess.Popen(command + ["--seed", str(seed)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env) for seed in (1, 2)]
+    try:
+        results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+    for code, err in results:
+        assert code == 0 and "Traceback" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["plain"]  # no stage or old copy left
+    folder = out / "plain"
+    # Every file is from the same run: the weights give the logged loss and the saved codes.
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["config"]["seed"] in (1, 2)
+    model = ex09.AutoEncoder()
+    model.load_state_dict(torch.load(folder / "model.pt"))
+    x_test, _ = fm.load_split(data, "test", verify_md5=False)
+    assert ex09.evaluate(model, x_test, x_test) == pytest.approx(metrics["final_test_loss"],
+                                                                 rel=1e-6)
+    rows = (folder / "losses.csv").read_text().splitlines()
+    assert float(rows[-1].split(",")[2]) == metrics["final_test_loss"]
+    codes = np.load(folder / "tsne_codes.npz")
+    assert np.allclose(codes["codes"], ex09.encode(model, x_test[codes["indices"]]).numpy())
+    assert len(list(folder.glob("recon_epoch*.png"))) == 4  # epochs 0, 2, 4, 6
+
+def test_a_diverging_run_stops_clearly_and_publishes_nothing(fake_data, tmp_path, capsys):
+    earlier = earlier_results(tmp_path)
+    code, out = run_main(capsys, "--data-dir", fake_data, "--out-dir", tmp_path, *TINY_RUN,
+                         "--lr", "1e30")
+    assert code == 1
+    assert "training diverged" in out.err and "nan" in out.err and "--lr" in out.err
+    assert_untouched(earlier)
+
+
+def test_tsne_sample_the_test_subset_cannot_give_is_refused_before_training(real_data, tmp_path):
+    # The first 500 test images hold fewer than 50 of some class.
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "ex09.py"), "--data-dir", str(real_data), "--out-dir",
+         str(tmp_path), "--test-limit", "500", "--train-limit", "2000", "--epochs", "3"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "t-SNE needs 50 test images of class" in result.stderr
+    assert "epoch   1/" not in result.stdout  # refused before any training
+    assert list(tmp_path.iterdir()) == []
+    assert time.perf_counter() - started < 60
+
+
+def test_a_file_where_the_run_folder_goes_is_refused_and_kept(fake_data, tmp_path, capsys):
+    blocker = tmp_path / "plain"
+    blocker.write_text("my notes")
+    code, out = run_main(capsys, "--data-dir", fake_data, "--out-dir", tmp_path, *TINY_RUN)
+    assert code == 1 and "is a file" in out.err and "epoch   1/" not in out.out
+    assert blocker.read_text() == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]  # nothing renamed
+
+
+def test_a_full_disk_while_saving_is_a_message(fake_data, tmp_path, capsys, monkeypatch):
+    earlier = earlier_results(tmp_path)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "model.pt")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    code, out = run_main(capsys, "--data-dir", fake_data, "--out-dir", tmp_path, *TINY_RUN)
+    assert code == 1
+    assert "No space left on device" in out.err and "nothing was published" in out.err
+    assert_untouched(earlier)
+
+
+def test_tilde_in_paths_means_the_home_folder(fake_data, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "USERPROFILE": str(home)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "ex09.py"), "--data-dir", str(fake_data), "--out-dir",
+         "~/results", *TINY_RUN, "--epochs", "1", "--tsne-samples", "0"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (home / "results" / "plain" / "metrics.json").exists()
+    assert not (tmp_path / "~").exists()

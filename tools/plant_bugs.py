@@ -1,0 +1,152 @@
+"""Measure how many small planted bugs the test suite catches (mutation testing by hand).
+
+    python tools/plant_bugs.py               # every bug below; about 30-60 minutes on 2 cores
+    python tools/plant_bugs.py --only 3 7    # just those
+
+Each bug is a one-line change in a behaviour a user relies on. For each, the project's tracked
+files are copied to a scratch folder, the line is changed there (the working tree is never
+touched) and `python -m pytest -x -q` runs on the copy; the bug counts as caught when the suite
+fails. Prints one line per bug and the ratio; --json saves them.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# (file, the exact text to change, what it becomes, the behaviour that breaks)
+BUGS = [
+    ("ex09.py", "order = torch.randperm(n, generator=shuffle_gen)", "order = torch.arange(n)",
+     "no shuffling"),
+    ("ex09.py", "loss_fn = nn.MSELoss()", 'loss_fn = nn.MSELoss(reduction="sum")',
+     "sum instead of mean squared error"),
+    ("ex09.py", "make_optimizer(model, args.lr, args.weight_decay)",
+     "make_optimizer(model, 1e-3, args.weight_decay)", "--lr ignored"),
+    ("ex09.py", "make_optimizer(model, args.lr, args.weight_decay)",
+     "make_optimizer(model, args.lr, 0.0)", "--weight-decay ignored"),
+    ("ex09.py", "weight_decay=weight_decay, fused=True", "weight_decay=0.0, fused=True",
+     "Adam without weight decay"),
+    ("ex09.py", '("reconstruction", recon)', '("reconstruction", data.x_test_in[data.shown])',
+     "figure shows the input as the reconstruction"),
+    ("ex09.py", "args.noise_std if denoise else 0.0", "args.noise_std",
+     "plain mode trains on noisy images"),
+    ("ex09.py", "add_white_noise(target, noise_std, noise_gen) if noise_std > 0 else target",
+     "target", "denoise mode trains on clean images"),
+    ("ex09.py", "add_white_noise(target, noise_std, noise_gen)",
+     "add_white_noise(target, noise_std, torch.Generator().manual_seed(0))",
+     "the same noise every batch and epoch"),
+    ("ex09.py", "shuffle_gen = torch.Generator().manual_seed(args.seed)",
+     "shuffle_gen = torch.Generator().manual_seed(0)", "--seed does not drive the shuffle"),
+    ("ex09.py", "    torch.manual_seed(seed)", "    torch.manual_seed(0)",
+     "--seed does not drive the initial weights"),
+    ("ex09.py", "pool = torch.nonzero(labels == c).flatten()",
+     "pool = torch.arange(len(labels))", "t-SNE sample not stratified"),
+    ("ex09.py", "embed_codes(model, data.x_test, ", "embed_codes(model, data.x_test_in, ",
+     "t-SNE of the noisy images' codes"),
+    ("ex09.py", "if args.tsne_samples > test_size:", "if args.tsne_samples >= test_size:",
+     "--tsne-samples refuses its documented maximum"),
+    ("ex09.py", '"train_seconds": None, "epoch_seconds": None}', '"train_seconds": None}',
+     "a CSV column missing from a row"),
+    ("ex09.py", "    if not math.isfinite(loss):", "    if False:",
+     "a diverged run publishes"),
+    ("ex09.py", "if not (math.isfinite(value) and", "if not (True and",
+     "non-finite option values accepted"),
+    ("ex09.py", "if final_dir.exists() and not final_dir.is_dir():", "if False:",
+     "a file where the run folder goes is renamed away"),
+    ("ex09.py", "return Path(text).expanduser()", "return Path(text)", "'~' not expanded"),
+    ("ex09.py", "nn.Sequential(*linear_relu_stack(self.sizes)[:-1], nn.Tanh())",
+     "nn.Sequential(*linear_relu_stack(self.sizes)[:-1], nn.Sigmoid())", "Sigmoid output"),
+    ("ex09.py", "return total / targets.numel()", "return total / len(targets)",
+     "test loss per image, not per pixel"),
+    ("ex09.py", "if epoch % args.eval_every == 0 or epoch == args.epochs:",
+     "if epoch % args.eval_every == 0:", "no test after the last epoch"),
+    ("ex09.py", "stage = Path(tempfile.mkdtemp(prefix=f\".{final_dir.name}.partial-\", "
+                "dir=final_dir.parent))",
+     "stage = final_dir.with_name(final_dir.name + '.partial'); shutil.rmtree(stage, "
+     "ignore_errors=True); stage.mkdir()", "runs share one staging folder"),
+    ("fashion_mnist.py", "labels.max() >= len(CLASS_NAMES)", "labels.max() > len(CLASS_NAMES)",
+     "label 10 accepted"),
+    ("fashion_mnist.py", "if verify_md5 and (actual := md5_of(paths[kind])) != md5:",
+     "if False and (actual := md5_of(paths[kind])) != md5:", "md5 never checked"),
+    ("fashion_mnist.py", "if time.monotonic() - started > deadline_s:", "if False:",
+     "no download deadline"),
+    ("fashion_mnist.py", "if parent.exists() and not parent.is_dir():", "if False:",
+     "a data dir that is a file"),
+    ("fashion_mnist.py", "except (OSError, EOFError, zlib.error) as err:",
+     "except (OSError, EOFError) as err:", "damaged deflate stream is a traceback"),
+    ("noise.py", "return (x + std * noise).clamp_(-1.0, 1.0)", "return x + std * noise",
+     "noise not clipped"),
+    ("noise.py", "return (x + std * noise).clamp_(-1.0, 1.0)",
+     "return (x + noise).clamp_(-1.0, 1.0)", "noise std ignored"),
+    ("analyses/compare.py", "PCA_COMPONENTS = 8", "PCA_COMPONENTS = 7", "PCA with 7 components"),
+    ("analyses/compare.py", "KNN_K = 5", "KNN_K = 3", "3 neighbours"),
+    ("analyses/compare.py", "manual_seed(TEST_NOISE_SEED))", 'manual_seed(config["seed"] + 2))',
+     "compare's noisy inputs from another seed"),
+    ("analyses/q1_gd_variants.py", "return min(pilots, key=pilots.get), pilots",
+     "return max(pilots, key=pilots.get), pilots", "Q1 picks the worst learning rate"),
+    ("benchmarks/bench.py", "for flush in (True, False):", "for flush in (True, True):",
+     "drift never measured without flushing"),
+    ("tools/make_zip.py", '"ex09.py", "noise.py", "fashion_mnist.py",', '"ex09.py", "noise.py",',
+     "ZIP lacks the data module"),
+]
+
+
+def tracked_files():
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if (ROOT / line).is_file()]
+
+
+def try_bug(number, bug, files, timeout):
+    path, old, new, _ = bug
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "project"
+        for name in files:
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+        text = (copy / path).read_text()
+        if text.count(old) < 1:
+            return "not applied"
+        (copy / path).write_text(text.replace(old, new, 1))
+        env = {**os.environ, "FMNIST_DATA_DIR": str(ROOT / "data")}
+        try:
+            result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q",
+                                     "-p", "no:cacheprovider"], cwd=copy, env=env,
+                                    capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return "caught (time-out)"
+        return "caught" if result.returncode != 0 else "missed"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", type=int, nargs="+", help="numbers of the bugs to plant")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per suite run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    files = tracked_files()
+    results = []
+    for number, bug in enumerate(BUGS, 1):
+        if args.only and number not in args.only:
+            continue
+        started = time.perf_counter()
+        outcome = try_bug(number, bug, files, args.timeout)
+        results.append({"number": number, "file": bug[0], "bug": bug[3], "outcome": outcome,
+                        "seconds": round(time.perf_counter() - started)})
+        print(f"{number:2d} {outcome:18s} {bug[0]}: {bug[3]} ({results[-1]['seconds']} s)",
+              flush=True)
+    caught = sum(r["outcome"].startswith("caught") for r in results)
+    print(f"caught {caught} of {len(results)} planted bugs")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(r["outcome"] != "not applied" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
