@@ -1,6 +1,6 @@
 """Measure how many small planted bugs the test suite catches (mutation testing by hand).
 
-    python tools/plant_bugs.py               # every bug below; about 30-60 minutes on 2 cores
+    python tools/plant_bugs.py --jobs 2      # every bug below; about an hour on 2 cores
     python tools/plant_bugs.py --only 3 7    # just those
 
 Each bug is a one-line change in a behaviour a user relies on. For each, the project's tracked
@@ -103,7 +103,7 @@ def tracked_files():
     return [line for line in out.splitlines() if (ROOT / line).is_file()]
 
 
-def try_bug(number, bug, files, timeout):
+def try_bug(number, bug, files, timeout, threads=None):
     path, old, new, _ = bug
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "project"
@@ -115,6 +115,8 @@ def try_bug(number, bug, files, timeout):
             return "not applied"
         (copy / path).write_text(text.replace(old, new, 1))
         env = {**os.environ, "FMNIST_DATA_DIR": str(ROOT / "data")}
+        if threads:  # several suites side by side: one thread each, or they thrash
+            env["OMP_NUM_THREADS"] = str(threads)
         try:
             result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q",
                                      "-p", "no:cacheprovider"], cwd=copy, env=env,
@@ -129,18 +131,26 @@ def main(argv=None):
     parser.add_argument("--only", type=int, nargs="+", help="numbers of the bugs to plant")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per suite run")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="suites run side by side (each then gets one thread)")
     args = parser.parse_args(argv)
     files = tracked_files()
     results = []
-    for number, bug in enumerate(BUGS, 1):
-        if args.only and number not in args.only:
-            continue
+    chosen = [(n, bug) for n, bug in enumerate(BUGS, 1) if not args.only or n in args.only]
+
+    def one(item):
+        number, bug = item
         started = time.perf_counter()
-        outcome = try_bug(number, bug, files, args.timeout)
-        results.append({"number": number, "file": bug[0], "bug": bug[3], "outcome": outcome,
-                        "seconds": round(time.perf_counter() - started)})
-        print(f"{number:2d} {outcome:18s} {bug[0]}: {bug[3]} ({results[-1]['seconds']} s)",
+        outcome = try_bug(number, bug, files, args.timeout, 1 if args.jobs > 1 else None)
+        result = {"number": number, "file": bug[0], "bug": bug[3], "outcome": outcome,
+                  "seconds": round(time.perf_counter() - started)}
+        print(f"{number:2d} {outcome:18s} {bug[0]}: {bug[3]} ({result['seconds']} s)",
               flush=True)
+        return result
+
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = sorted(pool.map(one, chosen), key=lambda r: r["number"])
     caught = sum(r["outcome"].startswith("caught") for r in results)
     print(f"caught {caught} of {len(results)} planted bugs")
     if args.json:
