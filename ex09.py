@@ -8,6 +8,7 @@ Every output of a run goes to <out-dir>/<mode>/ (README.md lists them)."""
 
 import argparse
 import csv
+import importlib.metadata
 import json
 import math
 import os
@@ -26,7 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from fashion_mnist import CLASS_NAMES, DEFAULT_MIRROR, FILES, DataError, ensure_files, load_split
+import fashion_mnist
+from fashion_mnist import CLASS_NAMES, FILES, DataError
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 HERE = Path(__file__).resolve().parent
@@ -48,11 +50,9 @@ def bounded(kind, low, high=math.inf, low_inclusive=True):
         value = kind(text)  # argparse turns a ValueError into "invalid <kind> value"
         if not (math.isfinite(value) and (value >= low if low_inclusive else value > low)
                 and value <= high):
-            raise argparse.ArgumentTypeError(
-                f"must be a finite number {'>=' if low_inclusive else '>'} {low}"
-                f"{f' and <= {high}' if high < math.inf else ''}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be finite, {'>=' if low_inclusive else '>'} "
+                                             f"{low} and <= {high}, got {text}")
         return value
-    parse.__name__ = kind.__name__
     return parse
 
 
@@ -65,57 +65,35 @@ def user_path(text):  # '~' means the home folder on every OS, as in a shell
     return Path(text).expanduser()
 
 
-def add_data_options(parser):
-    """The options that say where the data is; shared with the analyses in analyses/."""
-    parser.add_argument("--data-dir", type=user_path, default=HERE / "data",
-                        help="folder holding FashionMNIST/raw/*.gz (downloaded there if missing)")
-    for split in ("train", "test"):
-        parser.add_argument(f"--{split}-limit", type=positive_int, default=None,
-                            help=f"use only the first N {split} images (quick checks)")
-    parser.add_argument("--mirror", default=DEFAULT_MIRROR,
-                        help="base URL (or local folder) the dataset files are fetched from if "
-                             "missing")
-    parser.add_argument("--skip-md5", action="store_true",
-                        help="accept data files whose md5 differs from the official release "
-                             "(their format is still checked); for custom or test copies")
-
-
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description="Autoencoder (Q2) and denoising autoencoder (Q3) on Fashion-MNIST, "
-                    "exercise sheet 9. Defaults are the sheet's settings. Analyses beyond the "
-                    "sheet: python -m analyses --help.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description="Autoencoder (Q2) and denoising autoencoder (Q3) "
+                                     "on Fashion-MNIST, exercise sheet 9, with the sheet's "
+                                     "settings as defaults. Beyond the sheet: python -m analyses",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--mode", choices=("plain", "denoise"), default="plain",
-                        help="plain: autoencoder x -> g(f(x)) (Q2); denoise: noisy input, "
-                             "clean target (Q3)")
+                        help="plain: x -> g(f(x)) (Q2); denoise: noisy in, clean target (Q3)")
     parser.add_argument("--epochs", type=positive_int, default=50, help="training epochs (Q2c)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="mini-batch (Q2c)")
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's learning rate")
     parser.add_argument("--weight-decay", type=non_negative_float, default=1e-5,
-                        help="Adam weight decay; our reading of the sheet's 'momentum of 1e-5' "
-                             "(Adam has no momentum argument; see README)")
+                        help="Adam's weight decay: the sheet's 'momentum of 1e-5' (see README)")
     parser.add_argument("--noise-std", type=non_negative_float, default=DEFAULT_NOISE_STD,
-                        help="std of the white noise on the [-1, 1] pixel scale, denoise mode "
-                             "only (0.5 here is 0.25 on [0, 1] pixels)")
+                        help="white-noise std on the [-1, 1] scale, denoise mode (Q3a)")
     parser.add_argument("--code-activation", choices=("relu", "linear"), default="relu",
-                        help="activation of the 8-unit code layer: relu is the sheet's; linear "
-                             "drops it (experiment; its outputs go to <mode>-linear-code/)")
+                        help="relu: the sheet's code layer; linear: without ReLU (experiment, "
+                             "into <mode>-linear-code/)")
     parser.add_argument("--seed", type=seed_int, default=0,
-                        help=f"0..{MAX_SEED}: seeds initialisation, shuffling, training noise "
-                             f"and t-SNE (the noisy test images use the fixed seed "
-                             f"{TEST_NOISE_SEED} for every run)")
+                        help=f"0..{MAX_SEED}: initial weights, shuffling, training noise, t-SNE "
+                             f"(the test noise has its own fixed seed, {TEST_NOISE_SEED})")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                         help="auto picks cuda, then mps, then cpu")
     parser.add_argument("--out-dir", type=user_path, default=HERE / "figures",
                         help="outputs go to <out-dir>/<mode>/")
     parser.add_argument("--tsne-samples", type=non_negative_int, default=500,
-                        help="test images (stratified by class) embedded by t-SNE after "
-                             "training (Q2e); 0 skips t-SNE; at most the test set's size")
+                        help="test images, stratified by class, for t-SNE (Q2e); 0 skips it")
     parser.add_argument("--eval-every", type=positive_int, default=10,
-                        help="test loss and reconstruction figure every N epochs (Q2c, Q2d); "
-                             "also before training and after the last epoch")
-    add_data_options(parser)
+                        help="test loss and figure every N epochs, at 0 and at the end (Q2c-d)")
+    fashion_mnist.add_options(parser, positive_int, user_path)
     return parser
 
 
@@ -138,8 +116,8 @@ def check_args(args):
         raise UsageError(f"cannot write to --out-dir {args.out_dir}: {err.strerror}") from None
     final_dir = args.out_dir / run_name(args.mode, args.code_activation)
     if final_dir.exists() and not final_dir.is_dir():
-        raise UsageError(f"{final_dir} is a file, and this run publishes a folder there; it "
-                         f"will not replace your file: move it, or choose another --out-dir")
+        raise UsageError(f"{final_dir} is a file where this run's folder goes; it will not be "
+                         f"replaced: move it, or choose another --out-dir")
     return final_dir
 
 
@@ -154,29 +132,17 @@ def pick_device(name):
     return torch.device(name)
 
 
-def set_seeds(seed):
-    """The one place where global generators are seeded; run-specific generators derive from it."""
+def set_seeds(seed):  # the one place where global generators are seeded
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
-def load_data(args):
-    """Both splits (fashion_mnist.load_split), downloaded if missing, cut to --train-limit and
-    --test-limit: what every run and analysis trains and evaluates on."""
-    ensure_files(args.data_dir, args.mirror)
-    x_train, y_train = load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
-    x_test, y_test = load_split(args.data_dir, "test", verify_md5=not args.skip_md5)
-    return (x_train[:args.train_limit], y_train[:args.train_limit],
-            x_test[:args.test_limit], y_test[:args.test_limit])
-
-
 # ----------------------------------------------------------------------------- model (Q2a, Q2c)
 
-def linear_relu_stack(sizes):
-    """[Linear, ReLU] for each pair of consecutive sizes."""
-    return [m for n_in, n_out in zip(sizes[:-1], sizes[1:]) for m in (nn.Linear(n_in, n_out),
-                                                                        nn.ReLU())]
+def linear_relu_stack(sizes):  # [Linear, ReLU] for each pair of consecutive sizes
+    return [m for n_in, n_out in zip(sizes[:-1], sizes[1:])
+            for m in (nn.Linear(n_in, n_out), nn.ReLU())]
 
 
 class Encoder(nn.Module):
@@ -237,9 +203,8 @@ def train_epoch(model, optimizer, loss_fn, x_train, batch_size, shuffle_gen,
     """One pass over x_train in freshly shuffled mini-batches; returns the mean loss per sample.
     With noise_std > 0 (Q3a) the input is a freshly noised copy of the batch, the target clean."""
     model.train()
-    n = x_train.shape[0]
+    n, total = x_train.shape[0], torch.zeros((), device=x_train.device)
     order = torch.randperm(n, generator=shuffle_gen).to(x_train.device)
-    total = torch.zeros((), device=x_train.device)
     for start in range(0, n, batch_size):
         target = x_train[order[start:start + batch_size]]
         inputs = add_white_noise(target, noise_std, noise_gen) if noise_std > 0 else target
@@ -267,6 +232,18 @@ def encode(model, x):  # the code h = f(x)
     return model.eval().f(x)
 
 
+@torch.no_grad()
+def network_health(model, x, min_fraction=0.01):
+    """Is the network alive? Units of the code h and of the decoder's first layer that are
+    non-zero on at least min_fraction of the images x, and whether the output g(f(x)) varies
+    with the input at all (a dead start ignores it and outputs one image for every input)."""
+    h = encode(model, x)
+    first, out = model.g.net[1](model.g.net[0](h)), model.g(h)  # first: Linear and its ReLU
+    live = [int(((a != 0).float().mean(dim=0) >= min_fraction).sum()) for a in (h, first)]
+    return {"live_code_units": live[0], "live_decoder_units": live[1],
+            "output_varies": bool((out - out[:1]).abs().max() > 1e-6)}
+
+
 def first_of_each_class(labels):
     """Indices of the first test image of every class present: fixed, one per class (Q2d)."""
     return [int(torch.nonzero(labels == c)[0]) for c in range(len(CLASS_NAMES))
@@ -290,13 +267,11 @@ def save(fig, path, dpi=120):
 
 def plot_image_rows(rows, column_titles, title, path):
     """A grid of 28x28 images: one labelled row per entry of `rows` [(label, (10, 784))]."""
-    plt = _matplotlib()
-    n_rows, n_cols = len(rows), len(column_titles)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.25 * n_cols + 1.2, 1.35 * n_rows + 0.7),
-                             squeeze=False)
+    n_cols = len(column_titles)
+    fig, axes = _matplotlib().subplots(len(rows), n_cols, squeeze=False, figsize=(
+        1.25 * n_cols + 1.2, 1.35 * len(rows) + 0.7))
     for r, (label, images) in enumerate(rows):
-        for c in range(n_cols):
-            ax = axes[r][c]
+        for c, ax in enumerate(axes[r]):
             ax.imshow(images[c].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=-1, vmax=1)
             ax.set(xticks=[], yticks=[])
             if r == 0:
@@ -307,12 +282,11 @@ def plot_image_rows(rows, column_titles, title, path):
 
 
 def plot_losses(history, title, test_label, path):
-    plt = _matplotlib()
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    train = [(row["epoch"], row["train_loss"]) for row in history if row["train_loss"] is not None]
-    test = [(row["epoch"], row["test_loss"]) for row in history if row["test_loss"] is not None]
-    ax.plot(*zip(*train), "-", color="tab:blue", label="train (mean over each epoch)")
-    ax.plot(*zip(*test), "o--", color="tab:orange", label=test_label)
+    fig, ax = _matplotlib().subplots(figsize=(6.4, 4.0))
+    for key, style, colour, label in (("train_loss", "-", "tab:blue", "train (mean over each "
+                                       "epoch)"), ("test_loss", "o--", "tab:orange", test_label)):
+        ax.plot(*zip(*[(r["epoch"], r[key]) for r in history if r[key] is not None]), style,
+                color=colour, label=label)
     ax.set(xlabel="epoch", ylabel="MSE per pixel ([-1, 1] scale)", yscale="log", title=title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -321,18 +295,15 @@ def plot_losses(history, title, test_label, path):
 
 def draw_tsne(ax, coords, labels, title):
     """Scatter of 2-D t-SNE coordinates with a discrete 10-colour map, one colour per class."""
-    import matplotlib.pyplot as plt
-    cmap = plt.get_cmap("tab10")
+    cmap = _matplotlib().get_cmap("tab10")
     for c, name in enumerate(CLASS_NAMES):
-        mask = labels == c
-        if mask.any():
+        if (mask := labels == c).any():
             ax.scatter(coords[mask, 0], coords[mask, 1], s=12, color=cmap(c), label=name)
     ax.set(xlabel="t-SNE dimension 1", ylabel="t-SNE dimension 2", title=title)
 
 
 def plot_tsne(coords, labels, title, path):
-    plt = _matplotlib()
-    fig, ax = plt.subplots(figsize=(7.6, 5.6))
+    fig, ax = _matplotlib().subplots(figsize=(7.6, 5.6))
     draw_tsne(ax, coords, labels, title)
     ax.legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
     save(fig, path)
@@ -380,7 +351,7 @@ def embed_codes(model, x, labels, idx, seed, title, folder):
 def prepare(args, device):
     """Data, the fixed test inputs, the ten shown images and the t-SNE sample. Everything that
     can fail on the data is settled here, before training, so that no run is lost at its end."""
-    x_train, _, x_test, y_test = load_data(args)
+    x_train, _, x_test, y_test = fashion_mnist.load(args)
     x_test_in = x_test
     if args.mode == "denoise":
         # Q3a: the test inputs are noised once, on the CPU, from one documented seed that every
@@ -398,8 +369,7 @@ def prepare(args, device):
                            tsne_idx=tsne_idx, name=name)
 
 
-def check_finite(loss, what, epoch, args):
-    """A diverged run stops here, before it publishes anything (earlier results stay)."""
+def check_finite(loss, what, epoch, args):  # a diverged run stops before it publishes
     if not math.isfinite(loss):
         raise UsageError(f"training diverged: the {what} loss is {loss} at epoch {epoch} "
                          f"(--lr {args.lr:g}, --weight-decay {args.weight_decay:g}); nothing "
@@ -414,7 +384,7 @@ def train(args, model, data, device, stage):
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
     shuffle_gen = torch.Generator().manual_seed(args.seed)
     noise_gen = torch.Generator(device=device).manual_seed(args.seed + 2)
-    history, snapshots = [], []  # snapshots: (epoch, reconstructions) for the evolution figure
+    history, snapshots, tested = [], [], {}  # snapshots: (epoch, recon) for the evolution figure
 
     def test_and_plot(epoch):
         loss = evaluate(model, data.x_test_in, data.x_test)
@@ -423,30 +393,40 @@ def train(args, model, data, device, stage):
             recon = model(data.x_test_in[data.shown])
         snapshots.append((epoch, recon))
         rows = [("noisy input" if denoise else "input", data.x_test_in[data.shown]),
-                ("reconstruction", recon)] + ([("original", data.x_test[data.shown])]
-                                              if denoise else [])
+                ("reconstruction", recon)] + [("original", data.x_test[data.shown])] * denoise
         plot_image_rows(rows, data.titles, f"{data.name}, epoch {epoch}: test MSE {loss:.4f}",
                         stage / f"recon_epoch{epoch:03d}.png")
-        return loss
+        # Is the network alive? On the clean test images, the denoiser's also on its inputs.
+        inputs = [("", data.x_test)] + [("_noisy", data.x_test_in)] * denoise
+        return {"test_loss": loss, **{f"{k}{suffix}": v for suffix, x in inputs
+                                      for k, v in network_health(model, x).items()}}
 
-    history.append({"epoch": 0, "train_loss": None, "test_loss": test_and_plot(0),
-                    "train_seconds": None, "epoch_seconds": None})
-    print(f"epoch   0/{args.epochs}  {'':18s}  test {history[0]['test_loss']:.5f}")
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(args.epochs + 1):  # epoch 0: the untrained network is tested
         t0 = time.perf_counter()
-        train_loss = train_epoch(model, optimizer, loss_fn, data.x_train, args.batch_size,
-                                 shuffle_gen, args.noise_std if denoise else 0.0, noise_gen)
-        check_finite(train_loss, "training", epoch, args)
+        train_loss = None
+        if epoch:
+            train_loss = train_epoch(model, optimizer, loss_fn, data.x_train, args.batch_size,
+                                     shuffle_gen, args.noise_std if denoise else 0.0, noise_gen)
+            check_finite(train_loss, "training", epoch, args)
         t1 = time.perf_counter()
-        test_loss = None
-        if epoch % args.eval_every == 0 or epoch == args.epochs:
-            test_loss = test_and_plot(epoch)
+        # Epoch 0 is always tested, so `tested` has its columns before any blank row needs them.
+        tested = (test_and_plot(epoch) if epoch % args.eval_every == 0 or epoch == args.epochs
+                  else dict.fromkeys(tested))
         t2 = time.perf_counter()
-        history.append({"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss,
-                        "train_seconds": round(t1 - t0, 4), "epoch_seconds": round(t2 - t0, 4)})
-        test_text = f"  test {test_loss:.5f}" if test_loss is not None else ""
-        print(f"epoch {epoch:3d}/{args.epochs}  train {train_loss:.5f}{test_text}  "
-              f"({t1 - t0:.2f} s training, {t2 - t0:.2f} s in all)", flush=True)
+        history.append({"epoch": epoch, "train_loss": train_loss, **tested,
+                        "train_seconds": round(t1 - t0, 4) if epoch else None,
+                        "epoch_seconds": round(t2 - t0, 4) if epoch else None})
+        print(f"epoch {epoch:3d}/{args.epochs}  " + (f"train {train_loss:.5f}" if epoch else
+                                                     " " * 13) +
+              (f"  test {tested['test_loss']:.5f}  live units: code {tested['live_code_units']}"
+               f"/8, decoder's first layer {tested['live_decoder_units']}/8"
+               if tested["test_loss"] is not None else "") +
+              (f"  ({t1 - t0:.2f} s training, {t2 - t0:.2f} s in all)" if epoch else ""),
+              flush=True)
+        if epoch == 0 and not tested["output_varies"]:
+            print(f"note: the network starts dead: its output is the same image for every test "
+                  f"input ({tested['live_code_units']} live code units, "
+                  f"{tested['live_decoder_units']} in the decoder's first layer)")
     return history, snapshots
 
 
@@ -455,13 +435,6 @@ def write_csv(rows, path):
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
-
-
-def library_versions():
-    import matplotlib
-    import sklearn
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy":
-            np.__version__, "matplotlib": matplotlib.__version__, "scikit-learn": sklearn.__version__}
 
 
 def write_outputs(args, model, data, history, snapshots, stage, device, train_time):
@@ -476,17 +449,17 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
         ("original", data.x_test[data.shown])] + [(f"epoch {e}", r) for e, r in snapshots]
     plot_image_rows(rows, data.titles, f"{data.name}: reconstructions of ten test images "
                     f"during training", stage / "recon_evolution.png")
-    tsne_seconds = tsne_note = None
-    if data.tsne_idx is not None:
-        t0 = time.perf_counter()
-        tsne_note = embed_codes(model, data.x_test, data.y_test, data.tsne_idx, args.seed,
-                                f"{data.name}: t-SNE of the 8-d code of {args.tsne_samples} "
-                                f"test images", stage)
+    t0, tsne_seconds, tsne_note = time.perf_counter(), None, None
+    if data.tsne_idx is not None:  # Q2e, Q3c
+        title = f"{data.name}: t-SNE of the 8-d code of {args.tsne_samples} test images"
+        tsne_note = embed_codes(model, data.x_test, data.y_test, data.tsne_idx, args.seed, title,
+                                stage)
         tsne_seconds = round(time.perf_counter() - t0, 2)
         if tsne_note:
             print(f"warning: t-SNE {tsne_note}", file=sys.stderr)
     torch.save(model.state_dict(), stage / "model.pt")
     seconds = [row["train_seconds"] for row in history[1:]]
+    tested = [row for row in history if row["test_loss"] is not None]
     metrics = {
         "mode": args.mode, "config": {k: v for k, v in vars(args).items() if k not in (
             "data_dir", "out_dir", "mirror")},
@@ -494,23 +467,26 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
         "device": str(device), "torch_threads": torch.get_num_threads(),
         "train_images": len(data.x_train), "test_images": len(data.x_test),
         "final_train_loss": history[-1]["train_loss"], "final_test_loss": history[-1]["test_loss"],
-        "test_loss_by_epoch": {r["epoch"]: r["test_loss"] for r in history
-                               if r["test_loss"] is not None},
-        "seconds": {"training_and_evaluation": round(train_time, 2),
-                    "train_epoch_median": round(statistics.median(seconds), 4),
-                    "tsne": tsne_seconds},
+        "test_loss_by_epoch": {r["epoch"]: r["test_loss"] for r in tested},
+        "dead_at_start": not history[0]["output_varies"],
+        "health_by_epoch": {r["epoch"]: {k: v for k, v in r.items() if k.startswith(
+            ("live", "output"))} for r in tested},
+        "seconds": {"training_and_evaluation": round(train_time, 2), "tsne": tsne_seconds,
+                    "train_epoch_median": round(statistics.median(seconds), 4)},
         # Slowest of the last ten epochs over the median of the first five.
         "epoch_time_drift": (max(seconds[-10:]) / statistics.median(seconds[:5])
-                             if len(seconds) >= 15 else None),
-        "tsne_note": tsne_note, "versions": library_versions(), "platform": platform.platform()}
+                             if len(seconds) >= 15 else None), "tsne_note": tsne_note,
+        "versions": {"python": platform.python_version(), **{name: importlib.metadata.version(
+            name) for name in ("torch", "numpy", "matplotlib", "scikit-learn")}},
+        "platform": platform.platform()}
     (stage / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
 
 
 def publish(stage, final):
-    """Swap a finished run's private folder into place as a whole, so <out-dir>/<mode>/ always
-    holds the files of exactly one run. Two runs finishing at once both publish, one after the
-    other (each rename is atomic); the later one stays. No lock, so no POSIX-only calls."""
+    """Swap a finished run's private folder into place as a whole, so `final` always holds the
+    files of exactly one run; of two runs finishing at once, the later stays. Each rename is
+    atomic, so no lock (and nothing POSIX-only) is needed."""
     for _ in range(100):
         old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
         try:
@@ -547,28 +523,25 @@ def run(args):
         publish(stage, final_dir)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    drift = metrics["epoch_time_drift"]
-    print(f"done in {train_time:.1f} s; final test MSE {metrics['final_test_loss']:.5f}"
-          + (f"; epoch-time drift {drift:.2f}x" if drift else "") + f"; outputs in {final_dir}")
+    print(f"done in {train_time:.1f} s; final test MSE {metrics['final_test_loss']:.5f}; "
+          f"outputs in {final_dir}")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    folder = args.out_dir / run_name(args.mode, args.code_activation)
+    untouched = (f"nothing was published; earlier results in "
+                 f"{args.out_dir / run_name(args.mode, args.code_activation)} are untouched")
     try:
         run(args)
+        return 0
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
     except OSError as err:  # a full disk, a folder removed under the run, ...
-        print(f"error: {err.filename or ''}: {err.strerror or err}; nothing was published, "
-              f"earlier results in {folder} are untouched", file=sys.stderr)
-        return 1
+        print(f"error: {err.filename or ''}: {err.strerror or err}; {untouched}", file=sys.stderr)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: nothing was published; earlier results in {folder} are "
-              f"untouched", file=sys.stderr)
+        print(f"\ninterrupted: {untouched}", file=sys.stderr)
         return 130
-    return 0
+    return 1
 
 
 if __name__ == "__main__":

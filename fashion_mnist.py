@@ -44,6 +44,31 @@ class DataError(Exception):
     """A data file that is missing, damaged or cannot be fetched: printed, no traceback."""
 
 
+def add_options(parser, positive_int, path_type):
+    """The options that say where the data is and how much of it to use (ex09.py, analyses)."""
+    parser.add_argument("--data-dir", type=path_type, default=Path(__file__).resolve().parent /
+                        "data", help="folder holding FashionMNIST/raw/*.gz (downloaded there "
+                                     "if missing)")
+    for split in ("train", "test"):
+        parser.add_argument(f"--{split}-limit", type=positive_int, default=None,
+                            help=f"use only the first N {split} images (quick checks)")
+    parser.add_argument("--mirror", default=DEFAULT_MIRROR,
+                        help="base URL (or local folder) missing files are fetched from")
+    parser.add_argument("--skip-md5", action="store_true",
+                        help="accept data files whose md5 differs from the official release "
+                             "(their format is still checked); for custom or test copies")
+
+
+def load(args):
+    """Both splits, downloaded if missing, cut to --train-limit and --test-limit: what every
+    run and analysis trains and evaluates on."""
+    ensure_files(args.data_dir, args.mirror)
+    x_train, y_train = load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
+    x_test, y_test = load_split(args.data_dir, "test", verify_md5=not args.skip_md5)
+    return (x_train[:args.train_limit], y_train[:args.train_limit],
+            x_test[:args.test_limit], y_test[:args.test_limit])
+
+
 def raw_dir(data_dir):
     return Path(data_dir) / "FashionMNIST" / "raw"
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 import ex09
+import fashion_mnist
 from noise import TEST_NOISE_SEED, add_white_noise
 
 # The code-activation experiment, included where it was run: the sheet's ReLU code against a
@@ -258,7 +259,7 @@ def build_parser(parser):
     parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
                         help="reads the runs in <out-dir>/plain/, <out-dir>/denoise/ (and the "
                              "linear-code and seed1 runs, if there); writes <out-dir>/compare/")
-    ex09.add_data_options(parser)
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
 def run(args):
@@ -274,7 +275,7 @@ def run(args):
                                   f"code collapsed); rerun it with t-SNE for compare:\n  "
                                   f"{rerun_command(out_dir, name)}")
     config = runs["denoise"]["metrics"]["config"]
-    x_train, y_train, x_test, y_test = ex09.load_data(args)
+    x_train, y_train, x_test, y_test = fashion_mnist.load(args)
     y_train, y_test = y_train.numpy(), y_test.numpy()
     # The one fixed noisy copy of the test set that ex09.py's denoise runs are tested on.
     x_noisy = add_white_noise(x_test, config["noise_std"],

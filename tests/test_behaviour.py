@@ -200,3 +200,33 @@ def test_training_minimises_the_mean_not_the_sum_of_squared_errors(fake_data, tm
     out, target = torch.zeros(3, 784), torch.ones(3, 784)
     assert float(loss_fn(out, target)) == 1.0  # per pixel and image: the sheet's MSE
     assert 0 < train_loss < 4  # 4 is the largest per-pixel error on [-1, 1]
+
+
+def test_every_test_evaluation_records_the_networks_health(fake_data, tmp_path, capsys):
+    run_main(fake_data, tmp_path, "--mode", "denoise", "--epochs", "3")
+    with open(tmp_path / "denoise" / "losses.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        tested = row["epoch"] in ("0", "2", "3")
+        for column in ("live_code_units", "live_decoder_units", "output_varies",
+                       "live_code_units_noisy", "live_decoder_units_noisy", "output_varies_noisy"):
+            assert bool(row[column]) == tested, (row["epoch"], column)
+    metrics = json.loads((tmp_path / "denoise" / "metrics.json").read_text())
+    assert list(metrics["health_by_epoch"]) == ["0", "2", "3"]
+    assert metrics["dead_at_start"] is False  # seed 1 starts alive
+    model = ex09.AutoEncoder()
+    model.load_state_dict(torch.load(tmp_path / "denoise" / "model.pt"))
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    assert metrics["health_by_epoch"]["3"]["live_code_units"] == ex09.network_health(
+        model, x_test)["live_code_units"]
+    assert "live units: code" in capsys.readouterr().out
+
+
+def test_a_dead_start_says_so_in_one_line(fake_data, tmp_path, capsys):
+    ex09.main(["--data-dir", str(fake_data), "--out-dir", str(tmp_path), *TINY_RUN, "--seed", "0",
+               "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert out.count("note: the network starts dead") == 1
+    assert json.loads((tmp_path / "plain" / "metrics.json").read_text())["dead_at_start"] is True
+    run_main(fake_data, tmp_path / "alive", "--epochs", "1")
+    assert "starts dead" not in capsys.readouterr().out

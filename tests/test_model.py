@@ -104,3 +104,48 @@ def test_tsne_is_skipped_with_a_note_when_every_code_is_the_same(tmp_path):
     torch.manual_seed(0)
     assert ex09.embed_codes(ex09.AutoEncoder(), x, labels, idx, 0, "title", tmp_path) is None
     assert (tmp_path / "tsne.png").exists() and (tmp_path / "tsne_codes.npz").exists()
+
+
+def test_network_health_on_a_hand_made_dead_network_and_a_live_one():
+    torch.manual_seed(1)
+    model = ex09.AutoEncoder()
+    x = torch.rand(500, 784) * 2 - 1
+    first = model.g.net[0]  # the decoder's first Linear: no unit can ever be positive
+    torch.nn.init.zeros_(first.weight)
+    torch.nn.init.constant_(first.bias, -1.0)
+    dead = ex09.network_health(model, x)
+    assert dead["live_decoder_units"] == 0 and dead["output_varies"] is False
+    torch.nn.init.constant_(first.bias[:3], 0.5)  # three units now carry (constant) values
+    torch.nn.init.normal_(first.weight[:3])
+    alive = ex09.network_health(model, x)
+    assert alive["live_decoder_units"] == 3 and alive["output_varies"] is True
+    code = model.f.net[-2]  # the code layer's Linear: units 0-4 always off, 5-7 as trained
+    torch.nn.init.constant_(code.bias[:5], -100.0)
+    torch.nn.init.zeros_(code.weight[:5])
+    assert ex09.network_health(model, x)["live_code_units"] <= 3
+
+
+def test_a_unit_is_live_from_one_percent_of_the_images():
+    class FirstEight(nn.Module):  # a stand-in encoder: the code is the input's first 8 values
+        def forward(self, x):
+            return x[:, :8]
+
+    model = ex09.AutoEncoder()
+    model.f = FirstEight()
+    h = torch.zeros(1000, 8)
+    h[:, 0] = 1.0      # always on
+    h[:10, 1] = 0.5    # on for exactly 1 %: live
+    h[:9, 2] = 0.5     # on for 0.9 %: not
+    h[500:, 3] = -2.0  # negative values count (a linear code)
+    assert ex09.network_health(model, h)["live_code_units"] == 3
+
+
+def test_seed_0_starts_dead_on_the_real_test_images_and_seed_1_does_not(real_data):
+    import fashion_mnist as fm
+    x, _ = fm.load_split(real_data, "test")
+    health = {}
+    for seed in (0, 1):
+        ex09.set_seeds(seed)
+        health[seed] = ex09.network_health(ex09.AutoEncoder(), x)
+    assert health[0]["output_varies"] is False and health[0]["live_decoder_units"] == 0
+    assert health[1]["output_varies"] is True and health[1]["live_decoder_units"] > 0

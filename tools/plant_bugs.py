@@ -103,13 +103,17 @@ def tracked_files():
     return [line for line in out.splitlines() if (ROOT / line).is_file()]
 
 
-def try_bug(number, bug, files, timeout, threads=None):
+def copy_tree(source, target, files):
+    for name in files:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target / name)
+
+
+def try_bug(number, bug, snapshot, files, timeout, threads=None):
     path, old, new, _ = bug
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "project"
-        for name in files:
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
+        copy_tree(snapshot, copy, files)
         text = (copy / path).read_text()
         if text.count(old) < 1:
             return "not applied"
@@ -135,13 +139,16 @@ def main(argv=None):
                         help="suites run side by side (each then gets one thread)")
     args = parser.parse_args(argv)
     files = tracked_files()
-    results = []
+    # One snapshot of the tree at the start, so that editing it meanwhile changes nothing here.
+    snapshot = Path(tempfile.mkdtemp(prefix="plant-bugs-"))
+    copy_tree(ROOT, snapshot, files)
     chosen = [(n, bug) for n, bug in enumerate(BUGS, 1) if not args.only or n in args.only]
 
     def one(item):
         number, bug = item
         started = time.perf_counter()
-        outcome = try_bug(number, bug, files, args.timeout, 1 if args.jobs > 1 else None)
+        outcome = try_bug(number, bug, snapshot, files, args.timeout,
+                          1 if args.jobs > 1 else None)
         result = {"number": number, "file": bug[0], "bug": bug[3], "outcome": outcome,
                   "seconds": round(time.perf_counter() - started)}
         print(f"{number:2d} {outcome:18s} {bug[0]}: {bug[3]} ({result['seconds']} s)",
@@ -151,6 +158,7 @@ def main(argv=None):
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = sorted(pool.map(one, chosen), key=lambda r: r["number"])
+    shutil.rmtree(snapshot, ignore_errors=True)
     caught = sum(r["outcome"].startswith("caught") for r in results)
     print(f"caught {caught} of {len(results)} planted bugs")
     if args.json:
