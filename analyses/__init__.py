@@ -3,6 +3,7 @@
     python -m analyses --help          # the list
     python -m analyses compare         # Q2e/Q3c measurements from finished plain and denoise runs
     python -m analyses q1              # the Q1 experiment (batch vs mini-batch vs stochastic GD)
+    python -m analyses revival         # what revives the dead start of seed 0
 
 Run from the project folder. Each analysis is a module here with build_parser(parser) and
 run(args); they import ex09 (the sheet's script), which never imports them.

@@ -13,6 +13,12 @@ ANALYSES = {
                                     "denoise runs)"),
     "q1": ("analyses.q1_gd_variants", "Q1: batch vs mini-batch vs stochastic gradient descent "
                                       "on the sheet's network"),
+    "seeds": ("analyses.seeds", "Q2e/Q3c over seeds: every measure per seed and as mean, sd, "
+                                "min-max, next to PCA-8; the DAE's codes of noisy images"),
+    "denoisers": ("analyses.denoisers", "Q3: the DAE against tuned classical filters and PCA-k "
+                                        "(PSNR, SSIM), noise-level and width sweeps"),
+    "revival": ("analyses.revival", "What revives seed 0's dead start: Adam with and without "
+                                    "weight decay, SGD; which seeds start dead"),
 }
 
 

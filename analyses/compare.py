@@ -39,8 +39,11 @@ RUN_OPTIONS = {"plain": "--mode plain", "denoise": "--mode denoise",
 
 
 def rerun_command(out_dir, name):
-    """The command that (re)makes run `name` inside out_dir."""
+    """The command that (re)makes run `name` inside out_dir (seedN/MODE: the seed study's)."""
     parent = (out_dir / name).parent
+    if name not in RUN_OPTIONS:
+        mode, seed = name.split("/")[-1], name.split("/")[-2].removeprefix("seed")
+        return f"python ex09.py --mode {mode} --seed {seed} --out-dir {parent}"
     return f"python ex09.py {RUN_OPTIONS[name]}" + (
         "" if parent == ex09.HERE / "figures" else f" --out-dir {parent}")
 

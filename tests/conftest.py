@@ -14,7 +14,6 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import ex09  # noqa: E402
 import fashion_mnist as fm  # noqa: E402
 
 

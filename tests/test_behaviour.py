@@ -15,8 +15,9 @@ from conftest import LIVE_SEED, TINY_RUN, assert_alive
 
 
 def run_main(fake_data, out_dir, *extra):
+    """A tiny run in this process; no t-SNE unless `extra` asks for it (it takes the time)."""
     code = ex09.main(["--data-dir", str(fake_data), "--out-dir", str(out_dir), *TINY_RUN,
-                      "--seed", str(LIVE_SEED), *map(str, extra)])
+                      "--tsne-samples", "0", "--seed", str(LIVE_SEED), *map(str, extra)])
     assert code == 0
 
 
@@ -144,7 +145,7 @@ def test_tsne_sample_is_stratified_even_when_labels_arrive_sorted():
 
 
 def test_tsne_encodes_the_clean_test_images_in_denoise_mode(fake_data, tmp_path):
-    run_main(fake_data, tmp_path, "--mode", "denoise")
+    run_main(fake_data, tmp_path, "--mode", "denoise", "--tsne-samples", "30")
     x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
     model = ex09.AutoEncoder()
     model.load_state_dict(torch.load(tmp_path / "denoise" / "model.pt"))
@@ -183,11 +184,12 @@ def test_losses_csv_has_every_column_of_its_header_in_every_row(fake_data, tmp_p
     with open(tmp_path / "plain" / "losses.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["epoch", "train_loss", "test_loss"]
+    assert header == ["epoch", "train_loss", "test_loss", "live_code_units", "live_decoder_units",
+                      "output_varies", "train_seconds", "epoch_seconds"]
     assert [len(row) for row in body] == [len(header)] * 5
     assert [row[0] for row in body] == ["0", "1", "2", "3", "4"]
     for row in body[1:]:
-        assert all(row[header.index(c)] for c in ("train_loss", "train_seconds"))
+        assert all(row[header.index(c)] for c in ("train_loss", "train_seconds", "epoch_seconds"))
     metrics = json.loads((tmp_path / "plain" / "metrics.json").read_text())
     assert float(body[-1][2]) == metrics["final_test_loss"]
 

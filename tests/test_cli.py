@@ -23,30 +23,32 @@ TINY = ["--epochs", "3", "--eval-every", "2", "--tsne-samples", "30", "--batch-s
     ("--seed", "-1"), ("--seed", str(2**32)), ("--tsne-samples", "-1"), ("--mode", "fancy"),
     ("--mode", "compare"),  # moved to python -m analyses compare
 ])
-def test_bad_option_values_are_refused_by_the_parser(option, value, fake_data, tmp_path):
+def test_bad_option_values_are_refused_by_the_parser(option, value, fake_data, tmp_path, capsys):
     earlier = tmp_path / "plain"
     earlier.mkdir()
     (earlier / "metrics.json").write_text("earlier")
-    result = run_script(f"{option}={value}", "--out-dir", tmp_path, "--data-dir", fake_data, *TINY)
-    assert result.returncode == 2, result.stderr
-    assert f"argument {option}" in result.stderr and value in result.stderr
-    assert "Traceback" not in result.stderr
+    with pytest.raises(SystemExit) as exit:
+        ex09.main([f"{option}={value}", "--out-dir", str(tmp_path), "--data-dir", str(fake_data),
+                   *TINY])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2
+    assert f"argument {option}" in err and value in err
     assert [p.name for p in tmp_path.iterdir()] == ["plain"]  # no stage, nothing published
     assert (earlier / "metrics.json").read_text() == "earlier"
 
 
 def test_largest_seed_is_accepted(fake_data, tmp_path):
-    result = run_script("--seed", str(ex09.MAX_SEED), "--out-dir", tmp_path, "--data-dir",
-                        fake_data, *TINY, "--epochs", "1", "--tsne-samples", "0")
-    assert result.returncode == 0, result.stderr
+    assert ex09.main(["--seed", str(ex09.MAX_SEED), "--out-dir", str(tmp_path), "--data-dir",
+                      str(fake_data), *TINY, "--epochs", "1", "--tsne-samples", "0"]) == 0
 
 
-def test_too_many_tsne_samples_is_refused_before_any_work(tmp_path):
-    result = run_script("--tsne-samples", "10001", "--out-dir", tmp_path,
-                        "--data-dir", tmp_path / "nowhere", "--mirror", "http://127.0.0.1:9/")
-    assert result.returncode == 1
-    assert "--tsne-samples 10001 is larger than the test set (10000 images)" in result.stderr
-    assert "downloading" not in result.stdout  # refused before touching the data
+def test_too_many_tsne_samples_is_refused_before_any_work(tmp_path, capsys):
+    code = ex09.main(["--tsne-samples", "10001", "--out-dir", str(tmp_path), "--data-dir",
+                      str(tmp_path / "nowhere"), "--mirror", "http://127.0.0.1:9/"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "--tsne-samples 10001 is larger than the test set (10000 images)" in out.err
+    assert "downloading" not in out.out  # refused before touching the data
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
@@ -59,12 +61,12 @@ def test_unwritable_out_dir_is_refused(tmp_path):
     assert result.returncode == 1 and "cannot write to --out-dir" in result.stderr
 
 
-def test_out_dir_that_is_a_file_is_refused(tmp_path):
+def test_out_dir_that_is_a_file_is_refused(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = run_script("--out-dir", blocker)
-    assert result.returncode == 1
-    assert "cannot write to --out-dir" in result.stderr and "Traceback" not in result.stderr
+    assert ex09.main(["--out-dir", str(blocker)]) == 1
+    assert "cannot write to --out-dir" in capsys.readouterr().err
+    assert blocker.read_text() == "x"
 
 
 def test_help_explains_every_option():
@@ -112,9 +114,9 @@ def test_end_to_end_tiny_run_writes_every_artefact(mode, fake_data, tmp_path):
 def test_same_seed_gives_identical_losses_and_other_seed_does_not(fake_data, tmp_path):
     losses = []
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
-        result = run_script("--mode", "denoise", "--data-dir", fake_data, "--out-dir",
-                            tmp_path / name, "--seed", seed, *TINY, "--tsne-samples", "0")
-        assert result.returncode == 0, result.stderr
+        assert ex09.main(["--mode", "denoise", "--data-dir", str(fake_data), "--out-dir",
+                          str(tmp_path / name), "--seed", str(seed), *TINY,
+                          "--tsne-samples", "0"]) == 0
         losses.append([(r["train_loss"], r["test_loss"])
                        for r in read_losses(tmp_path / name / "denoise")])
     assert losses[0] == losses[1]

@@ -1,6 +1,7 @@
 """Evaluation beyond the sheet: the measures on cases with known answers, compare mode end to
 end, and the Q1 experiment end to end."""
 
+import csv
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 import ex09
 import fashion_mnist as fm
 from analyses import compare
-from conftest import LIVE_SEED, assert_alive, run_analysis, run_script
+from conftest import LIVE_SEED, assert_alive, run_analysis
 from noise import TEST_NOISE_SEED, add_white_noise
 
 
@@ -84,24 +85,28 @@ def test_compare_before_any_run_is_one_clear_message_from_the_command_line(tmp_p
 def tiny_runs(fake_data, tmp_path_factory):
     """plain, denoise and linear-code runs on the tiny data, at a seed whose network is alive."""
     out = tmp_path_factory.mktemp("runs")
-    tiny = ["--data-dir", fake_data, "--out-dir", out, "--skip-md5", "--epochs", "2",
-            "--tsne-samples", "30", "--seed", LIVE_SEED]
+    tiny = ["--data-dir", str(fake_data), "--out-dir", str(out), "--skip-md5", "--epochs", "2",
+            "--tsne-samples", "30", "--seed", str(LIVE_SEED)]
     for extra in (["--mode", "plain"], ["--mode", "denoise"],
                   ["--mode", "plain", "--code-activation", "linear"]):
-        result = run_script(*tiny, *extra)
-        assert result.returncode == 0, result.stderr
+        assert ex09.main([*tiny, *extra]) == 0
     return out
 
 
-def run_compare(runs, fake_data):
-    result = run_analysis("compare", "--data-dir", fake_data, "--out-dir", runs, "--skip-md5")
-    assert result.returncode == 0, result.stderr
-    return result, json.loads((runs / "compare" / "comparison.json").read_text())
+def analyses_main(*args):
+    """python -m analyses ..., in this process (the command line itself is tested above)."""
+    from analyses.__main__ import main
+    return main([str(a) for a in args])
 
 
-def test_compare_end_to_end_on_tiny_runs(tiny_runs, fake_data):
-    result, summary = run_compare(tiny_runs, fake_data)
-    assert "PSNR" in result.stdout and "knn5_accuracy" in result.stdout
+def run_compare(runs, fake_data, capsys):
+    assert analyses_main("compare", "--data-dir", fake_data, "--out-dir", runs, "--skip-md5") == 0
+    return capsys.readouterr().out, json.loads((runs / "compare" / "comparison.json").read_text())
+
+
+def test_compare_end_to_end_on_tiny_runs(tiny_runs, fake_data, capsys):
+    out, summary = run_compare(tiny_runs, fake_data, capsys)
+    assert "PSNR" in out and "knn5_accuracy" in out
     out = tiny_runs / "compare"
     for name in ("tsne_side_by_side.png", "loss_curves.png", "per_class_mse.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
@@ -118,11 +123,11 @@ def test_compare_end_to_end_on_tiny_runs(tiny_runs, fake_data):
         assert (out / f"{name}.csv").read_text().count("\n") >= 3
 
 
-def test_compare_measures_what_it_says(tiny_runs, fake_data):
+def test_compare_measures_what_it_says(tiny_runs, fake_data, capsys):
     """Noisy inputs from the documented seed, 8 PCA components, k = 5 neighbours: each
     recomputed here independently, and each check able to fail (a constant network, another
     noise seed, another k or another PCA width would give other numbers)."""
-    _, summary = run_compare(tiny_runs, fake_data)
+    _, summary = run_compare(tiny_runs, fake_data, capsys)
     x_train, y_train = fm.load_split(fake_data, "train", verify_md5=False)
     x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
     denoise = ex09.AutoEncoder()
@@ -172,19 +177,21 @@ def test_compare_measures_what_it_says(tiny_runs, fake_data):
     ("model.pt", None, "model.pt"),
 ])
 def test_damaged_or_missing_run_files_name_the_file_and_the_run_to_redo(
-        tiny_runs, fake_data, tmp_path, file, damage, fragment):
+        tiny_runs, fake_data, tmp_path, capsys, file, damage, fragment):
     import shutil
     runs = tmp_path / "runs"
     shutil.copytree(tiny_runs, runs)
+    shutil.rmtree(runs / "compare", ignore_errors=True)
     path = runs / "denoise" / file
     if damage is None:
         path.unlink()
     else:
         path.write_bytes(damage)
-    result = run_analysis("compare", "--data-dir", fake_data, "--out-dir", runs, "--skip-md5")
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert str(path) in result.stderr and fragment in result.stderr
-    assert f"python ex09.py --mode denoise --out-dir {runs}" in result.stderr
+    assert analyses_main("compare", "--data-dir", fake_data, "--out-dir", runs, "--skip-md5") == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and fragment in err
+    assert f"python ex09.py --mode denoise --out-dir {runs}" in err
+    assert not (runs / "compare").exists()  # nothing published
 
 
 def test_linear_code_variant_has_no_relu_on_the_code():
@@ -197,11 +204,10 @@ def test_linear_code_variant_has_no_relu_on_the_code():
 def test_q1_experiment_end_to_end_with_a_reproducible_learning_rate_choice(fake_data, tmp_path):
     summaries = []
     for name in ("a", "b"):
-        result = run_analysis(
+        assert analyses_main(
             "q1", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path / name,
             "--subset", "200", "--seconds", "0.5", "--pilot-steps", "3", "5", "20",
-            "--lr-grid", "1", "0.1", "0.001", timeout=300)
-        assert result.returncode == 0, result.stderr
+            "--lr-grid", "1", "0.1", "0.001") == 0
         summaries.append(json.loads((tmp_path / name / "q1" / "q1_results.json").read_text()))
     variants = summaries[0]["variants"]
     assert {name: v["batch_size"] for name, v in variants.items()} == {
@@ -221,3 +227,120 @@ def test_q1_experiment_end_to_end_with_a_reproducible_learning_rate_choice(fake_
     assert (tmp_path / "a" / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
     rows = (tmp_path / "a" / "q1" / "q1_curves.csv").read_text().splitlines()
     assert rows[0] == "variant,steps,samples,seconds,subset_loss" and len(rows) > 6
+
+
+def test_revival_analysis_end_to_end(fake_data, tmp_path):
+    assert analyses_main("revival", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path,
+                         "--epochs", "2", "--log-every", "1", "--probe", "100",
+                         "--scan-seeds", "3") == 0
+    summary = json.loads((tmp_path / "revival" / "revival.json").read_text())
+    assert 0 in summary["dead_seeds"] and 1 not in summary["dead_seeds"]  # as on the real data
+    variants = summary["variants"]
+    assert [v["weight_decay"] for v in variants.values()] == [1e-5, 0.0, 1e-5]
+    assert all(v["dead_at_start"] for v in variants.values())  # all start from seed 0
+    with open(tmp_path / "revival" / "revival.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 * (1 + 2 * summary["steps_per_epoch"])  # every step and step 0
+    for name, v in variants.items():
+        alive = [int(r["step"]) for r in rows
+                 if r["variant"] == name and int(r["live_decoder_units"]) > 0]
+        assert v["first_step_with_a_live_decoder_unit"] == (alive[0] if alive else None)
+    losses = {name: [r["batch_loss"] for r in rows if r["variant"] == name] for name in variants}
+    assert len(set(map(tuple, losses.values()))) == 3  # three different trainings
+    assert (tmp_path / "revival" / "revival.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path):
+    from analyses import seeds
+    assert seeds.summary_of([1.0, 2.0, 3.0, None]) == {"mean": 2.0, "sd": 1.0, "min": 1.0,
+                                                       "max": 3.0, "n": 3}
+    common = ["seeds", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path,
+              "--seeds", "1", "2", "--epochs", "1", "--tsne-samples", "30"]
+    assert analyses_main(*common) == 0
+    result = json.loads((tmp_path / "seeds" / "seeds.json").read_text())
+    models = {r["model"] for r in result["rows"]}
+    assert models == {"plain", "denoise", "PCA-8", "plain (noisy input)",
+                      "denoise (noisy input)", "PCA-8 (noisy input)"}
+    plain = [r for r in result["rows"] if r["model"] == "plain"]
+    assert [r["seed"] for r in plain] == [1, 2]
+    assert result["summary"]["plain"]["test_mse"]["mean"] == pytest.approx(
+        np.mean([r["test_mse"] for r in plain]))
+    for i, seed in enumerate((1, 2)):  # the run's own final test loss, from its weights
+        logged = json.loads((tmp_path / f"seed{seed}" / "plain" / "metrics.json").read_text())
+        assert plain[i]["test_mse"] == pytest.approx(logged["final_test_loss"], rel=1e-5)
+    noisy = [r for r in result["rows"] if r["model"] == "denoise (noisy input)"]
+    for i, seed in enumerate((1, 2)):  # the denoiser on the fixed noisy test set, as logged
+        logged = json.loads((tmp_path / f"seed{seed}" / "denoise" / "metrics.json").read_text())
+        assert noisy[i]["test_mse"] == pytest.approx(logged["final_test_loss"], rel=1e-5)
+    assert len(result["cka"]["plain vs plain, two seeds"]) == 1
+    assert all(0 < v < 1 - 1e-9 for v in result["cka"]["plain vs denoise, same seed"])
+    assert [r["class"] for r in result["per_class"][:10]] == list(ex09.CLASS_NAMES)
+    for name in ("seeds.png", "tsne_denoise_noisy.png"):
+        assert (tmp_path / "seeds" / name).read_bytes()[:4] == b"\x89PNG"
+    stamp = (tmp_path / "seed1" / "denoise" / "model.pt").stat().st_mtime_ns
+    assert analyses_main(*common) == 0  # nothing to train the second time
+    assert (tmp_path / "seed1" / "denoise" / "model.pt").stat().st_mtime_ns == stamp
+
+
+def test_filters_improve_a_noisy_constant_image_and_psnr_is_per_image():
+    from analyses import denoisers
+    clean = np.full((40, 28, 28), -0.5)
+    noisy = clean + np.random.default_rng(0).normal(0, 0.3, size=clean.shape)
+    before = denoisers.scores(noisy, clean)["psnr_db"]
+    for name, (function, _, grid) in denoisers.FILTERS.items():
+        middle = grid[len(grid) // 2]
+        assert denoisers.scores(function(noisy, middle, 0.3), clean)["psnr_db"] > before + 1, name
+    # PSNR of a known error: MSE 0.04 on a range of 2 is 20 dB; two images at 20 and 40 dB
+    # average to 30 dB (the PSNR of the pooled error would be 23 dB).
+    target = np.zeros((2, 28, 28))
+    estimate = np.stack([np.full((28, 28), 0.2), np.full((28, 28), 0.02)])
+    assert denoisers.scores(estimate, target)["psnr_db"] == pytest.approx(30.0)
+    assert denoisers.mean_psnr(estimate, target) == pytest.approx(30.0)
+
+
+def test_tuning_picks_the_best_value_and_flags_a_grid_edge():
+    from analyses import denoisers
+
+    def shrink(images, value, sigma):  # best at value 0.5 for this data
+        return images * abs(value - 0.5)
+
+    clean = np.zeros((5, 28, 28))
+    noisy = clean + 0.1
+    best, curve, at_edge = denoisers.tune(shrink, (0.1, 0.3, 0.5, 0.7), noisy, clean, 0.1)
+    assert best == 0.5 and not at_edge and max(curve, key=curve.get) == 0.5
+    assert denoisers.tune(shrink, (0.1, 0.3), noisy, clean, 0.1)[2] is True
+
+
+def test_widened_network_keeps_the_sheets_shape_at_width_8():
+    from analyses import denoisers
+    sizes = [m.out_features for m in denoisers.widened_autoencoder(32).modules()
+             if isinstance(m, torch.nn.Linear)]
+    assert sizes == [128, 64, 32, 32, 32, 32, 32, 64, 128, 784]
+    sheet = [m.out_features for m in denoisers.widened_autoencoder(8).modules()
+             if isinstance(m, torch.nn.Linear)]
+    assert sheet == [m.out_features for m in ex09.AutoEncoder().modules()
+                     if isinstance(m, torch.nn.Linear)]
+
+
+def test_denoiser_comparison_end_to_end(tiny_runs, fake_data, capsys):
+    assert analyses_main("denoisers", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                         tiny_runs, "--tune-images", "50", "--epochs", "1", "--widths", "8",
+                         "16", "--sigmas", "0.5") == 0
+    result = json.loads((tiny_runs / "denoisers" / "denoisers.json").read_text())
+    methods = [r["method"] for r in result["rows"]]
+    for expected in ("noisy input (no denoising)", *__import__("analyses.denoisers").denoisers
+                     .FILTERS, "PCA-8", "PCA-128", "DAE (seed 0)",
+                     "plain AE fed the noisy input (seed 0)"):
+        assert expected in methods
+    assert [r["width"] for r in result["widths"]] == [8, 16]
+    ranking = result["ranking_at_default_sigma"]
+    psnr = {r["method"]: r["psnr_db"] for r in result["rows"]}
+    assert [psnr[m] for m in ranking] == sorted(psnr.values(), reverse=True)
+    # The DAE's row is the seed-0 run's model on the fixed noisy test images.
+    model = compare.load_run(tiny_runs, "denoise")["model"]
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
+    row, = [r for r in result["rows"] if r["method"] == "DAE (seed 0)"]
+    assert row["mse"] == pytest.approx(ex09.evaluate(model, noisy, x_test), rel=1e-4)
+    for name in ("sweeps.png", "examples.png"):
+        assert (tiny_runs / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"

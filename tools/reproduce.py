@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python tools/reproduce.py                     # about 14 minutes on 2 CPU cores
+    python tools/reproduce.py                     # about 35 minutes on 2 CPU cores
     python tools/reproduce.py --skip-benchmark    # without the 5-minute benchmark
 
 The steps, in order (each is an ordinary command you can also run by hand, from the project
@@ -11,6 +11,8 @@ folder):
   python ex09.py --mode plain --seed 1 --out-dir figures/seed1            ... and at seed 1
   python ex09.py --mode plain --code-activation linear --seed 1 --out-dir figures/seed1
   python -m analyses compare                               tables and side-by-side figures
+  python -m analyses seeds                                 seeds 0-4, both modes (trains 7 runs)
+  python -m analyses revival                               what revives seed 0's dead start
   python -m analyses q1                                    Q1 evidence
   python benchmarks/bench.py --json benchmarks/results/bench.json
   python report/make_numbers.py                            numbers.tex from the files above
@@ -34,6 +36,8 @@ STEPS = [
     ([PY, "ex09.py", "--mode", "plain", "--code-activation", "linear", "--seed", "1",
       "--out-dir", "figures/seed1"], ROOT),
     ([PY, "-m", "analyses", "compare"], ROOT),
+    ([PY, "-m", "analyses", "seeds"], ROOT),
+    ([PY, "-m", "analyses", "revival"], ROOT),
     ([PY, "-m", "analyses", "q1"], ROOT),
     ([PY, "benchmarks/bench.py", "--json", "benchmarks/results/bench.json"], ROOT),
     ([PY, "report/make_numbers.py"], ROOT),

@@ -1,0 +1,303 @@
+"""Does the denoiser denoise better than what a user would pick instead? (Q3)
+
+    python -m analyses denoisers     # about 25 minutes on 2 CPU cores; writes figures/denoisers/
+
+On one fixed noisy copy of the whole test set per noise level (noise.add_white_noise from
+noise.TEST_NOISE_SEED, the same for every method and seed), every method's output is compared
+with the clean image: PSNR and SSIM as the mean over images of each image's value
+(skimage.metrics, data_range 2 on [-1, 1]) and the MSE. The methods:
+  classical filters (scipy, scikit-image): Gaussian, median, total variation (Chambolle),
+  non-local means, wavelet (BayesShrink); each one's parameter tuned on noisy copies of
+  --tune-images held-out TRAINING images (noise from TUNE_NOISE_SEED), never on the test set,
+  over a grid whose best value must not be at its edge (else the run says so);
+  PCA-k projection (fitted on the training set) for k = 8 ... 128;
+  the plain autoencoder fed the noisy input, and the denoising autoencoder (every seed found);
+  at sigma 0.2 and 1.0 a DAE trained at that level (seed --sweep-seed), and at sigma 0.5 DAEs
+  whose narrow layers are widened to at least w (w = 8 is the sheet's network).
+"""
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import ex09
+import fashion_mnist
+from analyses import compare
+from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
+
+SIGMAS = (0.2, DEFAULT_NOISE_STD, 1.0)
+WIDTHS = (8, 16, 32, 64)
+TUNE_NOISE_SEED = TEST_NOISE_SEED + 1000  # the held-out training images' noise
+PCA_KS = (8, 16, 32, 64, 128)
+
+
+def _per_image(function):
+    def apply(images, value, sigma):
+        return np.stack([function(image, value, sigma) for image in images])
+    return apply
+
+
+def _gaussian(images, value, sigma):
+    from scipy.ndimage import gaussian_filter
+    return gaussian_filter(images, sigma=(0, value, value), mode="nearest")
+
+
+def _median(images, value, sigma):
+    from scipy.ndimage import median_filter
+    return median_filter(images, size=(1, value, value), mode="nearest")
+
+
+@_per_image
+def _tv(image, value, sigma):
+    from skimage.restoration import denoise_tv_chambolle
+    return denoise_tv_chambolle(image, weight=value)
+
+
+@_per_image
+def _nl_means(image, value, sigma):
+    from skimage.restoration import denoise_nl_means
+    return denoise_nl_means(image, h=value * sigma, sigma=sigma, patch_size=5,
+                            patch_distance=6, fast_mode=True)
+
+
+@_per_image
+def _wavelet(image, value, sigma):
+    from skimage.restoration import denoise_wavelet
+    # [-1, 1] -> [0, 1] and back: the function clips to [0, 1] or [-1, 1] depending on the input
+    return denoise_wavelet(image, sigma=value * sigma, method="BayesShrink", mode="soft",
+                           rescale_sigma=True)
+
+
+# name -> (function(images (N, 28, 28), parameter, noise sigma), parameter name, grid)
+FILTERS = {
+    "Gaussian": (_gaussian, "std in pixels", (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)),
+    "median": (_median, "window size", (2, 3, 4, 5, 7, 9)),
+    "total variation": (_tv, "weight", (0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 2.0)),
+    "non-local means": (_nl_means, "h / sigma", (0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2)),
+    "wavelet (BayesShrink)": (_wavelet, "sigma / true sigma", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0,
+                                                               3.0, 4.0)),
+}
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads the runs under <out-dir>; results go to <out-dir>/denoisers/")
+    parser.add_argument("--tune-images", type=ex09.positive_int, default=1000,
+                        help="the last N training images, noised, tune each filter")
+    parser.add_argument("--sweep-seed", type=ex09.seed_int, default=1,
+                        help="seed of the noise- and width-sweep DAEs (seed 1 starts alive)")
+    parser.add_argument("--epochs", type=ex09.positive_int, default=50,
+                        help="epochs of each sweep DAE (the sheet's 50)")
+    parser.add_argument("--sigmas", type=ex09.positive_float, nargs="+", default=list(SIGMAS),
+                        help="noise levels on the [-1, 1] scale")
+    parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
+                        help="bottleneck widths of the width sweep (at the default sigma)")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def scores(estimate, clean):
+    """Mean over images of each image's PSNR and SSIM (data range 2), and the MSE."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    estimate = np.clip(np.asarray(estimate, np.float64).reshape(-1, 28, 28), -1, 1)
+    clean = np.asarray(clean, np.float64).reshape(-1, 28, 28)
+    psnr = [peak_signal_noise_ratio(c, e, data_range=2.0) for c, e in zip(clean, estimate)]
+    ssim = [structural_similarity(c, e, data_range=2.0) for c, e in zip(clean, estimate)]
+    return {"psnr_db": float(np.mean(np.minimum(psnr, 100.0))), "ssim": float(np.mean(ssim)),
+            "mse": float(np.mean((estimate - clean) ** 2))}
+
+
+def mean_psnr(estimate, clean):
+    error = np.mean((np.clip(estimate, -1, 1) - clean).reshape(len(clean), -1) ** 2, axis=1)
+    return float(np.mean(10 * np.log10(4.0 / np.maximum(error, 1e-10))))
+
+
+def tune(function, grid, noisy, clean, sigma):
+    """The grid value with the best mean PSNR on the held-out training images."""
+    results = {value: mean_psnr(function(noisy, value, sigma), clean) for value in grid}
+    best = max(results, key=results.get)
+    return best, results, best in (grid[0], grid[-1])
+
+
+def widened_autoencoder(width):
+    """The sheet's network with its narrow layers widened to at least `width`."""
+    model = ex09.AutoEncoder()
+    encoder = (784, 128, max(64, width), max(32, width), max(16, width), width)
+    decoder = (width, width, max(32, width), max(64, width), 128, 784)
+    model.f.net = nn.Sequential(*ex09.linear_relu_stack(encoder))
+    model.g.net = nn.Sequential(*ex09.linear_relu_stack(decoder)[:-1], nn.Tanh())
+    return model
+
+
+def train_dae(x_train, sigma, width, seed, epochs):
+    """A DAE as ex09.py --mode denoise trains it (Adam 1e-3, weight decay 1e-5, batch 128)."""
+    ex09.set_seeds(seed)
+    model = ex09.AutoEncoder() if width == 8 else widened_autoencoder(width)
+    optimizer = ex09.make_optimizer(model, 1e-3, 1e-5)
+    shuffle_gen = torch.Generator().manual_seed(seed)
+    noise_gen = torch.Generator().manual_seed(seed + 2)
+    for epoch in range(1, epochs + 1):
+        loss = ex09.train_epoch(model, optimizer, nn.MSELoss(), x_train, 128, shuffle_gen,
+                                sigma, noise_gen)
+        if not np.isfinite(loss):
+            raise ex09.UsageError(f"the DAE of width {width} at sigma {sigma} diverged at "
+                                  f"epoch {epoch}")
+    return model.eval()
+
+
+@torch.no_grad()
+def output(model, x):
+    return model.eval()(x).numpy()
+
+
+def sweep_model(cache, x_train, sigma, width, args):
+    """A sweep DAE from the cache folder (a previous run of this analysis), else trained."""
+    name = f"dae_sigma{sigma:g}_width{width}_seed{args.sweep_seed}_epochs{args.epochs}.pt"
+    model = ex09.AutoEncoder() if width == 8 else widened_autoencoder(width)
+    if (cache / name).exists():
+        model.load_state_dict(torch.load(cache / name, weights_only=True))
+        return model.eval(), name, 0.0
+    run = args.out_dir / f"seed{args.sweep_seed}" / "denoise"  # the seed study's own run
+    if width == 8 and (run / "metrics.json").exists():
+        config = json.loads((run / "metrics.json").read_text())["config"]
+        if (config["noise_std"], config["epochs"]) == (sigma, args.epochs):
+            return compare.load_run(args.out_dir, f"seed{args.sweep_seed}/denoise")["model"], \
+                name, 0.0
+    started = time.perf_counter()
+    print(f"training a DAE of width {width} at sigma {sigma:g} (seed {args.sweep_seed})",
+          flush=True)
+    model = train_dae(x_train, sigma, width, args.sweep_seed, args.epochs)
+    return model, name, time.perf_counter() - started
+
+
+def learned_runs(out_dir):
+    """The plain AE and the DAEs of every seed found (default runs and the seed study's)."""
+    found = {"plain AE fed the noisy input (seed 0)": "plain", "DAE (seed 0)": "denoise"}
+    for folder in sorted(out_dir.glob("seed[0-9]*/denoise")):
+        found[f"DAE ({folder.parent.name.replace('seed', 'seed ')})"] = \
+            folder.relative_to(out_dir).as_posix()
+    return {label: compare.load_run(out_dir, name)["model"] for label, name in found.items()
+            if (out_dir / name / "metrics.json").exists()}
+
+
+def plot_sweeps(rows, widths_rows, path):
+    plt = ex09._matplotlib()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    methods = [m for m in dict.fromkeys(r["method"] for r in rows)
+               if m in FILTERS or m.startswith(("DAE trained at", "noisy input"))]
+    for method in methods:
+        points = [(r["sigma"], r["psnr_db"]) for r in rows if r["method"] == method]
+        style = "o-" if method.startswith("DAE") else ".--"
+        left.plot(*zip(*points), style, label=method, linewidth=1.2, markersize=4)
+    left.set(xlabel="noise std sigma ([-1, 1] scale)", ylabel="mean PSNR over test images (dB)",
+             title="each method tuned / trained per level")
+    left.legend(fontsize=7)
+    widths = [r["width"] for r in widths_rows]
+    right.plot(widths, [r["psnr_db"] for r in widths_rows], "o-", color="tab:red",
+               label="DAE, narrow layers widened to >= w")
+    best = max((r for r in rows if r["sigma"] == DEFAULT_NOISE_STD and r["method"] in FILTERS),
+               key=lambda r: r["psnr_db"])
+    right.axhline(best["psnr_db"], color="black", linestyle="--", linewidth=1,
+                  label=f"best filter: {best['method']}")
+    right.set_xscale("log", base=2)
+    right.set_xticks(widths, [str(w) for w in widths])
+    right.set(xlabel="bottleneck width w (8: the sheet's)", title=f"sigma {DEFAULT_NOISE_STD:g}")
+    right.legend(fontsize=7)
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+        ax.title.set_fontsize(9)
+    ex09.save(fig, path, dpi=150)
+
+
+def plot_examples(examples, titles, path):
+    ex09.plot_image_rows([(name, torch.as_tensor(np.asarray(images, np.float32)).reshape(-1, 784))
+                          for name, images in examples], titles,
+                         f"Ten noisy test images (sigma {DEFAULT_NOISE_STD:g}) denoised", path)
+
+
+def run(args):
+    started = time.perf_counter()
+    torch.set_flush_denormal(True)
+    x_train, _, x_test, y_test = fashion_mnist.load(args)
+    if DEFAULT_NOISE_STD not in args.sigmas:
+        raise ex09.UsageError(f"--sigmas must include the sheet's {DEFAULT_NOISE_STD:g}")
+    tune_clean = x_train[-args.tune_images:].numpy().reshape(-1, 28, 28)
+    clean = x_test.numpy().reshape(-1, 28, 28)
+    mean, components = compare.pca_fit(x_train[:-args.tune_images].numpy(), max(PCA_KS))
+    learned = learned_runs(args.out_dir)
+    cache = args.out_dir / "denoisers"
+    rows, width_rows, trained_seconds, models = [], [], 0.0, {}
+    shown = ex09.first_of_each_class(y_test)
+    examples = [("original", clean[shown])]
+    for sigma in args.sigmas:
+        noisy_test = add_white_noise(x_test, sigma, torch.Generator().manual_seed(TEST_NOISE_SEED))
+        noisy_tune = add_white_noise(torch.from_numpy(tune_clean).reshape(-1, 784), sigma,
+                                     torch.Generator().manual_seed(TUNE_NOISE_SEED))
+        noisy_images, noisy_tune = (noisy_test.numpy().reshape(-1, 28, 28),
+                                    noisy_tune.numpy().reshape(-1, 28, 28))
+        outputs = {"noisy input (no denoising)": (noisy_images, {})}
+        for name, (function, parameter, grid) in FILTERS.items():
+            best, curve, at_edge = tune(function, grid, noisy_tune, tune_clean, sigma)
+            if at_edge:
+                print(f"note: {name} at sigma {sigma:g}: the best {parameter} ({best}) is at the "
+                      f"edge of its grid {grid}")
+            outputs[name] = (function(noisy_images, best, sigma), {
+                "parameter": parameter, "value": best, "best_at_grid_edge": at_edge,
+                "tuning_psnr_db": {str(k): v for k, v in curve.items()}})
+            print(f"sigma {sigma:g}: {name} tuned, {parameter} = {best}", flush=True)
+        for k in PCA_KS:
+            projected = compare.pca_reconstruct(noisy_test.numpy(), mean, components[:k])
+            outputs[f"PCA-{k}"] = (projected, {})
+        if sigma == DEFAULT_NOISE_STD:
+            for label, model in learned.items():
+                outputs[label] = (output(model, noisy_test), {})
+        model, name, seconds = sweep_model(cache, x_train, sigma, 8, args)
+        models[name], trained_seconds = model, trained_seconds + seconds
+        outputs[f"DAE trained at each sigma (seed {args.sweep_seed})"] = (
+            output(model, noisy_test), {})
+        for method, (estimate, extra) in outputs.items():
+            rows.append({"sigma": sigma, "method": method, **scores(estimate, clean),
+                         "parameter": None, "value": None, "best_at_grid_edge": None, **extra})
+            if sigma == DEFAULT_NOISE_STD and method in (
+                    "noisy input (no denoising)", *FILTERS, "PCA-32", "DAE (seed 0)"):
+                examples.append((method.replace(" (no denoising)", "").replace(" (BayesShrink)",
+                                                                               ""),
+                                 np.clip(estimate, -1, 1).reshape(-1, 28, 28)[shown]))
+        if sigma == DEFAULT_NOISE_STD:
+            for width in args.widths:
+                model, name, seconds = sweep_model(cache, x_train, sigma, width, args)
+                models[name], trained_seconds = model, trained_seconds + seconds
+                width_rows.append({"width": width, "sigma": sigma, "seed": args.sweep_seed,
+                                   **scores(output(model, noisy_test), clean)})
+    ranking = sorted((r for r in rows if r["sigma"] == DEFAULT_NOISE_STD),
+                     key=lambda r: -r["psnr_db"])
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".denoisers.partial-", dir=args.out_dir))
+    try:
+        for name, model in models.items():
+            torch.save(model.state_dict(), stage / name)
+        plot_sweeps(rows, width_rows, stage / "sweeps.png")
+        plot_examples(examples, [ex09.CLASS_NAMES[int(y_test[i])] for i in shown],
+                      stage / "examples.png")
+        ex09.write_csv([{k: v for k, v in r.items() if k != "tuning_psnr_db"} for r in rows],
+                       stage / "denoisers.csv")
+        ex09.write_csv(width_rows, stage / "widths.csv")
+        (stage / "denoisers.json").write_text(json.dumps({
+            "sigmas": args.sigmas, "test_noise_seed": TEST_NOISE_SEED,
+            "tune_noise_seed": TUNE_NOISE_SEED, "tune_images": args.tune_images,
+            "sweep_seed": args.sweep_seed, "epochs": args.epochs, "rows": rows,
+            "widths": width_rows, "ranking_at_default_sigma": [r["method"] for r in ranking],
+            "training_seconds": round(trained_seconds, 1),
+            "wall_seconds": round(time.perf_counter() - started, 1)}, indent=2) + "\n")
+        ex09.publish(stage, cache)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    print(f"\nsigma {DEFAULT_NOISE_STD:g}, ranked by mean PSNR on the test set:")
+    for place, r in enumerate(ranking, 1):
+        print(f"  {place:2d}. {r['method']:45s} {r['psnr_db']:6.2f} dB  SSIM {r['ssim']:.3f}")
+    print(f"written to {cache}")

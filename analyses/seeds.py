@@ -1,0 +1,264 @@
+"""Do the answers hold over seeds? Both modes at the sheet's settings for several seeds, every
+measure per seed and as mean, standard deviation, min and max, next to PCA-8 (Q2e, Q3c).
+
+    python -m analyses seeds        # about 15 minutes on 2 CPU cores; writes figures/seeds/
+
+Seed 0 is the default run (<out-dir>/plain, <out-dir>/denoise), reused; the other seeds' runs go
+to <out-dir>/seedN/MODE/ (tools/reproduce.py's seed-1 plain run among them), two at a time with one thread each (faster on 2 cores than one
+at a time with two threads: see README), and finished runs with the same settings are reused.
+Measured per seed, on all 10,000 test images unless said otherwise:
+  test MSE with clean input, and with the one fixed noisy copy of the test set
+  (noise.TEST_NOISE_SEED) for both models; 5-NN accuracy of the code (training codes -> test
+  codes), overall and per class; live code units; whether the run started dead; linear CKA
+  plain vs denoise at the same seed, plain vs plain and denoise vs denoise across seeds; on the
+  500 stratified test images of the t-SNE map: trustworthiness and silhouette of the 2-D map,
+  per-class silhouette in the 8-d code and in 2-D; and the denoiser's codes of the NOISY test
+  images measured the same way (its t-SNE map of them as a figure for seed 0).
+"""
+
+import itertools
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import ex09
+import fashion_mnist
+from analyses import compare
+from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
+
+MODES = ("plain", "denoise")
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads and writes the runs under <out-dir> (see above); results go "
+                             "to <out-dir>/seeds/")
+    parser.add_argument("--seeds", type=ex09.seed_int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="training seeds (seed 0 is the default run)")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="runs at a time (each with one thread when more than one)")
+    parser.add_argument("--epochs", type=ex09.positive_int, default=50,
+                        help="epochs per run (the sheet's 50; lower only for quick checks)")
+    parser.add_argument("--tsne-samples", type=ex09.non_negative_int, default=500,
+                        help="t-SNE sample of each run")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def run_dir(out_dir, seed, mode):
+    return mode if seed == 0 else f"seed{seed}/{mode}"
+
+
+def ensure_runs(args):
+    """Start every run that is missing or made with other settings, --jobs at a time."""
+    def finished(name, seed):
+        metrics = args.out_dir / name / "metrics.json"
+        if not metrics.exists():
+            return False
+        config = compare.read_run_file(args.out_dir, name, "metrics.json",
+                                       lambda p: json.loads(p.read_text()))["config"]
+        return (config["seed"], config["epochs"], config["tsne_samples"]) == (
+            seed, args.epochs, args.tsne_samples)
+
+    todo = [(seed, mode) for seed in args.seeds for mode in MODES
+            if not finished(run_dir(args.out_dir, seed, mode), seed)]
+    env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if args.jobs > 1 else {})}
+    running, started = [], time.perf_counter()
+    while todo or running:
+        while todo and len(running) < args.jobs:
+            seed, mode = todo.pop(0)
+            parent = (args.out_dir / run_dir(args.out_dir, seed, mode)).parent
+            command = [sys.executable, str(ex09.HERE / "ex09.py"), "--mode", mode, "--seed",
+                       str(seed), "--out-dir", str(parent), "--epochs", str(args.epochs),
+                       "--tsne-samples", str(args.tsne_samples), "--data-dir", str(args.data_dir)]
+            command += ["--skip-md5"] * args.skip_md5 + [
+                f"--{s}-limit={v}" for s in ("train", "test") if (v := getattr(args, f"{s}_limit"))]
+            print(f"training {mode} at seed {seed}", flush=True)
+            running.append((seed, mode, subprocess.Popen(command, env=env,
+                                                         stdout=subprocess.DEVNULL,
+                                                         stderr=subprocess.PIPE, text=True)))
+        time.sleep(0.5)
+        for item in [r for r in running if r[2].poll() is not None]:
+            running.remove(item)
+            if item[2].returncode:
+                for _, _, other in running:
+                    other.kill()
+                raise ex09.UsageError(f"the {item[1]} run at seed {item[0]} failed:\n"
+                                      f"{item[2].stderr.read()[-2000:]}")
+    return time.perf_counter() - started
+
+
+def per_class(values, labels):
+    return [float(np.mean(values[labels == c])) for c in range(len(ex09.CLASS_NAMES))]
+
+
+def code_measures(train_codes, y_train, test_codes, y_test, sample, seed):
+    """5-NN accuracy overall and per class, live units, and on the t-SNE sample: trustworthiness
+    and silhouette of a fresh 2-D map, silhouette per class in the code and in 2-D."""
+    from sklearn.metrics import silhouette_samples
+    from sklearn.neighbors import KNeighborsClassifier
+    knn = KNeighborsClassifier(n_neighbors=compare.KNN_K, algorithm="brute")
+    predicted = knn.fit(np.asarray(train_codes, np.float32), y_train).predict(
+        np.asarray(test_codes, np.float32))
+    codes, labels = test_codes[sample], y_test[sample]
+    result = {"knn5_accuracy": float(np.mean(predicted == y_test)),
+              "knn5_per_class": per_class(predicted == y_test, y_test),
+              "live_units": compare.active_units(test_codes)}
+    if np.ptp(codes, axis=0).max() < 1e-12:  # a collapsed code: no map, no silhouette
+        return result | {"trustworthiness": None, "silhouette_2d": None,
+                         "silhouette_code_per_class": None, "silhouette_2d_per_class": None}
+    coords = ex09.tsne_2d(codes, seed)
+    scores = compare.embedding_scores({"codes": codes, "coords": coords, "labels": labels})
+    return result | scores | {
+        "silhouette_code_per_class": per_class(silhouette_samples(codes, labels), labels),
+        "silhouette_2d_per_class": per_class(silhouette_samples(coords, labels), labels),
+        "coords": coords}
+
+
+def summary_of(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
+            else 0.0, "min": min(values), "max": max(values), "n": len(values)}
+
+
+def measure(args):
+    """Every measure, per seed and model (plain, denoise, PCA-8; each also fed the noisy test
+    images), and the CKA of the codes across models and seeds."""
+    x_train, y_train, x_test, y_test = fashion_mnist.load(args)
+    y_train, y_test, target = y_train.numpy(), y_test.numpy(), x_test.numpy()
+    x_noisy = add_white_noise(x_test, DEFAULT_NOISE_STD,
+                              torch.Generator().manual_seed(TEST_NOISE_SEED))
+    # One stratified sample of test images for every map, whatever the training seed.
+    sample = ex09.stratified_indices(torch.from_numpy(y_test), args.tsne_samples, 0).numpy()
+    mean, components = compare.pca_fit(x_train.numpy(), compare.PCA_COMPONENTS)
+    pca_train = compare.pca_codes(x_train.numpy(), mean, components)
+    rows, test_codes, maps = [], {}, {}
+    for seed in args.seeds:
+        for mode in MODES:
+            entry = compare.load_run(args.out_dir, run_dir(args.out_dir, seed, mode))
+            if entry["metrics"]["config"].get("noise_std", DEFAULT_NOISE_STD) != \
+                    DEFAULT_NOISE_STD:
+                raise ex09.UsageError(f"the {mode} run at seed {seed} used another noise level")
+            h_train, _ = compare.codes_and_outputs(entry["model"], x_train)
+            for inputs, suffix in ((x_test, ""), (x_noisy, " (noisy input)")):
+                h_test, out = compare.codes_and_outputs(entry["model"], inputs)
+                measures = code_measures(h_train, y_train, h_test, y_test, sample, seed)
+                maps[(mode + suffix, seed)] = measures.pop("coords", None)
+                test_codes[(mode + suffix, seed)] = h_test
+                rows.append({"model": mode + suffix, "seed": seed,
+                             "test_mse": compare.mse(out, target),
+                             "dead_at_start": entry["metrics"].get("dead_at_start"),
+                             **measures})
+            print(f"measured {mode} at seed {seed}", flush=True)
+        for inputs, suffix in ((x_test, ""), (x_noisy, " (noisy input)")):
+            codes = compare.pca_codes(inputs.numpy(), mean, components)
+            measures = code_measures(pca_train, y_train, codes, y_test, sample, seed)
+            measures.pop("coords", None)
+            rows.append({"model": "PCA-8" + suffix, "seed": seed, "test_mse": compare.mse(
+                codes @ components + mean, target), "dead_at_start": None, **measures})
+    cka = {"plain vs denoise, same seed": [compare.linear_cka(
+        test_codes[("plain", s)], test_codes[("denoise", s)]) for s in args.seeds]}
+    for mode in MODES:
+        cka[f"{mode} vs {mode}, two seeds"] = [compare.linear_cka(
+            test_codes[(mode, a)], test_codes[(mode, b)])
+            for a, b in itertools.combinations(args.seeds, 2)]
+    return rows, cka, maps, y_test[sample]
+
+
+SCALARS = ("test_mse", "knn5_accuracy", "live_units", "trustworthiness", "silhouette_2d")
+
+
+SHORT = {"plain": "AE", "plain (noisy input)": "AE\n+noise", "denoise": "DAE",
+         "denoise (noisy input)": "DAE\n+noise", "PCA-8": "PCA-8", "PCA-8 (noisy input)":
+         "PCA-8\n+noise", "plain vs denoise, same seed": "AE-DAE\nsame seed",
+         "plain vs plain, two seeds": "AE-AE\n2 seeds", "denoise vs denoise, two seeds":
+         "DAE-DAE\n2 seeds"}
+
+
+def plot(rows, cka, path):
+    plt = ex09._matplotlib()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    titles = {"test_mse": "test MSE (vs clean image)", "knn5_accuracy": "5-NN accuracy of code",
+              "live_units": "live code units (of 8)", "trustworthiness": "t-SNE trustworthiness",
+              "silhouette_2d": "silhouette of 2-D map"}
+    fig, axes = plt.subplots(2, 3, figsize=(7.0, 5.6))
+    panels = [(titles[key], {m: [r[key] for r in rows if r["model"] == m and r[key] is not None]
+                             for m in models}) for key in SCALARS]
+    panels.append(("linear CKA of two codes", cka))
+    for ax, (title, groups) in zip(axes.flat, panels):
+        for i, (name, values) in enumerate(groups.items()):
+            colour = "tab:red" if "noisy" in name else "tab:green" if " vs " in name else "tab:blue"
+            ax.plot([i] * len(values), values, "o", alpha=0.6, markersize=4, color=colour)
+        ax.set_xticks(range(len(groups)), [SHORT.get(n, n) for n in groups], fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"Each dot one seed ({len(set(r['seed'] for r in rows))} seeds); +noise: "
+                 f"the fixed noisy copy of the test set as input", fontsize=9)
+    ex09.save(fig, path, dpi=150)
+
+
+def plot_noisy_map(maps, labels, seed, path):
+    plt = ex09._matplotlib()
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6))
+    for ax, name in zip(axes, ("denoise", "denoise (noisy input)")):
+        ex09.draw_tsne(ax, maps[(name, seed)], labels, f"DAE, seed {seed}: code of " +
+                       ("noisy" if "noisy" in name else "clean") + " test images")
+        ax.title.set_fontsize(9)
+    axes[0].legend(fontsize=7, markerscale=0.8, loc="best")
+    ex09.save(fig, path, dpi=150)
+
+
+def run(args):
+    if args.tsne_samples < len(ex09.CLASS_NAMES):
+        raise ex09.UsageError("--tsne-samples must be at least 10, one per class")
+    training_seconds = ensure_runs(args)
+    rows, cka, maps, map_labels = measure(args)
+    summary = {model: {key: summary_of([r[key] for r in rows if r["model"] == model])
+                       for key in SCALARS}
+               for model in dict.fromkeys(r["model"] for r in rows)}
+    summary["CKA"] = {name: summary_of(values) for name, values in cka.items()}
+    per_class_rows = [
+        {"model": model, "class": name, **{key: statistics.fmean(
+            [r[key][c] for r in rows if r["model"] == model and r[key] is not None])
+            for key in ("knn5_per_class", "silhouette_code_per_class", "silhouette_2d_per_class")
+            if any(r[key] is not None for r in rows if r["model"] == model)}}
+        for model in dict.fromkeys(r["model"] for r in rows)
+        for c, name in enumerate(ex09.CLASS_NAMES)]
+    out = args.out_dir / "seeds"
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".seeds.partial-", dir=args.out_dir))
+    try:
+        plot(rows, cka, stage / "seeds.png")
+        if args.seeds[0] in [s for (_, s) in maps] and maps.get(("denoise", args.seeds[0])) \
+                is not None and maps.get(("denoise (noisy input)", args.seeds[0])) is not None:
+            plot_noisy_map(maps, map_labels, args.seeds[0], stage / "tsne_denoise_noisy.png")
+        ex09.write_csv([{k: v for k, v in r.items() if not k.endswith("per_class")}
+                        for r in rows], stage / "seeds.csv")
+        ex09.write_csv(per_class_rows, stage / "per_class.csv")
+        (stage / "seeds.json").write_text(json.dumps(
+            {"seeds": args.seeds, "epochs": args.epochs, "tsne_samples": args.tsne_samples,
+             "test_noise_seed": TEST_NOISE_SEED, "knn_k": compare.KNN_K,
+             "training_wall_seconds": round(training_seconds, 1), "jobs": args.jobs,
+             "summary": summary, "cka": cka, "rows": rows, "per_class": per_class_rows},
+            indent=2) + "\n")
+        ex09.publish(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    for model, values in summary.items():
+        print(model)
+        for key, s in values.items():
+            if s:
+                print(f"  {key:32s} {s['mean']:.4f} +- {s['sd']:.4f}  "
+                      f"[{s['min']:.4f}, {s['max']:.4f}]  n={s['n']}")
+    print(f"written to {out}")
