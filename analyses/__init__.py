@@ -3,6 +3,8 @@
     python -m analyses --help          # the list
     python -m analyses compare         # Q2e/Q3c measurements from finished plain and denoise runs
     python -m analyses q1              # the Q1 experiment (batch vs mini-batch vs stochastic GD)
+    python -m analyses seeds           # both modes over seeds 0-4, every measure, next to PCA-8
+    python -m analyses denoisers       # the DAE against tuned classical filters; sweeps
     python -m analyses revival         # what revives the dead start of seed 0
 
 Run from the project folder. Each analysis is a module here with build_parser(parser) and

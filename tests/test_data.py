@@ -109,13 +109,13 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def serve():
-    """Serve a folder on 127.0.0.1 (never the real mirror); yields a function folder -> URL."""
+def serve_handler():
+    """Run an HTTP handler class on 127.0.0.1 (never the real mirror); yields handler -> URL."""
     servers = []
 
-    def start(folder):
-        handler = functools.partial(QuietHandler, directory=str(folder))
+    def start(handler):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/"
@@ -124,6 +124,12 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def serve(serve_handler):
+    """Serve a folder on 127.0.0.1; yields a function folder -> URL."""
+    return lambda folder: serve_handler(functools.partial(QuietHandler, directory=str(folder)))
 
 
 def test_download_fetches_missing_files_and_verifies_them(real_data, serve, tmp_path):
@@ -249,23 +255,6 @@ class TrickleHandler(CutOffHandler):
                 time.sleep(0.02)
         except OSError:  # the client hung up: what the test wants
             pass
-
-
-@pytest.fixture
-def serve_handler():
-    servers = []
-
-    def start(handler):
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_transfer_cut_off_midway_is_named_and_leaves_no_file(serve_handler, tmp_path):

@@ -166,7 +166,10 @@ def try_bug(number, bug, snapshot, files, timeout, threads=None):
             except subprocess.TimeoutExpired:
                 return "caught (time-out)"
             if result.returncode != 0:
-                return "caught"
+                failed = [line.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ")
+                          for line in result.stdout.splitlines()
+                          if line.startswith(("FAILED", "ERROR"))]
+                return f"caught by {failed[0] if failed else result.stdout.strip()[-200:]}"
         return "missed"
 
 
@@ -191,8 +194,7 @@ def main(argv=None):
                           1 if args.jobs > 1 else None)
         result = {"number": number, "file": bug[0], "bug": bug[3], "outcome": outcome,
                   "seconds": round(time.perf_counter() - started)}
-        print(f"{number:2d} {outcome:18s} {bug[0]}: {bug[3]} ({result['seconds']} s)",
-              flush=True)
+        print(f"{number:2d} {bug[0]}: {bug[3]} -> {outcome} ({result['seconds']} s)", flush=True)
         return result
 
     from concurrent.futures import ThreadPoolExecutor
