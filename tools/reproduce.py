@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python tools/reproduce.py                     # about 35 minutes on 2 CPU cores
+    python tools/reproduce.py                     # about an hour on 2 CPU cores
     python tools/reproduce.py --skip-benchmark    # without the 5-minute benchmark
 
 The steps, in order (each is an ordinary command you can also run by hand, from the project
@@ -13,6 +13,7 @@ folder):
   python -m analyses compare                               tables and side-by-side figures
   python -m analyses seeds                                 seeds 0-4, both modes (trains 7 runs)
   python -m analyses revival                               what revives seed 0's dead start
+  python -m analyses denoisers                             the DAE against tuned filters, sweeps
   python -m analyses q1                                    Q1 evidence
   python benchmarks/bench.py --json benchmarks/results/bench.json
   python report/make_numbers.py                            numbers.tex from the files above
@@ -38,6 +39,7 @@ STEPS = [
     ([PY, "-m", "analyses", "compare"], ROOT),
     ([PY, "-m", "analyses", "seeds"], ROOT),
     ([PY, "-m", "analyses", "revival"], ROOT),
+    ([PY, "-m", "analyses", "denoisers"], ROOT),
     ([PY, "-m", "analyses", "q1"], ROOT),
     ([PY, "benchmarks/bench.py", "--json", "benchmarks/results/bench.json"], ROOT),
     ([PY, "report/make_numbers.py"], ROOT),
