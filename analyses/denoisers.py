@@ -79,7 +79,7 @@ FILTERS = {
     "Gaussian": (_gaussian, "std in pixels", (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)),
     "median": (_median, "window size", (2, 3, 4, 5, 7, 9)),
     "total variation": (_tv, "weight", (0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 2.0)),
-    "non-local means": (_nl_means, "h / sigma", (0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2)),
+    "non-local means": (_nl_means, "h / sigma", (0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.2)),
     "wavelet (BayesShrink)": (_wavelet, "sigma / true sigma", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0,
                                                                3.0, 4.0)),
 }

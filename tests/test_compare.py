@@ -296,6 +296,10 @@ def test_filters_improve_a_noisy_constant_image_and_psnr_is_per_image():
     estimate = np.stack([np.full((28, 28), 0.2), np.full((28, 28), 0.02)])
     assert denoisers.scores(estimate, target)["psnr_db"] == pytest.approx(30.0)
     assert denoisers.mean_psnr(estimate, target) == pytest.approx(30.0)
+    # SSIM of a constant error c on a flat image is C1 / (c^2 + C1), C1 = (0.01 * range)^2:
+    # 0.5 for c = 0.02 on the range 2 of [-1, 1] (it would be 0.2 on a range of 1).
+    flat = np.full((1, 28, 28), 0.02)
+    assert denoisers.scores(flat, np.zeros((1, 28, 28)))["ssim"] == pytest.approx(0.5, rel=1e-3)
 
 
 def test_tuning_picks_the_best_value_and_flags_a_grid_edge():
