@@ -346,5 +346,8 @@ def test_denoiser_comparison_end_to_end(tiny_runs, fake_data, capsys):
     noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
     row, = [r for r in result["rows"] if r["method"] == "DAE (seed 0)"]
     assert row["mse"] == pytest.approx(ex09.evaluate(model, noisy, x_test), rel=1e-4)
+    # The noisy input itself, row for row: depends on the noise draw alone, not on a model.
+    row, = [r for r in result["rows"] if r["method"] == "noisy input (no denoising)"]
+    assert row["mse"] == pytest.approx(float(torch.mean((noisy - x_test) ** 2)), rel=1e-6)
     for name in ("sweeps.png", "examples.png"):
         assert (tiny_runs / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
