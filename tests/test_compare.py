@@ -272,6 +272,16 @@ def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path):
     for i, seed in enumerate((1, 2)):  # the denoiser on the fixed noisy test set, as logged
         logged = json.loads((tmp_path / f"seed{seed}" / "denoise" / "metrics.json").read_text())
         assert noisy[i]["test_mse"] == pytest.approx(logged["final_test_loss"], rel=1e-5)
+    # PCA-8 on the noisy copy, recomputed: it depends on the noise draw (a barely trained
+    # network's output may not), so it pins the documented noise seed.
+    x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    noisy_test = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
+    mean, components = compare.pca_fit(x_train.numpy(), 8)
+    expected = compare.mse(compare.pca_reconstruct(noisy_test.numpy(), mean, components),
+                           x_test.numpy())
+    pca_noisy = [r for r in result["rows"] if r["model"] == "PCA-8 (noisy input)"]
+    assert all(r["test_mse"] == pytest.approx(expected, rel=1e-6) for r in pca_noisy)
     assert len(result["cka"]["plain vs plain, two seeds"]) == 1
     assert all(0 < v < 1 - 1e-9 for v in result["cka"]["plain vs denoise, same seed"])
     assert [r["class"] for r in result["per_class"][:10]] == list(ex09.CLASS_NAMES)
