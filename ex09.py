@@ -100,12 +100,9 @@ def build_parser():
 def check_args(args):
     """Refuse what would fail late, before any data is read; returns the run's folder."""
     test_size = min(args.test_limit or FILES["test"]["count"], FILES["test"]["count"])
-    if args.tsne_samples > test_size:
-        raise UsageError(f"--tsne-samples {args.tsne_samples} is larger than the test set "
-                         f"({test_size} images)")
-    if 0 < args.tsne_samples < len(CLASS_NAMES):
-        raise UsageError(f"--tsne-samples must be 0 (skip) or at least {len(CLASS_NAMES)}, "
-                         f"one per class")
+    if args.tsne_samples > test_size or 0 < args.tsne_samples < len(CLASS_NAMES):
+        raise UsageError(f"--tsne-samples must be 0 (skip) or between {len(CLASS_NAMES)} (one "
+                         f"per class) and the test set's size ({test_size}), got {args.tsne_samples}")
     available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if not available.get(args.device, True):
         raise UsageError(f"--device {args.device}: this PyTorch build cannot use it here")
@@ -147,14 +144,13 @@ def linear_relu_stack(sizes):  # [Linear, ReLU] for each pair of consecutive siz
 
 class Encoder(nn.Module):
     """f: 784 -> 128 -> 64 -> 32 -> 16 -> 8, every Linear followed by ReLU (as the sheet lists).
-    code_activation="linear" drops the ReLU on the 8-d code h (an experiment beyond the sheet:
-    a ReLU code is non-negative and its units can die)."""
+    code_activation="linear" drops the ReLU on the code h (beyond the sheet: ReLU units can die)."""
     sizes = (784, 128, 64, 32, 16, 8)
 
     def __init__(self, code_activation="relu"):
         super().__init__()
         if code_activation not in ("relu", "linear"):
-            raise ValueError(f"code_activation must be 'relu' or 'linear', got {code_activation!r}")
+            raise ValueError(f"code_activation: 'relu' or 'linear', not {code_activation!r}")
         layers = linear_relu_stack(self.sizes)
         self.net = nn.Sequential(*(layers if code_activation == "relu" else layers[:-1]))
 
@@ -256,12 +252,20 @@ def _matplotlib():
     import matplotlib
     matplotlib.use("Agg")  # headless: no display needed
     import matplotlib.pyplot as plt
+    plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 7.5,
+                         "xtick.labelsize": 7.5, "ytick.labelsize": 7.5})
     return plt
 
 
-def save(fig, path, dpi=120):
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+def save(fig, path, dpi=200, layout=True):
+    """At print size (<= 6.5 in); the PNG records width and smallest font (tests: >= 7 pt)."""
+    from matplotlib.text import Text
+    if layout:
+        fig.tight_layout()
+    fig.canvas.draw()  # creates the tick labels, whose sizes count too
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    fig.savefig(path, dpi=dpi, metadata={"WidthInches": f"{fig.get_figwidth():.3f}",
+                                         "SmallestFontPt": f"{min(sizes, default=99):.2f}"})
     _matplotlib().close(fig)
 
 
@@ -269,27 +273,27 @@ def plot_image_rows(rows, column_titles, title, path):
     """A grid of 28x28 images: one labelled row per entry of `rows` [(label, (10, 784))]."""
     n_cols = len(column_titles)
     fig, axes = _matplotlib().subplots(len(rows), n_cols, squeeze=False, figsize=(
-        1.25 * n_cols + 1.2, 1.35 * len(rows) + 0.7))
+        0.56 * n_cols + 0.9, 0.6 * len(rows) + 0.45))
     for r, (label, images) in enumerate(rows):
         for c, ax in enumerate(axes[r]):
             ax.imshow(images[c].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=-1, vmax=1)
             ax.set(xticks=[], yticks=[])
-            if r == 0:
-                ax.set_title(column_titles[c], fontsize=9)
-        axes[r][0].set_ylabel(label, fontsize=9, rotation=0, ha="right", va="center")
-    fig.suptitle(title, fontsize=11)
-    save(fig, path, dpi=110)
+            if r == 0:  # "T-shirt/top" on two lines: one column is 0.56 in
+                ax.set_title(column_titles[c].replace("/", "/\n"), fontsize=7.5)
+        axes[r][0].set_ylabel(label, fontsize=7.5, rotation=0, ha="right", va="center")
+    fig.suptitle(title, fontsize=9)
+    save(fig, path)
 
 
 def plot_losses(history, title, test_label, path):
-    fig, ax = _matplotlib().subplots(figsize=(6.4, 4.0))
-    for key, style, colour, label in (("train_loss", "-", "tab:blue", "train (mean over each "
-                                       "epoch)"), ("test_loss", "o--", "tab:orange", test_label)):
+    fig, ax = _matplotlib().subplots(figsize=(3.2, 2.6))
+    for key, style, colour, label in (("train_loss", "-", "tab:blue", "train (epoch mean)"),
+                                      ("test_loss", "o--", "tab:orange", test_label)):
         ax.plot(*zip(*[(r["epoch"], r[key]) for r in history if r[key] is not None]), style,
-                color=colour, label=label)
-    ax.set(xlabel="epoch", ylabel="MSE per pixel ([-1, 1] scale)", yscale="log", title=title)
+                color=colour, label=label, markersize=3)
+    ax.set(xlabel="epoch", ylabel="MSE per pixel", yscale="log", title=title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper right")
     save(fig, path)
 
 
@@ -298,14 +302,14 @@ def draw_tsne(ax, coords, labels, title):
     cmap = _matplotlib().get_cmap("tab10")
     for c, name in enumerate(CLASS_NAMES):
         if (mask := labels == c).any():
-            ax.scatter(coords[mask, 0], coords[mask, 1], s=12, color=cmap(c), label=name)
+            ax.scatter(coords[mask, 0], coords[mask, 1], s=6, color=cmap(c), label=name)
     ax.set(xlabel="t-SNE dimension 1", ylabel="t-SNE dimension 2", title=title)
 
 
 def plot_tsne(coords, labels, title, path):
-    fig, ax = _matplotlib().subplots(figsize=(7.6, 5.6))
+    fig, ax = _matplotlib().subplots(figsize=(4.8, 3.4))
     draw_tsne(ax, coords, labels, title)
-    ax.legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
+    ax.legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5))
     save(fig, path)
 
 
@@ -442,9 +446,8 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
     figure (Q2d), the t-SNE map of the codes (Q2e, Q3c), the weights and metrics.json."""
     denoise = args.mode == "denoise"
     write_csv(history, stage / "losses.csv")
-    test_label = "test, noisy input vs clean image" if denoise else "test"
-    plot_losses(history, f"{data.name}: loss per epoch", f"{test_label} (epoch 0, every "
-                f"{args.eval_every})", stage / "loss_curve.png")
+    plot_losses(history, data.name, "test, noisy input" if denoise else "test",
+                stage / "loss_curve.png")
     rows = ([("noisy input", data.x_test_in[data.shown])] if denoise else []) + [
         ("original", data.x_test[data.shown])] + [(f"epoch {e}", r) for e, r in snapshots]
     plot_image_rows(rows, data.titles, f"{data.name}: reconstructions of ten test images "
@@ -513,7 +516,6 @@ def run(args):
     print(f"{args.mode} autoencoder on {device}: {len(data.x_train)} training and "
           f"{len(data.x_test)} test images, {args.epochs} epochs")
     model = AutoEncoder(args.code_activation).to(device)
-    # Each run works in a private folder, so runs at the same time never touch each other's files.
     stage = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.partial-", dir=final_dir.parent))
     try:
         started = time.perf_counter()

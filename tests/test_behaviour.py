@@ -167,7 +167,7 @@ def test_tsne_samples_accepts_the_whole_test_set_and_refuses_one_more(fake_data,
         "indices"]) == n_test
     code = ex09.main(["--data-dir", str(fake_data), "--out-dir", str(tmp_path / "b"), *TINY_RUN,
                       "--test-limit", str(n_test), "--tsne-samples", str(n_test + 1)])
-    assert code == 1 and f"--tsne-samples {n_test + 1} is larger" in capsys.readouterr().err
+    assert code == 1 and f"size ({n_test}), got {n_test + 1}" in capsys.readouterr().err
 
 
 def test_publishing_leaves_no_file_of_an_earlier_run(fake_data, tmp_path):

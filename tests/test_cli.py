@@ -47,7 +47,7 @@ def test_too_many_tsne_samples_is_refused_before_any_work(tmp_path, capsys):
                       str(tmp_path / "nowhere"), "--mirror", "http://127.0.0.1:9/"])
     out = capsys.readouterr()
     assert code == 1
-    assert "--tsne-samples 10001 is larger than the test set (10000 images)" in out.err
+    assert "the test set's size (10000), got 10001" in out.err
     assert "downloading" not in out.out  # refused before touching the data
 
 
