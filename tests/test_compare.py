@@ -201,32 +201,56 @@ def test_linear_code_variant_has_no_relu_on_the_code():
         ex09.Encoder("sigmoid")
 
 
-def test_q1_experiment_end_to_end_with_a_reproducible_learning_rate_choice(fake_data, tmp_path):
-    summaries = []
-    for name in ("a", "b"):
-        assert analyses_main(
-            "q1", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path / name,
-            "--subset", "200", "--seconds", "0.5", "--pilot-steps", "3", "5", "20",
-            "--lr-grid", "1", "0.1", "0.001") == 0
-        summaries.append(json.loads((tmp_path / name / "q1" / "q1_results.json").read_text()))
-    variants = summaries[0]["variants"]
+def test_q1_experiment_end_to_end(fake_data, tmp_path):
+    assert analyses_main(
+        "q1", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path, "--subset", "200",
+        "--seconds", "0.2", "--floor-seconds", "0.2", "--seeds", "2", "--noise-repeats", "5",
+        "--lr-grid", "0.01", "0.1", "1") == 0
+    summary = json.loads((tmp_path / "q1" / "q1_results.json").read_text())
+    variants = summary["variants"]
     assert {name: v["batch_size"] for name, v in variants.items()} == {
         "batch": 200, "mini-batch": 128, "stochastic": 1}
-    assert [v["pilot_steps"] for v in variants.values()] == [3, 5, 20]
     for v in variants.values():
-        assert v["lr"] in (1.0, 0.1, 0.001) and v["steps"] > 0
-        # The best learning rate of the pilot wins, not the worst.
-        pilots = {float(lr): loss for lr, loss in v["pilot_final_loss"].items()}
-        assert v["lr"] == min(pilots, key=pilots.get)
-        assert max(pilots.values()) > min(pilots.values())  # the choice mattered
-        assert v["samples"] == pytest.approx(v["steps"] * v["batch_size"], rel=0.4)
-    # The pilots count steps, so the choice and its losses repeat exactly.
-    for name in variants:
-        assert summaries[1]["variants"][name]["lr"] == variants[name]["lr"]
-        assert summaries[1]["variants"][name]["pilot_final_loss"] == variants[name]["pilot_final_loss"]
-    assert (tmp_path / "a" / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
-    rows = (tmp_path / "a" / "q1" / "q1_curves.csv").read_text().splitlines()
-    assert rows[0] == "variant,steps,samples,seconds,subset_loss" and len(rows) > 6
+        tried = {float(lr): loss for lr, loss in v["tuning_final_loss"].items()}
+        assert v["lr"] == min(tried, key=lambda lr: (tried[lr], lr))  # the best one wins
+        # Never the edge of the grid it was chosen from: the grid grows until it is not.
+        assert v["lr_at_grid_edge"] or min(tried) < v["lr"] < max(tried)
+        assert len(v["final_loss"]) == 2 and all(s > 0 for s in v["steps"])
+    # Started at the optimum, batch GD (zero gradient) stays there; stochastic GD does not.
+    assert max(abs(e) for e in variants["batch"]["floor_excess"]) < 1e-5
+    assert min(variants["stochastic"]["floor_excess"]) > 10 * max(
+        abs(e) for e in variants["batch"]["floor_excess"])
+    assert (tmp_path / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "q1" / "q1_curves.csv").read_text().splitlines()
+    assert rows[0] == "variant,start,seed,steps,samples,seconds,loss" and len(rows) > 6
+
+
+def test_q1_optimum_is_the_pca_error_and_a_stationary_point():
+    from analyses import q1_gd_variants as q1
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 784, generator=gen) @ torch.randn(784, 784, generator=gen) / 30
+    x = x - x.mean(dim=0)
+    optimum = q1.pca_optimum(x)
+    model = q1.at_optimum(x, seed=0)
+    assert q1.full_loss(model, x) == pytest.approx(optimum, rel=1e-4)
+    assert float((q1.flat_grad(model, x) ** 2).sum()) < 1e-10
+    for seed in range(3):  # no linear autoencoder does better
+        assert q1.full_loss(q1.linear_autoencoder(seed), x) > optimum
+
+
+def test_q1_gradient_noise_against_every_batch_enumerated():
+    import itertools
+    from analyses import q1_gd_variants as q1
+    x = torch.randn(6, 784, generator=torch.Generator().manual_seed(1))
+    model = q1.linear_autoencoder(0)
+    rows = {r["batch_size"]: r for r in q1.gradient_noise(model, x, repeats=400, seed=0)}
+    full = q1.flat_grad(model, x)
+    for b in (1, 4):
+        every = [float(((q1.flat_grad(model, x[list(idx)]) - full) ** 2).sum())
+                 for idx in itertools.combinations(range(6), b)]
+        assert rows[b]["exact_noise"] == pytest.approx(sum(every) / len(every), rel=1e-3)
+        assert rows[b]["measured_noise"] == pytest.approx(rows[b]["exact_noise"], rel=0.2)
+    assert rows[6]["exact_noise"] == 0 and rows[6]["measured_noise"] < 1e-10
 
 
 def test_revival_analysis_end_to_end(fake_data, tmp_path):
