@@ -79,7 +79,8 @@ FILTERS = {
     "Gaussian": (_gaussian, "std in pixels", (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)),
     "median": (_median, "window size", (2, 3, 4, 5, 7, 9)),
     "total variation": (_tv, "weight", (0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 2.0)),
-    "non-local means": (_nl_means, "h / sigma", (0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.2)),
+    "non-local means": (_nl_means, "h / sigma", (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4,
+                                                  0.6, 0.8, 1.2)),
     "wavelet (BayesShrink)": (_wavelet, "sigma / true sigma", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0,
                                                                3.0, 4.0)),
 }
@@ -187,37 +188,52 @@ def learned_runs(out_dir):
 
 def plot_sweeps(rows, widths_rows, path):
     plt = ex09._matplotlib()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    fig, (left, right, legend_ax) = plt.subplots(1, 3, figsize=(6.5, 2.9),
+                                                 gridspec_kw={"width_ratios": (1, 1, 0.7)})
     methods = [m for m in dict.fromkeys(r["method"] for r in rows)
                if m in FILTERS or m.startswith(("DAE trained at", "noisy input"))]
     for method in methods:
         points = [(r["sigma"], r["psnr_db"]) for r in rows if r["method"] == method]
         style = "o-" if method.startswith("DAE") else ".--"
-        left.plot(*zip(*points), style, label=method, linewidth=1.2, markersize=4)
-    left.set(xlabel="noise std sigma ([-1, 1] scale)", ylabel="mean PSNR over test images (dB)",
-             title="each method tuned / trained per level")
-    left.legend(fontsize=7)
+        label = method.replace(" (no denoising)", "").replace(" (BayesShrink)", "")
+        left.plot(*zip(*points), style, label="DAE trained per level" if method.startswith(
+            "DAE") else label, linewidth=1.2, markersize=4)
+    left.set(xlabel=r"noise std $\sigma$ (on $[-1, 1]$)", ylabel="mean PSNR (dB)",
+             title="tuned / trained per noise level")
     widths = [r["width"] for r in widths_rows]
     right.plot(widths, [r["psnr_db"] for r in widths_rows], "o-", color="tab:red",
-               label="DAE, narrow layers widened to >= w")
+               label=r"DAE, narrow layers $\geq w$")
     best = max((r for r in rows if r["sigma"] == DEFAULT_NOISE_STD and r["method"] in FILTERS),
                key=lambda r: r["psnr_db"])
     right.axhline(best["psnr_db"], color="black", linestyle="--", linewidth=1,
-                  label=f"best filter: {best['method']}")
+                  label=f"best filter:\n{best['method']}")
     right.set_xscale("log", base=2)
     right.set_xticks(widths, [str(w) for w in widths])
-    right.set(xlabel="bottleneck width w (8: the sheet's)", title=f"sigma {DEFAULT_NOISE_STD:g}")
-    right.legend(fontsize=7)
+    right.set(xlabel="bottleneck width $w$ (8: the sheet's)", ylabel="mean PSNR (dB)",
+              title=rf"width, at $\sigma$ = {DEFAULT_NOISE_STD:g}")
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
-        ax.title.set_fontsize(9)
-    ex09.save(fig, path, dpi=150)
+    legend_ax.axis("off")  # both legends beside the panels, where they cover no data
+    legend_ax.add_artist(legend_ax.legend(*left.get_legend_handles_labels(), loc="upper left",
+                                          fontsize=7, title="left", title_fontsize=7.5))
+    legend_ax.legend(*right.get_legend_handles_labels(), loc="lower left", fontsize=7,
+                     title="right", title_fontsize=7.5)
+    ex09.save(fig, path)
 
 
-def plot_examples(examples, titles, path):
-    ex09.plot_image_rows([(name, torch.as_tensor(np.asarray(images, np.float32)).reshape(-1, 784))
-                          for name, images in examples], titles,
-                         f"Ten noisy test images (sigma {DEFAULT_NOISE_STD:g}) denoised", path)
+EXAMPLE_CLASSES = ("T-shirt/top", "Pullover", "Sandal", "Sneaker", "Bag")
+
+
+def plot_examples(examples, classes, path):
+    """One row per test image (five classes with print, straps, laces), one column per method."""
+    rows = [i for i, name in enumerate(classes) if name in EXAMPLE_CLASSES]
+    images = {name: torch.as_tensor(np.asarray(x, np.float32)).reshape(-1, 784)
+              for name, x in examples}
+    titles = [name.replace(" ", "\n", 1) if len(name) > 9 else name for name in images]
+    ex09.plot_image_rows([(classes[i], torch.stack([x[i] for x in images.values()]))
+                          for i in rows], titles,
+                         rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) denoised by "
+                         f"each method", path)
 
 
 def run(args):
@@ -243,11 +259,15 @@ def run(args):
         outputs = {"noisy input (no denoising)": (noisy_images, {})}
         for name, (function, parameter, grid) in FILTERS.items():
             best, curve, at_edge = tune(function, grid, noisy_tune, tune_clean, sigma)
+            # At an edge, how much the last step of the grid still gained: ~0 is a plateau
+            # (non-local means with h -> 0 tends to a fixed filter), else the grid is too short.
+            edge_gain = curve[best] - curve[grid[1] if best == grid[0] else grid[-2]]
             if at_edge:
                 print(f"note: {name} at sigma {sigma:g}: the best {parameter} ({best}) is at the "
-                      f"edge of its grid {grid}")
+                      f"edge of its grid {grid}; the last step gained {edge_gain:.3f} dB")
             outputs[name] = (function(noisy_images, best, sigma), {
                 "parameter": parameter, "value": best, "best_at_grid_edge": at_edge,
+                "edge_gain_db": edge_gain if at_edge else None,
                 "tuning_psnr_db": {str(k): v for k, v in curve.items()}})
             print(f"sigma {sigma:g}: {name} tuned, {parameter} = {best}", flush=True)
         for k in PCA_KS:
@@ -262,7 +282,8 @@ def run(args):
             output(model, noisy_test), {})
         for method, (estimate, extra) in outputs.items():
             rows.append({"sigma": sigma, "method": method, **scores(estimate, clean),
-                         "parameter": None, "value": None, "best_at_grid_edge": None, **extra})
+                         "parameter": None, "value": None, "best_at_grid_edge": None,
+                         "edge_gain_db": None, **extra})
             if sigma == DEFAULT_NOISE_STD and method in (
                     "noisy input (no denoising)", *FILTERS, "PCA-32", "DAE (seed 0)"):
                 examples.append((method.replace(" (no denoising)", "").replace(" (BayesShrink)",
