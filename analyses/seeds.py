@@ -179,8 +179,8 @@ SCALARS = ("test_mse", "knn5_accuracy", "live_units", "trustworthiness", "silhou
 
 
 SHORT = {"plain": "AE", "plain (noisy input)": "AE\n+noise", "denoise": "DAE",
-         "denoise (noisy input)": "DAE\n+noise", "PCA-8": "PCA-8", "PCA-8 (noisy input)":
-         "PCA-8\n+noise", "plain vs denoise, same seed": "AE-DAE\nsame seed",
+         "denoise (noisy input)": "DAE\n+noise", "PCA-8": "PCA", "PCA-8 (noisy input)":
+         "PCA\n+noise", "plain vs denoise, same seed": "AE-DAE\nsame seed",
          "plain vs plain, two seeds": "AE-AE\n2 seeds", "denoise vs denoise, two seeds":
          "DAE-DAE\n2 seeds"}
 
@@ -191,7 +191,7 @@ def plot(rows, cka, path):
     titles = {"test_mse": "test MSE (vs clean image)", "knn5_accuracy": "5-NN accuracy of code",
               "live_units": "live code units (of 8)", "trustworthiness": "t-SNE trustworthiness",
               "silhouette_2d": "silhouette of 2-D map"}
-    fig, axes = plt.subplots(2, 3, figsize=(7.0, 5.6))
+    fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.4))
     panels = [(titles[key], {m: [r[key] for r in rows if r["model"] == m and r[key] is not None]
                              for m in models}) for key in SCALARS]
     panels.append(("linear CKA of two codes", cka))
@@ -200,23 +200,25 @@ def plot(rows, cka, path):
             colour = "tab:red" if "noisy" in name else "tab:green" if " vs " in name else "tab:blue"
             ax.plot([i] * len(values), values, "o", alpha=0.6, markersize=4, color=colour)
         ax.set_xticks(range(len(groups)), [SHORT.get(n, n) for n in groups], fontsize=7)
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title(title)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"Each dot one seed ({len(set(r['seed'] for r in rows))} seeds); +noise: "
-                 f"the fixed noisy copy of the test set as input", fontsize=9)
-    ex09.save(fig, path, dpi=150)
+    fig.suptitle(f"Each dot one seed ({len(set(r['seed'] for r in rows))} seeds); PCA: PCA-8; "
+                 f"+noise: the fixed noisy copy of the test set as input", fontsize=8.5)
+    ex09.save(fig, path)
 
 
 def plot_noisy_map(maps, labels, seed, path):
+    """Q3c: the DAE's code of the clean and of the noisy test images."""
     plt = ex09._matplotlib()
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6))
-    for ax, name in zip(axes, ("denoise", "denoise (noisy input)")):
-        ex09.draw_tsne(ax, maps[(name, seed)], labels, f"DAE, seed {seed}: code of " +
-                       ("noisy" if "noisy" in name else "clean") + " test images")
-        ax.title.set_fontsize(9)
-    axes[0].legend(fontsize=7, markerscale=0.8, loc="best")
-    ex09.save(fig, path, dpi=150)
+    fig, axes = plt.subplots(1, 2, figsize=(5.2, 3.0))  # the AE's map is ex09's tsne.png
+    for ax, name, title in zip(axes, ("denoise", "denoise (noisy input)"),
+                               ("DAE, clean images", "DAE, noisy images")):
+        ex09.draw_tsne(ax, maps[(name, seed)], labels, f"{title} (seed {seed})")
+        ax.set(xticks=[], yticks=[])
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=5,
+               markerscale=1.5, columnspacing=1.0, handletextpad=0.2)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    ex09.save(fig, path, layout=False)
 
 
 def run(args):
@@ -240,8 +242,8 @@ def run(args):
     stage = Path(tempfile.mkdtemp(prefix=".seeds.partial-", dir=args.out_dir))
     try:
         plot(rows, cka, stage / "seeds.png")
-        if args.seeds[0] in [s for (_, s) in maps] and maps.get(("denoise", args.seeds[0])) \
-                is not None and maps.get(("denoise (noisy input)", args.seeds[0])) is not None:
+        if all(maps.get((name, args.seeds[0])) is not None
+               for name in ("plain", "denoise", "denoise (noisy input)")):
             plot_noisy_map(maps, map_labels, args.seeds[0], stage / "tsne_denoise_noisy.png")
         ex09.write_csv([{k: v for k, v in r.items() if not k.endswith("per_class")}
                         for r in rows], stage / "seeds.csv")
