@@ -288,7 +288,7 @@ def plot_image_rows(rows, column_titles, title, path):
 def plot_losses(history, title, test_label, path):
     fig, ax = _matplotlib().subplots(figsize=(3.2, 2.6))
     for key, style, colour, label in (("train_loss", "-", "tab:blue", "train (epoch mean)"),
-                                      ("test_loss", "o--", "tab:orange", test_label)):
+                                      ("test_loss", "o", "tab:orange", test_label)):
         ax.plot(*zip(*[(r["epoch"], r[key]) for r in history if r[key] is not None]), style,
                 color=colour, label=label, markersize=3)
     ax.set(xlabel="epoch", ylabel="MSE per pixel", yscale="log", title=title)

@@ -189,19 +189,20 @@ def plot(curves, floors, chosen, noise, optimum, path):
         sizes = [r["batch_size"] for r in rows]
         noise_ax.plot(sizes, [r["measured_noise"] for r in rows], marker, color="black",
                       markerfacecolor="none" if marker == "s" else "black", markersize=3.5,
-                      linestyle="none", label=f"measured at the {point}")
+                      linestyle="none", label=f"measured, at the {point}")
         noise_ax.plot(sizes, [r["exact_noise"] for r in rows], "-", color="grey", linewidth=0.8)
     noise_ax.axhline(noise["start"][0]["full_gradient_sq"], color="tab:purple", linewidth=0.8,
-                     linestyle="--", label="||g||^2 at the start")
+                     linestyle="--", label=r"$\|g\|^2$ at the start")
     noise_ax.plot([], [], "-", color="grey", label="exact value")
-    noise_ax.set(xlabel="batch size B", ylabel="E ||g_B - g||^2", title="(d) gradient noise")
+    noise_ax.set(xlabel="batch size $B$", ylabel=r"$E\,\|\hat g_B - g\|^2$",
+                 title="(d) gradient noise")
     rows = noise["start"]
     cost_ax.plot([r["batch_size"] for r in rows], [1e3 * r["seconds_per_step"] for r in rows],
-                 "o-", color="black", markersize=3, label="one step")
+                 "o-", color="black", markersize=3, label="one step (ms)")
     cost_ax.plot([r["batch_size"] for r in rows],
                  [1e6 * r["seconds_per_step"] / r["batch_size"] for r in rows], "s--",
-                 color="tab:orange", markersize=3, label="per sample, x 1000")
-    cost_ax.set(xlabel="batch size B", ylabel="time (ms)", title="(e) cost of one step")
+                 color="tab:orange", markersize=3, label=r"per sample ($\mu$s)")
+    cost_ax.set(xlabel="batch size $B$", ylabel=r"time (ms or $\mu$s)", title="(e) cost of a step")
     cost_ax.legend(loc="upper center", fontsize=7)
     for ax in (by_samples, by_seconds, floor_ax, noise_ax, cost_ax):
         ax.set(xscale="log", yscale="log")
