@@ -58,9 +58,10 @@ def test_reconstruction_figure_shows_the_input_then_the_models_output(fake_data,
     (rows, titles, _, _), = last
     shown = ex09.first_of_each_class(y_test)
     assert [label for label, _ in rows] == ["input", "reconstruction"]
-    assert torch.equal(rows[0][1], x_test[shown])
+    # .cpu(): on a GPU machine the run's tensors live on the device (seen on an H200)
+    assert torch.equal(rows[0][1].cpu(), x_test[shown])
     with torch.no_grad():
-        assert torch.allclose(rows[1][1], model(x_test[shown]), atol=1e-6)
+        assert torch.allclose(rows[1][1].cpu(), model(x_test[shown]), atol=1e-5)
     assert titles == [fm.CLASS_NAMES[int(y_test[i])] for i in shown]
 
 
@@ -88,8 +89,8 @@ def test_fixed_test_noise_comes_from_the_documented_seed_whatever_the_training_s
                  "--epochs", "1")
         rows = [args[0] for args, _, _ in calls if str(args[3]).endswith(
             "recon_epoch001.png")][-1]
-        assert rows[0][0] == "noisy input" and torch.equal(rows[0][1], expected)
-        assert rows[2][0] == "original" and torch.equal(rows[2][1], x_test[
+        assert rows[0][0] == "noisy input" and torch.equal(rows[0][1].cpu(), expected)
+        assert rows[2][0] == "original" and torch.equal(rows[2][1].cpu(), x_test[
             ex09.first_of_each_class(y_test)])
 
 
