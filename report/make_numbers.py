@@ -7,6 +7,7 @@ generated from the JSON/CSV files the runs wrote. Nothing in the report is typed
 import argparse
 import csv
 import json
+import math
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,13 +48,62 @@ def tex_escape(text):
     return str(text).replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
 
 
-def time_to_plateau(rows, variant, plateau, tolerance=1.01):
-    """Training seconds and samples until the subset loss first comes within 1% of the
-    mean-image loss (the plateau all plain-SGD variants reach)."""
-    for row in rows:
-        if row["variant"] == variant and float(row["subset_loss"]) <= tolerance * plateau:
-            return float(row["seconds"]), int(row["samples"])
-    return None, None
+def sci(x):
+    """1.2e-03 as LaTeX: $1.2\\cdot10^{-3}$."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"${mantissa}\\cdot10^{{{int(exponent)}}}$"
+
+
+def spread(s, fmt):
+    """mean +- sd [min, max] of a summary from the seed study."""
+    return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])} [{fmt(s['min'])}, {fmt(s['max'])}]"
+
+
+def mean_sd(s, fmt):
+    return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])}"
+
+
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def q1_numbers(q1):
+    m = {"QOneSubset": str(q1["subset"]), "QOneSeconds": f"{q1['seconds_budget']:g}",
+         "QOneFloorSeconds": f"{q1['floor_seconds']:g}", "QOneSeeds": str(q1["seeds"]),
+         "QOneOptimum": f4(q1["optimum_loss"]), "QOneTuningSeed": str(q1["tuning_seed"])}
+    v = q1["variants"]
+    for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
+        m[f"QOne{key}Lr"] = f"{v[name]['lr']:g}"
+        m[f"QOne{key}Excess"] = sci(median(v[name]["final_excess"]))
+        m[f"QOne{key}ExcessRange"] = (f"{sci(min(v[name]['final_excess']))}--"
+                                      f"{sci(max(v[name]['final_excess']))}")
+        m[f"QOne{key}Floor"] = sci(median(v[name]["floor_excess"]))
+        m[f"QOne{key}Rate"] = f"{v[name]['samples_per_second']:,.0f}".replace(",", "\\,")
+        m[f"QOne{key}Steps"] = f"{median(v[name]['steps']):,.0f}".replace(",", "\\,")
+    diverged = [name for name in v if math.isinf(min(
+        (loss for lr, loss in v[name]["tuning_final_loss"].items() if float(lr) > v[name]["lr"]),
+        default=0.0))]
+    m["QOneDivergeNote"] = ("the next larger learning rate of the grid diverged"
+                            if "batch" in diverged else "a larger one did worse in tuning")
+    m["QOneFloorRatio"] = f"{median(v['stochastic']['floor_excess']) / median(v['mini-batch']['floor_excess']):.0f}"
+    # Step times as panel (e) shows them (timed steps at the start), the mini-batch of 128 (not
+    # in the panel) from the training throughput.
+    timed = {r["batch_size"]: r["seconds_per_step"] for r in q1["gradient_noise"]["start"]}
+    mini_step = v["mini-batch"]["batch_size"] / v["mini-batch"]["samples_per_second"]
+    one_step, full_step = timed[1], timed[v["batch"]["batch_size"]]
+    m["QOneStepMiniMs"], m["QOneStepOneMs"] = f2(1e3 * mini_step), f2(1e3 * one_step)
+    m["QOneStepFullMs"] = f1(1e3 * full_step)
+    m["QOneSgdSlowdown"] = f"{one_step / (mini_step / v['mini-batch']['batch_size']):.0f}"
+    rows = [r for point in q1["gradient_noise"].values() for r in point if r["exact_noise"] > 0]
+    worst = max(abs(r["measured_noise"] / r["exact_noise"] - 1) for r in rows)
+    m["QOneNoiseAgreement"] = f"{math.ceil(1000 * worst) / 10:.1f}"
+    start = q1["gradient_noise"]["start"]
+    m["QOneNoiseOverSignal"] = f"{start[0]['exact_noise'] / start[0]['full_gradient_sq']:.1f}"
+    m["QOneNoiseBelowSignalB"] = str(min(r["batch_size"] for r in start
+                                         if r["exact_noise"] < r["full_gradient_sq"]))
+    return m
 
 
 def collect(root=ROOT):
@@ -64,7 +114,9 @@ def collect(root=ROOT):
     losses = {name: load_csv(fig / name / "losses.csv") for name in ("plain", "denoise")}
     comp = load_json(fig / "compare" / "comparison.json")
     q1 = load_json(fig / "q1" / "q1_results.json")
-    q1_rows = load_csv(fig / "q1" / "q1_curves.csv")
+    seeds = load_json(fig / "seeds" / "seeds.json")
+    revival = load_json(fig / "revival" / "revival.json")
+    den = load_json(fig / "denoisers" / "denoisers.json")
     bench = load_json(root / "benchmarks" / "results" / "bench.json")
 
     m = {}
@@ -75,98 +127,91 @@ def collect(root=ROOT):
         m[f"{key}InitialTest"] = f4(r["test_loss_by_epoch"]["0"])
         m[f"{key}Seconds"] = f"{r['seconds']['training_and_evaluation']:.0f}"
         m[f"{key}EpochMedian"] = f2(r["seconds"]["train_epoch_median"])
-        m[f"{key}Drift"] = f2(r["epoch_time_drift"])
-        m[f"{key}TsneSeconds"] = f1(r["seconds"]["tsne"])
     plain = runs["plain"]
     cfg = plain["config"]
     m["Epochs"] = str(cfg["epochs"])
     m["BatchSize"] = str(cfg["batch_size"])
     m["LearningRate"] = f"{cfg['lr']:g}"
-    m["WeightDecay"] = f"{cfg['weight_decay']:g}"
+    m["WeightDecay"] = f"{cfg['weight_decay']:.0e}".replace("e-0", "e-")
     m["Seed"] = str(cfg["seed"])
     m["TsneSamples"] = str(cfg["tsne_samples"])
     m["NoiseStd"] = f"{runs['denoise']['config']['noise_std']:g}"
     m["NoiseStdUnit"] = f"{runs['denoise']['config']['noise_std'] / 2:g}"
+    m["TestNoiseSeed"] = str(runs["denoise"]["test_noise_seed"])
+    m["PlainLiveFinal"] = str(plain["health_by_epoch"][str(cfg["epochs"])]["live_code_units"])
+    m["PlainDeadCodeAtStart"] = str(8 - plain["health_by_epoch"]["0"]["live_code_units"])
     m["TorchVersion"] = tex_escape(plain["versions"]["torch"])
     m["PythonVersion"] = plain["versions"]["python"]
-    m["NumpyVersion"] = plain["versions"]["numpy"]
-    m["SklearnVersion"] = plain["versions"]["scikit-learn"]
-    m["MatplotlibVersion"] = plain["versions"]["matplotlib"]
     m["Threads"] = str(plain["torch_threads"])
     m["CpuModel"] = tex_escape(bench["machine"]["cpu"])
 
     recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}
-    m["PcaMse"] = f4(recon["PCA-8 (linear)"])
-    m["PlainMse"] = f4(recon["plain"])
-    m["DenoiseCleanMse"] = f4(recon["denoise"])
-    m["LinearMse"] = f4(recon["plain-linear-code"])
-    m["PlainOverPca"] = f2(recon["plain"] / recon["PCA-8 (linear)"])
-    den = {r["model"]: r for r in comp["denoising"]}
-    m["PlainNoisyMse"] = f4(den["plain"]["mse_noisy_input"])
-    m["DenoiseNoisyMse"] = f4(den["denoise"]["mse_noisy_input"])
-    psnr = comp["psnr_db"]
-    m["PsnrNoisy"] = f1(psnr["noisy input itself"])
-    m["PsnrPlain"] = f1(psnr["plain AE fed the noisy input"])
-    m["PsnrDenoise"] = f1(psnr["denoising AE output"])
-    m["PsnrGain"] = f1(psnr["denoising AE output"] - psnr["noisy input itself"])
     codes = {r["code"]: r for r in comp["codes"]}
-    for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code"),
-                      ("Pca", "PCA-8"), ("Pixels", "raw pixels")):
-        m[f"{key}Knn"] = pct(codes[name]["knn5_accuracy"])
-    for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code")):
-        m[f"{key}Active"] = str(codes[name]["active_units"])
-    for key, name in (("Plain", "plain"), ("Denoise", "denoise")):  # runs with a t-SNE map
-        m[f"{key}Trust"] = f3(codes[name]["trustworthiness"])
-        m[f"{key}Silhouette"] = f3(codes[name]["silhouette_2d"])
-    m["DenoiseCka"] = f2(codes["denoise"]["cka_vs_plain"])
-    m["PcaCka"] = f2(codes["PCA-8"]["cka_vs_plain"])
-    m["SeedOneCka"] = f2(codes["seed1/plain"]["cka_vs_plain"])
-    m["LinearVarying"] = str(codes["plain-linear-code"]["varying_units"])
-    for key, name in (("SeedOnePlain", "seed1/plain"), ("SeedOneLinear", "seed1/plain-linear-code")):
-        m[f"{key}Mse"] = f4(recon[name])
-        m[f"{key}Knn"] = pct(codes[name]["knn5_accuracy"])
-        m[f"{key}Active"] = str(codes[name]["active_units"])
-    per_class = comp["per_class_mse"]
-    worst = max(per_class, key=lambda r: r["plain"])
-    best = min(per_class, key=lambda r: r["plain"])
-    m["WorstClass"], m["WorstClassMse"] = tex_escape(worst["class"]), f4(worst["plain"])
-    m["BestClass"], m["BestClassMse"] = tex_escape(best["class"]), f4(best["plain"])
+    m["PixelsKnn"] = pct(codes["raw pixels"]["knn5_accuracy"])
+    m["LinearMse"] = f4(recon["plain-linear-code"])
+    m["SeedOnePlainMse"] = f4(recon["seed1/plain"])
+    m["SeedOneLinearMse"] = f4(recon["seed1/plain-linear-code"])
+    m["SeedOneLinearActive"] = str(codes["seed1/plain-linear-code"]["active_units"])
 
-    plateau = q1["mean_image_loss"]
-    m["QOneSubset"] = str(q1["subset"])
-    m["QOneFullOverSubset"] = f"{60000 / q1['subset']:g}"
-    m["QOneBudget"] = f"{q1['seconds_budget']:g}"
-    m["QOnePilotBatch"], m["QOnePilotMini"], m["QOnePilotSgd"] = map(str, q1["pilot_steps"])
-    to_plateau = {name: time_to_plateau(q1_rows, name, plateau) for name in q1["variants"]}
-    reached = {name: v for name, v in to_plateau.items() if v[0] is not None}
-    # Which variant got there first, per second and per sample: the text states what the
-    # files say, whichever way a rerun on another machine comes out.
-    m["QOneFirstBySeconds"] = min(reached, key=lambda n: reached[n][0]) if reached else "none"
-    m["QOneSgdSlowdown"] = f"{q1['variants']['mini-batch']['samples_per_second'] / q1['variants']['stochastic']['samples_per_second']:.0f}"
-    m["QOneFirstBySamples"] = min(reached, key=lambda n: reached[n][1]) if reached else "none"
-    m["QOneGrid"] = ", ".join(f"{lr:g}" for lr in q1["lr_grid"])
-    m["QOnePlateau"] = f4(plateau)
-    for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
-        v = q1["variants"][name]
-        m[f"QOne{key}Lr"] = f"{v['lr']:g}"
-        m[f"QOne{key}Steps"] = f"{v['steps']:,}".replace(",", "\\,")
-        m[f"QOne{key}Rate"] = f"{v['samples_per_second']:,.0f}".replace(",", "\\,")
-        m[f"QOne{key}Final"] = f4(v["final_loss"])
-        seconds, samples = time_to_plateau(q1_rows, name, plateau)
-        m[f"QOne{key}PlateauSeconds"] = "--" if seconds is None else f2(seconds)
-        m[f"QOne{key}PlateauSamples"] = "--" if samples is None else f"{samples:,}".replace(",", "\\,")
+    m.update(q1_numbers(q1))
 
-    m["BenchFloor"] = f2(bench["floor_s"])
-    m["BenchFloorDefaultAdam"] = f2(bench["floor_default_adam_s"])
-    m["BenchFloorOneThread"] = f2(bench["floor_one_thread_s"])
-    m["BenchProject"] = f2(bench["project_s"])
-    m["BenchProjectOverFloor"] = f2(bench["project_s"] / bench["floor_s"])
-    m["BenchTutorial"] = f2(bench["tutorial_s"])
-    m["BenchTutorialOverProject"] = f1(bench["tutorial_s"] / bench["project_s"])
-    m["BenchDrift"] = f2(bench["drift"]["late_over_early_vs_control"])
-    m["BenchDriftRaw"] = f2(bench["drift"]["late_over_early"])
-    m["BenchDriftNoFlush"] = f2(bench["drift_without_flush_denormal"]["late_over_early_vs_control"])
-    m["BenchRss"] = f"{bench['plain_run']['peak_rss_mb']:.0f}"
+    variants = list(revival["variants"].values())
+    m["RevivalLastSeed"] = str(revival["scanned_seeds"] - 1)
+    m["RevivalDead"] = ", ".join(map(str, revival["dead_seeds"])) or "none"
+    m["RevivalAdamStep"] = str(variants[0]["first_step_with_a_live_decoder_unit"])
+    m["RevivalSteps"] = f"{revival['epochs'] * revival['steps_per_epoch']:,}".replace(",", "\\,")
+    m["RevivalSgdLr"] = f"{variants[2]['lr']:g}"
+    m["RevivalProbe"] = f"{revival['probe_images']:,}".replace(",", "\\,")
+
+    summary = seeds["summary"]
+    m["SeedsN"] = str(len(seeds["seeds"]))
+    m["SeedsList"] = f"{min(seeds['seeds'])}--{max(seeds['seeds'])}"
+    models = (("Plain", "plain"), ("PlainNoisy", "plain (noisy input)"), ("Denoise", "denoise"),
+              ("DenoiseNoisy", "denoise (noisy input)"), ("Pca", "PCA-8"),
+              ("PcaNoisy", "PCA-8 (noisy input)"))
+    metrics = (("Mse", "test_mse", f4), ("Knn", "knn5_accuracy", lambda x: f"{100 * x:.1f}"),
+               ("Live", "live_units", f1), ("Trust", "trustworthiness", f3),
+               ("Sil", "silhouette_2d", f3))
+    for key, model in models:
+        for suffix, metric, fmt in metrics:
+            s = summary[model][metric]
+            m[f"Seeds{key}{suffix}"] = (fmt(s["mean"]) + ("\\,\\%" if suffix == "Knn" else "")
+                                        if s["sd"] == 0 else spread(s, fmt))
+    cka = {k: v for k, v in summary["CKA"].items()}
+    m["SeedsCkaSame"] = spread(cka["plain vs denoise, same seed"], f2)
+    m["SeedsCkaPlain"] = spread(cka["plain vs plain, two seeds"], f2)
+    m["SeedsCkaDenoise"] = spread(cka["denoise vs denoise, two seeds"], f2)
+    m["SeedsDead"] = ", ".join(str(r["seed"]) for r in seeds["rows"]
+                               if r["model"] == "plain" and r["dead_at_start"])
+
+    m.update(denoiser_numbers(den, summary))
+    m["RevivalEpochs"] = str(revival["epochs"])
+    m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
+    m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
+    seed0_map = next(r for r in seeds["rows"] if r["model"] == "plain" and r["seed"] == int(cfg["seed"]))
+    for name in ("Sneaker", "Trouser"):
+        m[f"MapSil{name}"] = f2(seed0_map["silhouette_2d_per_class"][CLASS_NAMES.index(name)])
+    knn_class = {r["class"]: r["knn5_per_class"] for r in seeds["per_class"] if r["model"] == "plain"}
+    for key, names in (("Mixed", ("Shirt", "Coat", "Pullover")), ("Clear", ("Trouser", "Bag", "Ankle boot"))):
+        values = [100 * knn_class[n] for n in names]
+        m[f"Knn{key}Range"] = f"{min(values):.1f}--{max(values):.1f}"
+    by_seed = {(r["model"], r["seed"]): r for r in seeds["rows"]}
+
+    def seeds_where(name, better):
+        c = CLASS_NAMES.index(name)
+        return str(sum(better(by_seed[("denoise", s)]["silhouette_2d_per_class"][c],
+                              by_seed[("plain", s)]["silhouette_2d_per_class"][c])
+                       for s in seeds["seeds"]))
+    m["SandalBetterSeeds"] = seeds_where("Sandal", lambda d, p: d > p)
+    m["BootBetterSeeds"] = seeds_where("Ankle boot", lambda d, p: d > p)
+    m["SneakerWorseSeeds"] = seeds_where("Sneaker", lambda d, p: d < p)
+    for key, model in (("Plain", "plain"), ("Denoise", "denoise")):
+        drops = [100 * (by_seed[(model, s)]["knn5_accuracy"]
+                        - by_seed[(f"{model} (noisy input)", s)]["knn5_accuracy"])
+                 for s in seeds["seeds"]]
+        mean = sum(drops) / len(drops)
+        sd = (sum((d - mean) ** 2 for d in drops) / (len(drops) - 1)) ** 0.5
+        m[f"KnnDrop{key}"] = f"{mean:.1f}~$\\pm$~{sd:.1f}"
 
     tables = {}
     rows = []
@@ -178,26 +223,23 @@ def collect(root=ROOT):
             cells += [f4(float(r["train_loss"])) if r["train_loss"] else "--", f4(float(r["test_loss"]))]
         rows.append(cells)
     tables["LossTableRows"] = rows
-    labels = {"plain": "autoencoder (Q2)", "denoise": "denoising AE (Q3)",
-              "plain-linear-code": "AE, linear code", "seed1/plain": "autoencoder, seed 1",
-              "seed1/plain-linear-code": "AE, linear code, seed 1", "PCA-8": "PCA-8",
-              "raw pixels": "raw pixels"}
-
-    def opt(value, fmt):
-        return "--" if value is None else fmt(value)
-
-    tables["CodesTableRows"] = [
-        [labels[r["code"]], str(r["dims"]), pct(r["knn5_accuracy"]), opt(r["active_units"], str),
-         opt(r["varying_units"], str), f2(r["cka_vs_plain"]), opt(r["trustworthiness"], f3),
-         opt(r["silhouette_2d"], f3)]
-        for r in comp["codes"] if not r["code"].startswith("seed1") and "linear" not in r["code"]]
-    tables["ReluTableRows"] = [
-        [labels[name], str(seed), str(codes[name]["active_units"]),
-         str(codes[name]["varying_units"]), f4(recon[name]), pct(codes[name]["knn5_accuracy"])]
-        for name, seed in (("plain", 0), ("plain-linear-code", 0), ("seed1/plain", 1),
-                           ("seed1/plain-linear-code", 1))]
-    tables["PerClassRows"] = [[tex_escape(r["class"]), f4(r["PCA-8"]), f4(r["plain"]), f4(r["denoise"])]
-                              for r in per_class]
+    labels = {"plain": "AE", "plain (noisy input)": "AE (noisy)", "denoise": "DAE",
+              "denoise (noisy input)": "DAE (noisy)", "PCA-8": "PCA-8",
+              "PCA-8 (noisy input)": "PCA-8 (noisy)"}
+    tables["SeedsTableRows"] = [
+        [labels[model]] + [mean_sd(summary[model][metric], fmt) if summary[model][metric]["sd"]
+                           else fmt(summary[model][metric]["mean"])
+                           for _, metric, fmt in metrics]
+        for _, model in models]
+    per_class = {(r["model"], r["class"]): r for r in seeds["per_class"]}
+    seed0 = next(r for r in seeds["rows"] if r["model"] == "plain" and r["seed"] == int(cfg["seed"]))
+    tables["PerClassRows"] = [
+        [tex_escape(name)] + [pct(per_class[(model, name)]["knn5_per_class"]).replace("\\,\\%", "")
+                              for model in ("plain", "denoise", "denoise (noisy input)", "PCA-8")]
+        + [f2(seed0["silhouette_2d_per_class"][c])]
+        + [f2(per_class[(model, name)]["silhouette_2d_per_class"]) for model in ("plain", "denoise")]
+        for c, name in enumerate(CLASS_NAMES)]
+    tables["DenoiseTableRows"] = denoise_table(den, summary)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
                  for r in losses["plain"] if r["train_loss"]]
@@ -205,6 +247,95 @@ def collect(root=ROOT):
     tables["TrainLossRows"] = [left + (per_epoch[i + half] if i + half < len(per_epoch) else ["", "", ""])
                                for i, left in enumerate(per_epoch[:half])]
     return m, tables
+
+
+FILTER_NAMES = ("Gaussian", "median", "total variation", "non-local means", "wavelet (BayesShrink)")
+
+
+def denoiser_rows(den, sigma):
+    """The rows at one noise level: every DAE seed folded into one entry (mean over seeds)."""
+    rows = [r for r in den["rows"] if r["sigma"] == sigma]
+    daes = [r for r in rows if r["method"].startswith("DAE (seed")]
+    merged = [r for r in rows if r not in daes and not r["method"].startswith("DAE trained")]
+    if daes:
+        merged.append({"method": "DAE", "psnr_db": sum(r["psnr_db"] for r in daes) / len(daes),
+                       "ssim": sum(r["ssim"] for r in daes) / len(daes),
+                       "mse": sum(r["mse"] for r in daes) / len(daes), "seeds": daes})
+    return sorted(merged, key=lambda r: -r["psnr_db"])
+
+
+def denoise_table(den, summary):
+    sigma = 0.5
+    table = []
+    for place, r in enumerate(denoiser_rows(den, sigma), 1):
+        name = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)": "noisy input itself",
+                "plain AE fed the noisy input (seed 0)": "AE (Q2), noisy input, seed 0"}.get(
+            r["method"], tex_escape(r["method"]))
+        parameter = "" if not r.get("parameter") else f"{tex_escape(r['parameter'])} = {r['value']:g}"
+        if "seeds" in r:
+            psnr = [s["psnr_db"] for s in r["seeds"]]
+            ssim = [s["ssim"] for s in r["seeds"]]
+            sd = (sum((p - r["psnr_db"]) ** 2 for p in psnr) / (len(psnr) - 1)) ** 0.5
+            sd_ssim = (sum((p - r["ssim"]) ** 2 for p in ssim) / (len(ssim) - 1)) ** 0.5
+            cells = [f"{f2(r['psnr_db'])}~$\\pm$~{f2(sd)}", f"{f3(r['ssim'])}~$\\pm$~{f3(sd_ssim)}"]
+            parameter = f"{len(psnr)} seeds, PSNR {f2(min(psnr))}--{f2(max(psnr))}"
+        else:
+            cells = [f2(r["psnr_db"]), f3(r["ssim"])]
+        table.append([str(place), name, parameter, *cells, f4(r["mse"])])
+    return table
+
+
+def denoiser_numbers(den, summary):
+    m = {"TuneImages": f"{den['tune_images']:,}".replace(",", "\\,"),
+         "SweepSeed": str(den["sweep_seed"])}
+    rows = denoiser_rows(den, 0.5)
+    names = [r["method"] for r in rows]
+    dae = rows[names.index("DAE")]
+    filters = [r for r in rows if r["method"] in FILTER_NAMES]
+    best = max(filters, key=lambda r: r["psnr_db"])
+    best_ssim = max(rows, key=lambda r: r["ssim"])
+    m["DaeRank"], m["DaeOf"] = str(names.index("DAE") + 1), str(len(rows))
+    m["DaePsnr"], m["DaeSsim"] = f2(dae["psnr_db"]), f3(dae["ssim"])
+    m["DaeBestSeedPsnr"] = f2(max(s["psnr_db"] for s in dae["seeds"]))
+    m["DaeWorstSeedPsnr"] = f2(min(s["psnr_db"] for s in dae["seeds"]))
+    m["DaeSeedZeroPsnr"] = f2(next(s["psnr_db"] for s in dae["seeds"] if s["method"] == "DAE (seed 0)"))
+    m["DaeSeedsAboveBestFilter"] = str(sum(s["psnr_db"] > best["psnr_db"] for s in dae["seeds"]))
+    m["BestFilter"], m["BestFilterPsnr"] = best["method"], f2(best["psnr_db"])
+    m["BestFilterSsim"] = f3(best["ssim"])
+    m["BestSsimMethod"], m["BestSsim"] = tex_escape(best_ssim["method"]), f3(best_ssim["ssim"])
+    pca = max((r for r in rows if r["method"].startswith("PCA-")), key=lambda r: r["psnr_db"])
+    m["BestPca"], m["BestPcaPsnr"] = pca["method"], f2(pca["psnr_db"])
+    m["NoisyPsnr"] = f2(rows[names.index("noisy input (no denoising)")]["psnr_db"])
+    m["PlainNoisyPsnr"] = f2(rows[names.index("plain AE fed the noisy input (seed 0)")]["psnr_db"])
+    for key, sigma in (("Low", 0.2), ("High", 1.0)):
+        at = [r for r in den["rows"] if r["sigma"] == sigma]
+        dae_at = next(r for r in at if r["method"].startswith("DAE trained"))
+        best_at = max((r for r in at if r["method"] in FILTER_NAMES), key=lambda r: r["psnr_db"])
+        m[f"Sweep{key}Sigma"] = f"{sigma:g}"
+        m[f"Sweep{key}Dae"] = f2(dae_at["psnr_db"])
+        m[f"Sweep{key}Filter"], m[f"Sweep{key}FilterPsnr"] = best_at["method"], f2(best_at["psnr_db"])
+        m[f"Sweep{key}Noisy"] = f2(next(r for r in at if r["method"].startswith("noisy"))["psnr_db"])
+    widths = {r["width"]: r for r in den["widths"]}
+    words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour"}  # no digits in a macro
+    for w, r in widths.items():
+        if w in words:
+            m[f"Width{words[w]}Psnr"], m[f"Width{words[w]}Ssim"] = f2(r["psnr_db"]), f3(r["ssim"])
+    over = [w for w in sorted(widths) if widths[w]["psnr_db"] > best["psnr_db"]]
+    m["WidthOvertake"] = str(over[0]) if over else "none"
+    m["WidthSsimOvertake"] = next((str(w) for w in sorted(widths)
+                                   if widths[w]["ssim"] > best_ssim["ssim"]), "none")
+    edges = [r for r in den["rows"] if r.get("best_at_grid_edge")]
+    tuned = [r for r in den["rows"] if r.get("parameter")]
+    gain = max((abs(r.get("edge_gain_db") or 0) for r in edges), default=0)
+    where = ", ".join(f"{r['method']} at $\\sigma={r['sigma']:g}$" for r in edges)
+    m["GridNote"] = ("Every filter's tuned value lies inside its grid." if not edges else
+                     f"{len(edges)} of {len(tuned)} tuned values lie at the edge of their grid "
+                     f"({where}); the last grid step gained "
+                     + ("less than 0.001\\,dB" if gain < 0.001 else f"at most {gain:.3f}\\,dB")
+                     + " there, "
+                     + ("a plateau, not a truncated search." if gain < 0.01 else
+                        "so a longer grid might do better."))
+    return m
 
 
 def render(macros, tables):

@@ -16,7 +16,8 @@ import make_numbers  # noqa: E402
 FIG = ROOT / "figures"
 NEEDED = [FIG / "plain" / "metrics.json", FIG / "denoise" / "metrics.json",
           FIG / "compare" / "comparison.json", FIG / "q1" / "q1_results.json",
-          ROOT / "benchmarks" / "results" / "bench.json"]
+          FIG / "seeds" / "seeds.json", FIG / "revival" / "revival.json",
+          FIG / "denoisers" / "denoisers.json", ROOT / "benchmarks" / "results" / "bench.json"]
 pytestmark = pytest.mark.skipif(not all(p.exists() for p in NEEDED),
                                 reason="committed results not present")
 
@@ -35,21 +36,32 @@ def test_include_matches_the_json_files():
     plain = json.loads((FIG / "plain" / "metrics.json").read_text())
     denoise = json.loads((FIG / "denoise" / "metrics.json").read_text())
     comp = json.loads((FIG / "compare" / "comparison.json").read_text())
-    bench = json.loads((ROOT / "benchmarks" / "results" / "bench.json").read_text())
     q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())
+    seeds = json.loads((FIG / "seeds" / "seeds.json").read_text())
+    den = json.loads((FIG / "denoisers" / "denoisers.json").read_text())
+    revival = json.loads((FIG / "revival" / "revival.json").read_text())
     assert float(m["PlainFinalTest"]) == pytest.approx(plain["final_test_loss"], abs=5e-5)
     assert float(m["PlainFinalTrain"]) == pytest.approx(plain["final_train_loss"], abs=5e-5)
     assert float(m["DenoiseFinalTest"]) == pytest.approx(denoise["final_test_loss"], abs=5e-5)
     assert m["Epochs"] == str(plain["config"]["epochs"]) == "50"  # committed from a default run
     assert m["NoiseStd"] == f"{denoise['config']['noise_std']:g}"
-    recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}
-    assert float(m["PcaMse"]) == pytest.approx(recon["PCA-8 (linear)"], abs=5e-5)
-    assert float(m["PsnrDenoise"]) == pytest.approx(comp["psnr_db"]["denoising AE output"], abs=0.05)
     knn = {r["code"]: r["knn5_accuracy"] for r in comp["codes"]}
-    assert m["PlainKnn"] == f"{100 * knn['plain']:.1f}\\,\\%"
-    assert float(m["BenchProjectOverFloor"]) == pytest.approx(
-        bench["project_s"] / bench["floor_s"], abs=0.005)
+    assert m["PixelsKnn"] == f"{100 * knn['raw pixels']:.1f}\\,\\%"
     assert m["QOneSgdLr"] == f"{q1['variants']['stochastic']['lr']:g}"
+    assert float(m["QOneOptimum"]) == pytest.approx(q1["optimum_loss"], abs=5e-5)
+    s = seeds["summary"]["plain"]["test_mse"]
+    assert m["SeedsPlainMse"].startswith(f"{s['mean']:.4f}~$\\pm$~{s['sd']:.4f}")
+    assert m["SeedsN"] == str(len(seeds["seeds"])) and int(m["SeedsN"]) >= 5
+    assert m["RevivalAdamStep"] == str(
+        revival["variants"]["Adam, weight decay 1e-5 (the sheet's)"]["first_step_with_a_live_decoder_unit"])
+    # The denoising table: the DAE row is the mean over the seeds' rows at sigma 0.5.
+    daes = [r["psnr_db"] for r in den["rows"] if r["sigma"] == 0.5 and r["method"].startswith("DAE (seed")]
+    assert len(daes) == int(m["SeedsN"])
+    assert float(m["DaePsnr"]) == pytest.approx(sum(daes) / len(daes), abs=0.005)
+    table = make_numbers.collect(ROOT)[1]["DenoiseTableRows"]
+    psnr = [float(row[3].split("~")[0]) for row in table]
+    assert psnr == sorted(psnr, reverse=True)  # ranked
+    assert table[int(m["DaeRank"]) - 1][1].startswith("\\textbf{DAE")
     # The loss table has one row per test evaluation, with the run's own test losses.
     rows = make_numbers.collect(ROOT)[1]["LossTableRows"]
     assert [int(r[0]) for r in rows] == [int(e) for e in plain["test_loss_by_epoch"]]
@@ -65,7 +77,56 @@ def test_report_cites_only_macros_that_exist():
     for tex in (ROOT / "report").glob("*.tex"):
         if tex.name != "numbers.tex":
             used |= set(re.findall(r"\\((?:Plain|Denoise|Linear|Seed|Pca|Psnr|QOne|Bench|Pixels|"
-                                   r"Worst|Best|Epochs|Batch|Noise|Tsne|Torch|Python)\w*)",
+                                   r"Worst|Best|Epochs|Batch|Noise|Tsne|Torch|Python|Revival|"
+                                   r"Dae|Sweep|Width|Tune|Grid|Test|Cpu|Threads)\w*)",
                                    tex.read_text()))
     assert used, "the report cites no generated numbers"
     assert used <= defined, f"undefined: {sorted(used - defined)}"
+
+
+def included_figures():
+    """(file, include width in inches) of every \\includegraphics in the report's .tex files."""
+    main = (ROOT / "report" / "report.tex").read_text()
+    margin_cm = float(re.search(r"\\usepackage\[margin=([\d.]+)cm\]\{geometry\}", main)[1])
+    assert "a4paper" in main
+    text_width_in = (21.0 - 2 * margin_cm) / 2.54
+    found = []
+    for tex in sorted((ROOT / "report").glob("*.tex")):
+        for options, name in re.findall(r"\\includegraphics\[([^]]*)\]\{([^}]*)\}",
+                                        tex.read_text()):
+            width = re.fullmatch(r"width=([\d.]*)\\textwidth", options.strip())
+            assert width, f"{tex.name}: give {name} a width in \\textwidth, not {options!r}"
+            found.append((FIG / name, float(width[1] or 1) * text_width_in))
+    return found
+
+
+def test_every_figure_prints_its_smallest_text_at_7pt_or_more():
+    from PIL import Image
+    figures = included_figures()
+    assert len(figures) >= 8
+    for path, include_in in figures:
+        info = Image.open(path).info
+        assert "SmallestFontPt" in info, f"{path} was not saved by ex09.save (no font record)"
+        printed = float(info["SmallestFontPt"]) * include_in / float(info["WidthInches"])
+        assert printed >= 7.0, f"{path.relative_to(ROOT)}: smallest text prints at {printed:.1f} pt"
+
+
+def test_font_record_is_the_smallest_text_of_the_figure(tmp_path):
+    import ex09
+    plt = ex09._matplotlib()
+    fig, ax = plt.subplots(figsize=(4.0, 3.0))
+    ax.plot([1, 2], [3, 4])
+    ax.set_xlabel("x", fontsize=12)
+    ax.tick_params(axis="y", labelsize=5.5)  # tick labels exist only once drawn: must count
+    ex09.save(fig, tmp_path / "f.png")
+    from PIL import Image
+    info = Image.open(tmp_path / "f.png").info
+    assert float(info["SmallestFontPt"]) == 5.5 and float(info["WidthInches"]) == 4.0
+
+
+def test_listing_holds_every_script_that_makes_a_figure_or_number():
+    listed = set(re.findall(r"\\codefile\{([^}]+)\}",
+                            (ROOT / "report" / "report.tex").read_text()))
+    needed = {"ex09.py", "noise.py", "fashion_mnist.py", "report/make_numbers.py"} | {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "analyses").glob("*.py")}
+    assert needed <= listed, f"not in the PDF's listing: {sorted(needed - listed)}"
