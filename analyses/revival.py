@@ -117,7 +117,7 @@ def run(args):
                        stage / "revival.csv")
         (stage / "revival.json").write_text(json.dumps(
             {"seed": args.seed, "epochs": args.epochs, "steps_per_epoch": -(-len(x_train) // 128),
-             "probe_images": len(probe), "dead_seeds": dead_seeds,
+             "probe_images": len(probe), "log_every": args.log_every, "dead_seeds": dead_seeds,
              "scanned_seeds": args.scan_seeds, "variants": summary}, indent=2) + "\n")
         ex09.publish(stage, args.out_dir / "revival")
     finally:

@@ -161,6 +161,7 @@ def collect(root=ROOT):
     m["RevivalAdamStep"] = str(variants[0]["first_step_with_a_live_decoder_unit"])
     m["RevivalSteps"] = f"{revival['epochs'] * revival['steps_per_epoch']:,}".replace(",", "\\,")
     m["RevivalSgdLr"] = f"{variants[2]['lr']:g}"
+    m["RevivalLogEvery"] = str(revival["log_every"])
     m["RevivalProbe"] = f"{revival['probe_images']:,}".replace(",", "\\,")
 
     summary = seeds["summary"]
