@@ -88,11 +88,9 @@ def q1_numbers(q1):
     m["QOneDivergeNote"] = ("the next larger learning rate of the grid diverged"
                             if "batch" in diverged else "a larger one did worse in tuning")
     m["QOneFloorRatio"] = f"{median(v['stochastic']['floor_excess']) / median(v['mini-batch']['floor_excess']):.0f}"
-    # Step times as panel (e) shows them (timed steps at the start), the mini-batch of 128 (not
-    # in the panel) from the training throughput.
-    timed = {r["batch_size"]: r["seconds_per_step"] for r in q1["gradient_noise"]["start"]}
-    mini_step = v["mini-batch"]["batch_size"] / v["mini-batch"]["samples_per_second"]
-    one_step, full_step = timed[1], timed[v["batch"]["batch_size"]]
+    # Step times in the training loop, from its throughput (panel (e) times isolated steps).
+    mini_step, one_step, full_step = (v[name]["batch_size"] / v[name]["samples_per_second"]
+                                      for name in ("mini-batch", "stochastic", "batch"))
     m["QOneStepMiniMs"], m["QOneStepOneMs"] = f2(1e3 * mini_step), f2(1e3 * one_step)
     m["QOneStepFullMs"] = f1(1e3 * full_step)
     m["QOneSgdSlowdown"] = f"{one_step / (mini_step / v['mini-batch']['batch_size']):.0f}"
