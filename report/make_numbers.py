@@ -8,6 +8,7 @@ import argparse
 import csv
 import json
 import math
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,12 +64,6 @@ def mean_sd(s, fmt):
     return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])}"
 
 
-def median(values):
-    values = sorted(values)
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
 def q1_numbers(q1):
     m = {"QOneSubset": str(q1["subset"]), "QOneSeconds": f"{q1['seconds_budget']:g}",
          "QOneFloorSeconds": f"{q1['floor_seconds']:g}", "QOneSeeds": str(q1["seeds"]),
@@ -76,18 +71,19 @@ def q1_numbers(q1):
     v = q1["variants"]
     for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
         m[f"QOne{key}Lr"] = f"{v[name]['lr']:g}"
-        m[f"QOne{key}Excess"] = sci(median(v[name]["final_excess"]))
+        m[f"QOne{key}Excess"] = sci(statistics.median(v[name]["final_excess"]))
         m[f"QOne{key}ExcessRange"] = (f"{sci(min(v[name]['final_excess']))}--"
                                       f"{sci(max(v[name]['final_excess']))}")
-        m[f"QOne{key}Floor"] = sci(median(v[name]["floor_excess"]))
+        m[f"QOne{key}Floor"] = sci(statistics.median(v[name]["floor_excess"]))
         m[f"QOne{key}Rate"] = f"{v[name]['samples_per_second']:,.0f}".replace(",", "\\,")
-        m[f"QOne{key}Steps"] = f"{median(v[name]['steps']):,.0f}".replace(",", "\\,")
-    diverged = [name for name in v if math.isinf(min(
-        (loss for lr, loss in v[name]["tuning_final_loss"].items() if float(lr) > v[name]["lr"]),
-        default=0.0))]
+        m[f"QOne{key}Steps"] = f"{statistics.median(v[name]['steps']):,.0f}".replace(",", "\\,")
+    larger = [loss for lr, loss in v["batch"]["tuning_final_loss"].items()
+              if float(lr) > v["batch"]["lr"]]
     m["QOneDivergeNote"] = ("the next larger learning rate of the grid diverged"
-                            if "batch" in diverged else "a larger one did worse in tuning")
-    m["QOneFloorRatio"] = f"{median(v['stochastic']['floor_excess']) / median(v['mini-batch']['floor_excess']):.0f}"
+                            if larger and math.isinf(min(larger)) else
+                            "a larger one did worse in tuning")
+    floors = {name: statistics.median(v[name]["floor_excess"]) for name in v}
+    m["QOneFloorRatio"] = f"{floors['stochastic'] / floors['mini-batch']:.0f}"
     # Step times in the training loop, from its throughput (panel (e) times isolated steps).
     mini_step, one_step, full_step = (v[name]["batch_size"] / v[name]["samples_per_second"]
                                       for name in ("mini-batch", "stochastic", "batch"))
@@ -183,7 +179,7 @@ def collect(root=ROOT):
     m["SeedsDead"] = ", ".join(str(r["seed"]) for r in seeds["rows"]
                                if r["model"] == "plain" and r["dead_at_start"])
 
-    m.update(denoiser_numbers(den, summary))
+    m.update(denoiser_numbers(den))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -208,9 +204,7 @@ def collect(root=ROOT):
         drops = [100 * (by_seed[(model, s)]["knn5_accuracy"]
                         - by_seed[(f"{model} (noisy input)", s)]["knn5_accuracy"])
                  for s in seeds["seeds"]]
-        mean = sum(drops) / len(drops)
-        sd = (sum((d - mean) ** 2 for d in drops) / (len(drops) - 1)) ** 0.5
-        m[f"KnnDrop{key}"] = f"{mean:.1f}~$\\pm$~{sd:.1f}"
+        m[f"KnnDrop{key}"] = f"{statistics.fmean(drops):.1f}~$\\pm$~{statistics.stdev(drops):.1f}"
 
     tables = {}
     rows = []
@@ -238,7 +232,7 @@ def collect(root=ROOT):
         + [f2(seed0["silhouette_2d_per_class"][c])]
         + [f2(per_class[(model, name)]["silhouette_2d_per_class"]) for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
-    tables["DenoiseTableRows"] = denoise_table(den, summary)
+    tables["DenoiseTableRows"] = denoise_table(den)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
                  for r in losses["plain"] if r["train_loss"]]
@@ -257,13 +251,12 @@ def denoiser_rows(den, sigma):
     daes = [r for r in rows if r["method"].startswith("DAE (seed")]
     merged = [r for r in rows if r not in daes and not r["method"].startswith("DAE trained")]
     if daes:
-        merged.append({"method": "DAE", "psnr_db": sum(r["psnr_db"] for r in daes) / len(daes),
-                       "ssim": sum(r["ssim"] for r in daes) / len(daes),
-                       "mse": sum(r["mse"] for r in daes) / len(daes), "seeds": daes})
+        merged.append({"method": "DAE", "seeds": daes, **{
+            key: statistics.fmean(r[key] for r in daes) for key in ("psnr_db", "ssim", "mse")}})
     return sorted(merged, key=lambda r: -r["psnr_db"])
 
 
-def denoise_table(den, summary):
+def denoise_table(den):
     sigma = 0.5
     table = []
     for place, r in enumerate(denoiser_rows(den, sigma), 1):
@@ -274,9 +267,8 @@ def denoise_table(den, summary):
         if "seeds" in r:
             psnr = [s["psnr_db"] for s in r["seeds"]]
             ssim = [s["ssim"] for s in r["seeds"]]
-            sd = (sum((p - r["psnr_db"]) ** 2 for p in psnr) / (len(psnr) - 1)) ** 0.5
-            sd_ssim = (sum((p - r["ssim"]) ** 2 for p in ssim) / (len(ssim) - 1)) ** 0.5
-            cells = [f"{f2(r['psnr_db'])}~$\\pm$~{f2(sd)}", f"{f3(r['ssim'])}~$\\pm$~{f3(sd_ssim)}"]
+            cells = [f"{f2(r['psnr_db'])}~$\\pm$~{f2(statistics.stdev(psnr))}",
+                     f"{f3(r['ssim'])}~$\\pm$~{f3(statistics.stdev(ssim))}"]
             parameter = f"{len(psnr)} seeds, PSNR {f2(min(psnr))}--{f2(max(psnr))}"
         else:
             cells = [f2(r["psnr_db"]), f3(r["ssim"])]
@@ -284,7 +276,7 @@ def denoise_table(den, summary):
     return table
 
 
-def denoiser_numbers(den, summary):
+def denoiser_numbers(den):
     m = {"TuneImages": f"{den['tune_images']:,}".replace(",", "\\,"),
          "SweepSeed": str(den["sweep_seed"])}
     rows = denoiser_rows(den, 0.5)
