@@ -65,11 +65,11 @@ def user_path(text):  # '~' means the home folder on every OS, as in a shell
     return Path(text).expanduser()
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(description="Autoencoder (Q2) and denoising autoencoder (Q3) "
-                                     "on Fashion-MNIST, exercise sheet 9, with the sheet's "
-                                     "settings as defaults. Beyond the sheet: python -m analyses",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def build_parser(parser=None):  # analyses/variants.py passes its own, for the same options
+    parser = parser or argparse.ArgumentParser(
+        description="Autoencoder (Q2) and denoising autoencoder (Q3) on Fashion-MNIST, exercise "
+                    "sheet 9, with the sheet's settings as defaults. Beyond the sheet: python -m "
+                    "analyses", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--mode", choices=("plain", "denoise"), default="plain",
                         help="plain: x -> g(f(x)) (Q2); denoise: noisy in, clean target (Q3)")
     parser.add_argument("--epochs", type=positive_int, default=50, help="training epochs (Q2c)")
@@ -79,9 +79,6 @@ def build_parser():
                         help="Adam's weight decay: the sheet's 'momentum of 1e-5' (see README)")
     parser.add_argument("--noise-std", type=non_negative_float, default=DEFAULT_NOISE_STD,
                         help="white-noise std on the [-1, 1] scale, denoise mode (Q3a)")
-    parser.add_argument("--code-activation", choices=("relu", "linear"), default="relu",
-                        help="relu: the sheet's code layer; linear: without ReLU (experiment, "
-                             "into <mode>-linear-code/)")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help=f"0..{MAX_SEED}: initial weights, shuffling, training noise, t-SNE "
                              f"(the test noise has its own fixed seed, {TEST_NOISE_SEED})")
@@ -101,32 +98,23 @@ def check_args(args):
     """Refuse what would fail late, before any data is read; returns the run's folder."""
     test_size = min(args.test_limit or FILES["test"]["count"], FILES["test"]["count"])
     if args.tsne_samples > test_size or 0 < args.tsne_samples < len(CLASS_NAMES):
-        raise UsageError(f"--tsne-samples must be 0 (skip) or between {len(CLASS_NAMES)} (one "
-                         f"per class) and the test set's size ({test_size}), got {args.tsne_samples}")
+        raise UsageError(f"--tsne-samples must be 0 (skip) or between {len(CLASS_NAMES)} (one per "
+                         f"class) and the test set's size ({test_size}), got {args.tsne_samples}")
     available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if not available.get(args.device, True):
         raise UsageError(f"--device {args.device}: this PyTorch build cannot use it here")
+    if args.device == "auto":  # the first one available
+        args.device = next((d for d, there in available.items() if there), "cpu")
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=args.out_dir).close()  # can we write there?
     except OSError as err:
         raise UsageError(f"cannot write to --out-dir {args.out_dir}: {err.strerror}") from None
-    final_dir = args.out_dir / run_name(args.mode, args.code_activation)
+    final_dir = args.out_dir / args.mode
     if final_dir.exists() and not final_dir.is_dir():
         raise UsageError(f"{final_dir} is a file where this run's folder goes; it will not be "
                          f"replaced: move it, or choose another --out-dir")
     return final_dir
-
-
-def run_name(mode, code_activation="relu"):  # one folder per mode and code variant
-    return mode if code_activation == "relu" else f"{mode}-{code_activation}-code"
-
-
-def pick_device(name):
-    if name == "auto":
-        name = ("cuda" if torch.cuda.is_available() else
-                "mps" if torch.backends.mps.is_available() else "cpu")
-    return torch.device(name)
 
 
 def set_seeds(seed):  # the one place where global generators are seeded
@@ -143,16 +131,12 @@ def linear_relu_stack(sizes):  # [Linear, ReLU] for each pair of consecutive siz
 
 
 class Encoder(nn.Module):
-    """f: 784 -> 128 -> 64 -> 32 -> 16 -> 8, every Linear followed by ReLU (as the sheet lists).
-    code_activation="linear" drops the ReLU on the code h (beyond the sheet: ReLU units can die)."""
+    """f: 784 -> 128 -> 64 -> 32 -> 16 -> 8, every Linear followed by ReLU (as the sheet lists)."""
     sizes = (784, 128, 64, 32, 16, 8)
 
-    def __init__(self, code_activation="relu"):
+    def __init__(self):
         super().__init__()
-        if code_activation not in ("relu", "linear"):
-            raise ValueError(f"code_activation: 'relu' or 'linear', not {code_activation!r}")
-        layers = linear_relu_stack(self.sizes)
-        self.net = nn.Sequential(*(layers if code_activation == "relu" else layers[:-1]))
+        self.net = nn.Sequential(*linear_relu_stack(self.sizes))
 
     def forward(self, x):
         return self.net(x)
@@ -173,9 +157,9 @@ class Decoder(nn.Module):
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self, code_activation="relu"):
+    def __init__(self):
         super().__init__()
-        self.f = Encoder(code_activation)
+        self.f = Encoder()
         self.g = Decoder()
 
     def forward(self, x):
@@ -184,8 +168,7 @@ class AutoEncoder(nn.Module):
 
 def make_optimizer(model, lr, weight_decay):
     """Q2c: Adam, lr 1e-3; the sheet's "momentum 1e-5" is the course template's weight decay.
-    The fused implementation does the same update in one kernel for all parameters, the fastest
-    on CPU (benchmarks/bench.py); builds or devices without it use the default one."""
+    Fused: one kernel for all parameters, the fastest on CPU (benchmarks/bench.py), if built."""
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
@@ -341,13 +324,14 @@ def embed_codes(model, x, labels, idx, seed, title, folder):
     None, or why t-SNE was skipped (identical codes, which t-SNE cannot embed)."""
     codes = encode(model, x[idx.to(x.device)]).cpu().numpy()
     if np.ptp(codes, axis=0).max() < 1e-12:
-        return "skipped: every image has the same code (the network collapsed)"
+        note = "skipped: every image has the same code (the network collapsed)"
+        print(f"warning: t-SNE {note}", file=sys.stderr)
+        return note
     coords = tsne_2d(codes, seed)
     labels = labels[idx].numpy()
     np.savez(folder / "tsne_codes.npz", indices=idx.numpy(), labels=labels, codes=codes,
              coords=coords)
     plot_tsne(coords, labels, title, folder / "tsne.png")
-    return None
 
 
 # ----------------------------------------------------------------------------- the run's steps
@@ -366,7 +350,7 @@ def prepare(args, device):
     tsne_idx = (stratified_indices(y_test, args.tsne_samples, args.seed)
                 if args.tsne_samples else None)
     name = ("Denoising autoencoder" if args.mode == "denoise" else "Autoencoder") + (
-        "" if args.code_activation == "relu" else " (linear code)")
+        f" ({args.variant})" if vars(args).get("variant") else "")  # analyses/variants.py's
     return SimpleNamespace(x_train=x_train.to(device), x_test=x_test.to(device),
                            x_test_in=x_test_in.to(device), y_test=y_test, shown=shown,
                            titles=[CLASS_NAMES[int(y_test[i])] for i in shown],
@@ -393,8 +377,7 @@ def train(args, model, data, device, stage):
     def test_and_plot(epoch):
         loss = evaluate(model, data.x_test_in, data.x_test)
         check_finite(loss, "test", epoch, args)
-        with torch.no_grad():
-            recon = model(data.x_test_in[data.shown])
+        recon = model(data.x_test_in[data.shown]).detach()  # in eval mode since evaluate()
         snapshots.append((epoch, recon))
         rows = [("noisy input" if denoise else "input", data.x_test_in[data.shown]),
                 ("reconstruction", recon)] + [("original", data.x_test[data.shown])] * denoise
@@ -406,8 +389,7 @@ def train(args, model, data, device, stage):
                                       for k, v in network_health(model, x).items()}}
 
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained network is tested
-        t0 = time.perf_counter()
-        train_loss = None
+        t0, train_loss = time.perf_counter(), None
         if epoch:
             train_loss = train_epoch(model, optimizer, loss_fn, data.x_train, args.batch_size,
                                      shuffle_gen, args.noise_std if denoise else 0.0, noise_gen)
@@ -420,17 +402,14 @@ def train(args, model, data, device, stage):
         history.append({"epoch": epoch, "train_loss": train_loss, **tested,
                         "train_seconds": round(t1 - t0, 4) if epoch else None,
                         "epoch_seconds": round(t2 - t0, 4) if epoch else None})
-        print(f"epoch {epoch:3d}/{args.epochs}  " + (f"train {train_loss:.5f}" if epoch else
-                                                     " " * 13) +
-              (f"  test {tested['test_loss']:.5f}  live units: code {tested['live_code_units']}"
-               f"/8, decoder's first layer {tested['live_decoder_units']}/8"
-               if tested["test_loss"] is not None else "") +
-              (f"  ({t1 - t0:.2f} s training, {t2 - t0:.2f} s in all)" if epoch else ""),
+        live = (f"live units: code {tested['live_code_units']}/8, decoder's first layer "
+                f"{tested['live_decoder_units']}/8") if tested["test_loss"] is not None else ""
+        print(f"epoch {epoch:3d}/{args.epochs}  " + (f"train {train_loss:.5f}  " if epoch else "")
+              + (f"test {tested['test_loss']:.5f}  {live}" if live else "")
+              + (f"  ({t1 - t0:.2f} s training, {t2 - t0:.2f} s in all)" if epoch else ""),
               flush=True)
         if epoch == 0 and not tested["output_varies"]:
-            print(f"note: the network starts dead: its output is the same image for every test "
-                  f"input ({tested['live_code_units']} live code units, "
-                  f"{tested['live_decoder_units']} in the decoder's first layer)")
+            print(f"note: the network starts dead: one output image for every input ({live})")
     return history, snapshots
 
 
@@ -458,10 +437,7 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
         tsne_note = embed_codes(model, data.x_test, data.y_test, data.tsne_idx, args.seed, title,
                                 stage)
         tsne_seconds = round(time.perf_counter() - t0, 2)
-        if tsne_note:
-            print(f"warning: t-SNE {tsne_note}", file=sys.stderr)
     torch.save(model.state_dict(), stage / "model.pt")
-    seconds = [row["train_seconds"] for row in history[1:]]
     tested = [row for row in history if row["test_loss"] is not None]
     metrics = {
         "mode": args.mode, "config": {k: v for k, v in vars(args).items() if k not in (
@@ -475,10 +451,8 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
         "health_by_epoch": {r["epoch"]: {k: v for k, v in r.items() if k.startswith(
             ("live", "output"))} for r in tested},
         "seconds": {"training_and_evaluation": round(train_time, 2), "tsne": tsne_seconds,
-                    "train_epoch_median": round(statistics.median(seconds), 4)},
-        # Slowest of the last ten epochs over the median of the first five.
-        "epoch_time_drift": (max(seconds[-10:]) / statistics.median(seconds[:5])
-                             if len(seconds) >= 15 else None), "tsne_note": tsne_note,
+                    "train_epoch_median": round(statistics.median(
+                        row["train_seconds"] for row in history[1:]), 4)}, "tsne_note": tsne_note,
         "versions": {"python": platform.python_version(), **{name: importlib.metadata.version(
             name) for name in ("torch", "numpy", "matplotlib", "scikit-learn")}},
         "platform": platform.platform()}
@@ -487,9 +461,8 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
 
 
 def publish(stage, final):
-    """Swap a finished run's private folder into place as a whole, so `final` always holds the
-    files of exactly one run; of two runs finishing at once, the later stays. Each rename is
-    atomic, so no lock (and nothing POSIX-only) is needed."""
+    """Swap a finished run's private folder into place as a whole: `final` holds the files of
+    one run, the later of two at once. Atomic renames: no lock, nothing POSIX-only needed."""
     for _ in range(100):
         old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
         try:
@@ -505,17 +478,17 @@ def publish(stage, final):
                      f"(another program holding a file open there?)")
 
 
-def run(args):
+def run(args, make_model=AutoEncoder):  # analyses/variants.py passes other networks
     final_dir = check_args(args)
     set_seeds(args.seed)
     # The weights and Adam statistics of dead ReLU units decay into denormal floats, which
     # many CPUs process slowly; flushing them to zero guards against epochs slowing down.
     torch.set_flush_denormal(True)
-    device = pick_device(args.device)
+    device = torch.device(args.device)
     data = prepare(args, device)
     print(f"{args.mode} autoencoder on {device}: {len(data.x_train)} training and "
           f"{len(data.x_test)} test images, {args.epochs} epochs")
-    model = AutoEncoder(args.code_activation).to(device)
+    model = make_model().to(device)
     stage = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.partial-", dir=final_dir.parent))
     try:
         started = time.perf_counter()
@@ -531,8 +504,7 @@ def run(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    untouched = (f"nothing was published; earlier results in "
-                 f"{args.out_dir / run_name(args.mode, args.code_activation)} are untouched")
+    untouched = f"nothing was published; earlier results in {args.out_dir / args.mode} stay"
     try:
         run(args)
         return 0

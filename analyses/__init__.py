@@ -6,6 +6,7 @@
     python -m analyses seeds           # both modes over seeds 0-4, every measure, next to PCA-8
     python -m analyses denoisers       # the DAE against tuned classical filters; sweeps
     python -m analyses revival         # what revives the dead start of seed 0
+    python -m analyses variant NAME    # ex09.py with another network (linear code, wider)
 
 Run from the project folder. Each analysis is a module here with build_parser(parser) and
 run(args); they import ex09 (the sheet's script), which never imports them.

@@ -17,6 +17,8 @@ ANALYSES = {
                                 "min-max, next to PCA-8; the DAE's codes of noisy images"),
     "denoisers": ("analyses.denoisers", "Q3: the DAE against tuned classical filters and PCA-k "
                                         "(PSNR, SSIM), noise-level and width sweeps"),
+    "variant": ("analyses.variants", "ex09.py with another network: sheet, linear-code (no ReLU on "
+                                     "the code) or widthW (narrow layers widened to W)"),
     "revival": ("analyses.revival", "What revives seed 0's dead start: Adam with and without "
                                     "weight decay, SGD; which seeds start dead"),
 }

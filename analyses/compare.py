@@ -1,16 +1,20 @@
 """`python -m analyses compare`: numbers that answer "how well?" (Q2e) and "is it
 different?" (Q3c), from the saved plain and denoise runs, next to obvious baselines.
 
-Reads <out-dir>/plain/ and <out-dir>/denoise/ (and <out-dir>/plain-linear-code/ if that
-experiment was run), recomputes codes and reconstructions from the saved weights, and writes
-tables (JSON + CSV) and figures to <out-dir>/compare/. Takes about a minute on 2 CPU cores,
+Reads <out-dir>/plain/ and <out-dir>/denoise/ (and the linear-code variant's runs at seeds 0
+and 1 and the seed-1 plain run, where they exist), recomputes codes and reconstructions from
+the saved weights, and writes tables (JSON + CSV) and figures to <out-dir>/compare/. Takes about a minute on 2 CPU cores,
 most of it the k-nearest-neighbour search on raw pixels.
 """
 
 import csv
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +22,15 @@ import torch
 
 import ex09
 import fashion_mnist
+from analyses import variants
 from noise import TEST_NOISE_SEED, add_white_noise
 
 # The code-activation experiment, included where it was run: the sheet's ReLU code against a
-# linear one at the default seed, and both again at seed 1 (python reproduce.py runs all four).
-OPTIONAL_RUNS = ("plain-linear-code", "seed1/plain", "seed1/plain-linear-code")
+# linear one at the default seed, and both again at seed 1 (tools/reproduce.py runs all four).
+# Table label -> run folder.
+OPTIONAL_RUNS = {"plain-linear-code": "variants/linear-code/seed0/plain",
+                 "seed1/plain": "seed1/plain",
+                 "seed1/plain-linear-code": "variants/linear-code/seed1/plain"}
 PIXEL_RANGE = 2.0  # images live in [-1, 1]: the peak-to-peak value for PSNR
 KNN_K = 5
 PCA_COMPONENTS = 8  # the linear baseline with a code as wide as the autoencoder's
@@ -31,21 +39,59 @@ ACTIVE_FRACTION = 0.01  # a code unit counts as active if non-zero on >= 1% of t
 
 # ----------------------------------------------------------------------------- loading
 
-# The ex09.py options that make each run compare reads (relative to its --out-dir).
-RUN_OPTIONS = {"plain": "--mode plain", "denoise": "--mode denoise",
-               "plain-linear-code": "--mode plain --code-activation linear",
-               "seed1/plain": "--mode plain --seed 1",
-               "seed1/plain-linear-code": "--mode plain --code-activation linear --seed 1"}
+def run_command(out_dir, name):
+    """The arguments of `python ...`, from the project folder, that (re)make the run in
+    out_dir/name: MODE and seedN/MODE are ex09.py's, variants/VARIANT/seedN/MODE (VARIANT may end
+    in -sigmaS) are `python -m analyses variant`'s."""
+    *path, mode = name.split("/")
+    if path and path[0] == "variants":
+        variant, _, sigma = path[1].partition("-sigma")
+        seed, base = path[2].removeprefix("seed"), out_dir
+        command = ["-m", "analyses", "variant", variant, "--mode", mode, "--seed", seed] + (
+            ["--noise-std", sigma] if sigma else [])
+    else:
+        seed, base = (path[0].removeprefix("seed") if path else "0"), (out_dir / name).parent
+        command = ["ex09.py", "--mode", mode] + (["--seed", seed] if seed != "0" else [])
+    return command + ([] if base == ex09.HERE / "figures" else ["--out-dir", str(base)])
 
 
 def rerun_command(out_dir, name):
-    """The command that (re)makes run `name` inside out_dir (seedN/MODE: the seed study's)."""
-    parent = (out_dir / name).parent
-    if name not in RUN_OPTIONS:
-        mode, seed = name.split("/")[-1], name.split("/")[-2].removeprefix("seed")
-        return f"python ex09.py --mode {mode} --seed {seed} --out-dir {parent}"
-    return f"python ex09.py {RUN_OPTIONS[name]}" + (
-        "" if parent == ex09.HERE / "figures" else f" --out-dir {parent}")
+    return "python " + " ".join(run_command(out_dir, name))
+
+
+def ensure_runs(args, names, jobs, options):
+    """Train every run of `names` that is missing or was made with other `options` ({name: value}
+    of ex09.py's options, such as epochs), `jobs` at a time: on 2 cores two runs of one thread
+    each finish sooner than one after the other with two (README). Returns the seconds taken."""
+    def finished(name):
+        if not (args.out_dir / name / "metrics.json").exists():
+            return False
+        config = read_run_file(args.out_dir, name, "metrics.json",
+                               lambda p: json.loads(p.read_text()))["config"]
+        return all(config[key] == value for key, value in options.items())
+
+    todo = [name for name in names if not finished(name)]
+    env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})}
+    running, started = [], time.perf_counter()
+    while todo or running:
+        while todo and len(running) < jobs:
+            name = todo.pop(0)
+            command = [sys.executable, *run_command(args.out_dir, name), "--data-dir",
+                       str(args.data_dir), *(f"--{k.replace('_', '-')}={v}" for k, v in
+                                             options.items())] + ["--skip-md5"] * args.skip_md5 + [
+                f"--{s}-limit={v}" for s in ("train", "test") if (v := getattr(args, f"{s}_limit"))]
+            print(f"training {name}", flush=True)
+            running.append((name, subprocess.Popen(command, cwd=ex09.HERE, env=env,
+                                                   stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.PIPE, text=True)))
+        time.sleep(0.5)
+        for name, process in [r for r in running if r[1].poll() is not None]:
+            running.remove((name, process))
+            if process.returncode:
+                for _, other in running:
+                    other.kill()
+                raise ex09.UsageError(f"the run {name} failed:\n{process.stderr.read()[-2000:]}")
+    return time.perf_counter() - started
 
 
 def require_runs(out_dir, names):
@@ -71,7 +117,7 @@ def read_run_file(out_dir, name, file, reader):
 def load_run(out_dir, name):
     """A finished run's metrics, losses, t-SNE codes and model."""
     def model_from(path):
-        model = ex09.AutoEncoder(metrics["config"].get("code_activation", "relu"))
+        model = variants.build_model(metrics["config"].get("variant", "sheet"))()
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval()
 
@@ -269,9 +315,9 @@ def run(args):
     out_dir = args.out_dir
     require_runs(out_dir, ("plain", "denoise"))
     runs = {name: load_run(out_dir, name) for name in ("plain", "denoise")}
-    for name in OPTIONAL_RUNS:
+    for label, name in OPTIONAL_RUNS.items():
         if (out_dir / name / "metrics.json").exists():
-            runs[name] = load_run(out_dir, name)
+            runs[label] = load_run(out_dir, name)
     for name in ("plain", "denoise"):
         if runs[name]["tsne"] is None:
             raise ex09.UsageError(f"the {name} run has no t-SNE map (--tsne-samples 0, or its "

@@ -13,7 +13,9 @@ with the clean image: PSNR and SSIM as the mean over images of each image's valu
   PCA-k projection (fitted on the training set) for k = 8 ... 128;
   the plain autoencoder fed the noisy input, and the denoising autoencoder (every seed found);
   at sigma 0.2 and 1.0 a DAE trained at that level (seed --sweep-seed), and at sigma 0.5 DAEs
-  whose narrow layers are widened to at least w (w = 8 is the sheet's network).
+  whose narrow layers are widened to at least w (w = 8 is the sheet's network): runs of
+  `python -m analyses variant` (under <out-dir>/variants/), trained --jobs at a time where they
+  are missing, and the seed study's run at sigma 0.5 and w = 8.
 """
 
 import json
@@ -24,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 import ex09
 import fashion_mnist
-from analyses import compare
+from analyses import compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 SIGMAS = (0.2, DEFAULT_NOISE_STD, 1.0)
@@ -95,6 +96,10 @@ def build_parser(parser):
                         help="seed of the noise- and width-sweep DAEs (seed 1 starts alive)")
     parser.add_argument("--epochs", type=ex09.positive_int, default=50,
                         help="epochs of each sweep DAE (the sheet's 50)")
+    parser.add_argument("--tsne-samples", type=ex09.non_negative_int, default=500,
+                        help="t-SNE sample of each sweep DAE's run (as the seed study's)")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="sweep DAEs trained at a time (each with one thread when more)")
     parser.add_argument("--sigmas", type=ex09.positive_float, nargs="+", default=list(SIGMAS),
                         help="noise levels on the [-1, 1] scale")
     parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
@@ -125,55 +130,17 @@ def tune(function, grid, noisy, clean, sigma):
     return best, results, best in (grid[0], grid[-1])
 
 
-def widened_autoencoder(width):
-    """The sheet's network with its narrow layers widened to at least `width`."""
-    model = ex09.AutoEncoder()
-    encoder = (784, 128, max(64, width), max(32, width), max(16, width), width)
-    decoder = (width, width, max(32, width), max(64, width), 128, 784)
-    model.f.net = nn.Sequential(*ex09.linear_relu_stack(encoder))
-    model.g.net = nn.Sequential(*ex09.linear_relu_stack(decoder)[:-1], nn.Tanh())
-    return model
-
-
-def train_dae(x_train, sigma, width, seed, epochs):
-    """A DAE as ex09.py --mode denoise trains it (Adam 1e-3, weight decay 1e-5, batch 128)."""
-    ex09.set_seeds(seed)
-    model = ex09.AutoEncoder() if width == 8 else widened_autoencoder(width)
-    optimizer = ex09.make_optimizer(model, 1e-3, 1e-5)
-    shuffle_gen = torch.Generator().manual_seed(seed)
-    noise_gen = torch.Generator().manual_seed(seed + 2)
-    for epoch in range(1, epochs + 1):
-        loss = ex09.train_epoch(model, optimizer, nn.MSELoss(), x_train, 128, shuffle_gen,
-                                sigma, noise_gen)
-        if not np.isfinite(loss):
-            raise ex09.UsageError(f"the DAE of width {width} at sigma {sigma} diverged at "
-                                  f"epoch {epoch}")
-    return model.eval()
-
-
 @torch.no_grad()
 def output(model, x):
     return model.eval()(x).numpy()
 
 
-def sweep_model(cache, x_train, sigma, width, args):
-    """A sweep DAE from the cache folder (a previous run of this analysis), else trained."""
-    name = f"dae_sigma{sigma:g}_width{width}_seed{args.sweep_seed}_epochs{args.epochs}.pt"
-    model = ex09.AutoEncoder() if width == 8 else widened_autoencoder(width)
-    if (cache / name).exists():
-        model.load_state_dict(torch.load(cache / name, weights_only=True))
-        return model.eval(), name, 0.0
-    run = args.out_dir / f"seed{args.sweep_seed}" / "denoise"  # the seed study's own run
-    if width == 8 and (run / "metrics.json").exists():
-        config = json.loads((run / "metrics.json").read_text())["config"]
-        if (config["noise_std"], config["epochs"]) == (sigma, args.epochs):
-            return compare.load_run(args.out_dir, f"seed{args.sweep_seed}/denoise")["model"], \
-                name, 0.0
-    started = time.perf_counter()
-    print(f"training a DAE of width {width} at sigma {sigma:g} (seed {args.sweep_seed})",
-          flush=True)
-    model = train_dae(x_train, sigma, width, args.sweep_seed, args.epochs)
-    return model, name, time.perf_counter() - started
+def sweep_run(sigma, width, seed):
+    """The run folder of the sweep DAE at noise level sigma and bottleneck width (ex09.py's
+    denoise run or the seed study's at the sheet's settings, else a variant's run)."""
+    if (sigma, width) == (DEFAULT_NOISE_STD, 8):
+        return "denoise" if seed == 0 else f"seed{seed}/denoise"
+    return variants.run_folder("sheet" if width == 8 else f"width{width}", "denoise", seed, sigma)
 
 
 def learned_runs(out_dir):
@@ -245,9 +212,16 @@ def run(args):
     tune_clean = x_train[-args.tune_images:].numpy().reshape(-1, 28, 28)
     clean = x_test.numpy().reshape(-1, 28, 28)
     mean, components = compare.pca_fit(x_train[:-args.tune_images].numpy(), max(PCA_KS))
+    sweep = {(sigma, 8): sweep_run(sigma, 8, args.sweep_seed) for sigma in args.sigmas}
+    sweep.update({(DEFAULT_NOISE_STD, w): sweep_run(DEFAULT_NOISE_STD, w, args.sweep_seed)
+                  for w in args.widths})
+    trained_seconds = compare.ensure_runs(args, list(dict.fromkeys(sweep.values())), args.jobs,
+                                          {"epochs": args.epochs,
+                                           "tsne_samples": args.tsne_samples})
+    sweep = {key: compare.load_run(args.out_dir, name)["model"] for key, name in sweep.items()}
     learned = learned_runs(args.out_dir)
     cache = args.out_dir / "denoisers"
-    rows, width_rows, trained_seconds, models = [], [], 0.0, {}
+    rows, width_rows = [], []
     shown = ex09.first_of_each_class(y_test)
     examples = [("original", clean[shown])]
     for sigma in args.sigmas:
@@ -276,10 +250,8 @@ def run(args):
         if sigma == DEFAULT_NOISE_STD:
             for label, model in learned.items():
                 outputs[label] = (output(model, noisy_test), {})
-        model, name, seconds = sweep_model(cache, x_train, sigma, 8, args)
-        models[name], trained_seconds = model, trained_seconds + seconds
         outputs[f"DAE trained at each sigma (seed {args.sweep_seed})"] = (
-            output(model, noisy_test), {})
+            output(sweep[sigma, 8], noisy_test), {})
         for method, (estimate, extra) in outputs.items():
             rows.append({"sigma": sigma, "method": method, **scores(estimate, clean),
                          "parameter": None, "value": None, "best_at_grid_edge": None,
@@ -291,17 +263,13 @@ def run(args):
                                  np.clip(estimate, -1, 1).reshape(-1, 28, 28)[shown]))
         if sigma == DEFAULT_NOISE_STD:
             for width in args.widths:
-                model, name, seconds = sweep_model(cache, x_train, sigma, width, args)
-                models[name], trained_seconds = model, trained_seconds + seconds
                 width_rows.append({"width": width, "sigma": sigma, "seed": args.sweep_seed,
-                                   **scores(output(model, noisy_test), clean)})
+                                   **scores(output(sweep[sigma, width], noisy_test), clean)})
     ranking = sorted((r for r in rows if r["sigma"] == DEFAULT_NOISE_STD),
                      key=lambda r: -r["psnr_db"])
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".denoisers.partial-", dir=args.out_dir))
     try:
-        for name, model in models.items():
-            torch.save(model.state_dict(), stage / name)
         plot_sweeps(rows, width_rows, stage / "sweeps.png")
         plot_examples(examples, [ex09.CLASS_NAMES[int(y_test[i])] for i in shown],
                       stage / "examples.png")
@@ -313,6 +281,8 @@ def run(args):
             "tune_noise_seed": TUNE_NOISE_SEED, "tune_images": args.tune_images,
             "sweep_seed": args.sweep_seed, "epochs": args.epochs, "rows": rows,
             "widths": width_rows, "ranking_at_default_sigma": [r["method"] for r in ranking],
+            "sweep_runs": {f"sigma {s:g}, width {w}": sweep_run(s, w, args.sweep_seed)
+                           for s, w in sweep},
             "training_seconds": round(trained_seconds, 1),
             "wall_seconds": round(time.perf_counter() - started, 1)}, indent=2) + "\n")
         ex09.publish(stage, cache)

@@ -4,8 +4,8 @@ measure per seed and as mean, standard deviation, min and max, next to PCA-8 (Q2
     python -m analyses seeds        # about 15 minutes on 2 CPU cores; writes figures/seeds/
 
 Seed 0 is the default run (<out-dir>/plain, <out-dir>/denoise), reused; the other seeds' runs go
-to <out-dir>/seedN/MODE/ (tools/reproduce.py's seed-1 plain run among them), two at a time with one thread each (faster on 2 cores than one
-at a time with two threads: see README), and finished runs with the same settings are reused.
+to <out-dir>/seedN/MODE/, trained --jobs at a time with one thread each (faster on 2 cores than
+one at a time with two threads: see README); finished runs with the same settings are reused.
 Measured per seed, on all 10,000 test images unless said otherwise:
   test MSE with clean input, and with the one fixed noisy copy of the test set
   (noise.TEST_NOISE_SEED) for both models; 5-NN accuracy of the code (training codes -> test
@@ -18,13 +18,9 @@ Measured per seed, on all 10,000 test images unless said otherwise:
 
 import itertools
 import json
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -55,45 +51,6 @@ def build_parser(parser):
 
 def run_dir(out_dir, seed, mode):
     return mode if seed == 0 else f"seed{seed}/{mode}"
-
-
-def ensure_runs(args):
-    """Start every run that is missing or made with other settings, --jobs at a time."""
-    def finished(name, seed):
-        metrics = args.out_dir / name / "metrics.json"
-        if not metrics.exists():
-            return False
-        config = compare.read_run_file(args.out_dir, name, "metrics.json",
-                                       lambda p: json.loads(p.read_text()))["config"]
-        return (config["seed"], config["epochs"], config["tsne_samples"]) == (
-            seed, args.epochs, args.tsne_samples)
-
-    todo = [(seed, mode) for seed in args.seeds for mode in MODES
-            if not finished(run_dir(args.out_dir, seed, mode), seed)]
-    env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if args.jobs > 1 else {})}
-    running, started = [], time.perf_counter()
-    while todo or running:
-        while todo and len(running) < args.jobs:
-            seed, mode = todo.pop(0)
-            parent = (args.out_dir / run_dir(args.out_dir, seed, mode)).parent
-            command = [sys.executable, str(ex09.HERE / "ex09.py"), "--mode", mode, "--seed",
-                       str(seed), "--out-dir", str(parent), "--epochs", str(args.epochs),
-                       "--tsne-samples", str(args.tsne_samples), "--data-dir", str(args.data_dir)]
-            command += ["--skip-md5"] * args.skip_md5 + [
-                f"--{s}-limit={v}" for s in ("train", "test") if (v := getattr(args, f"{s}_limit"))]
-            print(f"training {mode} at seed {seed}", flush=True)
-            running.append((seed, mode, subprocess.Popen(command, env=env,
-                                                         stdout=subprocess.DEVNULL,
-                                                         stderr=subprocess.PIPE, text=True)))
-        time.sleep(0.5)
-        for item in [r for r in running if r[2].poll() is not None]:
-            running.remove(item)
-            if item[2].returncode:
-                for _, _, other in running:
-                    other.kill()
-                raise ex09.UsageError(f"the {item[1]} run at seed {item[0]} failed:\n"
-                                      f"{item[2].stderr.read()[-2000:]}")
-    return time.perf_counter() - started
 
 
 def per_class(values, labels):
@@ -224,7 +181,10 @@ def plot_noisy_map(maps, labels, seed, path):
 def run(args):
     if args.tsne_samples < len(ex09.CLASS_NAMES):
         raise ex09.UsageError("--tsne-samples must be at least 10, one per class")
-    training_seconds = ensure_runs(args)
+    training_seconds = compare.ensure_runs(args, [run_dir(args.out_dir, seed, mode) for seed in
+                                                  args.seeds for mode in MODES],
+                                           args.jobs, {"epochs": args.epochs,
+                                                       "tsne_samples": args.tsne_samples})
     rows, cka, maps, map_labels = measure(args)
     summary = {model: {key: summary_of([r[key] for r in rows if r["model"] == model])
                        for key in SCALARS}

@@ -103,8 +103,9 @@ def q1_numbers(q1):
 def collect(root=ROOT):
     """All macros as an ordered dict name -> text, and the generated tables as name -> rows."""
     fig = root / "figures"
-    runs = {name: load_json(fig / name / "metrics.json")
-            for name in ("plain", "denoise", "plain-linear-code")}
+    runs = {name: load_json(fig / folder / "metrics.json") for name, folder in (
+        ("plain", "plain"), ("denoise", "denoise"),
+        ("plain-linear-code", "variants/linear-code/seed0/plain"))}
     losses = {name: load_csv(fig / name / "losses.csv") for name in ("plain", "denoise")}
     comp = load_json(fig / "compare" / "comparison.json")
     q1 = load_json(fig / "q1" / "q1_results.json")
@@ -112,6 +113,7 @@ def collect(root=ROOT):
     revival = load_json(fig / "revival" / "revival.json")
     den = load_json(fig / "denoisers" / "denoisers.json")
     bench = load_json(root / "benchmarks" / "results" / "bench.json")
+    times = load_json(fig / "reproduce_times.json")
 
     m = {}
     for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code")):
@@ -138,6 +140,10 @@ def collect(root=ROOT):
     m["PythonVersion"] = plain["versions"]["python"]
     m["Threads"] = str(plain["torch_threads"])
     m["CpuModel"] = tex_escape(bench["machine"]["cpu"])
+    # tools/reproduce.py: every step before the report's numbers, the benchmark (alone) aside.
+    m["RegenJobs"] = str(times["jobs"])
+    seconds = times["seconds_so_far"] - times["step_seconds"].get("benchmark", 0)
+    m["RegenMinutes"] = f"{seconds / 60:.0f}"
 
     recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}
     codes = {r["code"]: r for r in comp["codes"]}

@@ -10,7 +10,7 @@ import torch
 
 import ex09
 import fashion_mnist as fm
-from analyses import compare
+from analyses import compare, variants
 from conftest import LIVE_SEED, assert_alive, run_analysis
 from noise import TEST_NOISE_SEED, add_white_noise
 
@@ -87,9 +87,10 @@ def tiny_runs(fake_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     tiny = ["--data-dir", str(fake_data), "--out-dir", str(out), "--skip-md5", "--epochs", "2",
             "--tsne-samples", "30", "--seed", str(LIVE_SEED)]
-    for extra in (["--mode", "plain"], ["--mode", "denoise"],
-                  ["--mode", "plain", "--code-activation", "linear"]):
+    for extra in (["--mode", "plain"], ["--mode", "denoise"]):
         assert ex09.main([*tiny, *extra]) == 0
+    assert analyses_main("variant", "linear-code", *tiny) == 0  # at LIVE_SEED: seed1/
+    (out / "variants" / "linear-code" / "seed1").rename(out / "variants" / "linear-code" / "seed0")
     return out
 
 
@@ -194,11 +195,35 @@ def test_damaged_or_missing_run_files_name_the_file_and_the_run_to_redo(
     assert not (runs / "compare").exists()  # nothing published
 
 
-def test_linear_code_variant_has_no_relu_on_the_code():
-    f = ex09.Encoder("linear")
-    assert isinstance(f.net[-1], torch.nn.Linear) and f.net[-1].out_features == 8
-    with pytest.raises(ValueError):
-        ex09.Encoder("sigmoid")
+def test_linear_code_variant_has_no_relu_on_the_code_and_the_sheets_initial_weights():
+    ex09.set_seeds(3)
+    sheet = ex09.AutoEncoder()
+    ex09.set_seeds(3)
+    model = variants.linear_code_autoencoder()
+    assert isinstance(model.f.net[-1], torch.nn.Linear) and model.f.net[-1].out_features == 8
+    assert [type(m) for m in model.f.net] == [type(m) for m in sheet.f.net][:-1]
+    for (name, a), (_, b) in zip(model.state_dict().items(), sheet.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_variant_runs_go_to_their_own_folder_and_reload(fake_data, tmp_path):
+    tiny = ["--data-dir", fake_data, "--out-dir", tmp_path, "--skip-md5", "--epochs", "1",
+            "--tsne-samples", "0", "--seed", "2"]
+    assert analyses_main("variant", "width16", "--mode", "denoise", "--noise-std", "0.3",
+                         *tiny) == 0
+    name = "variants/width16-sigma0.3/seed2/denoise"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["variants"]  # no default run touched
+    run = compare.load_run(tmp_path, name)
+    assert run["metrics"]["config"]["variant"] == "width16"
+    assert [m.out_features for m in run["model"].f.net if isinstance(m, torch.nn.Linear)] == [
+        128, 64, 32, 16, 16]
+    assert compare.run_command(tmp_path, name) == [
+        "-m", "analyses", "variant", "width16", "--mode", "denoise", "--seed", "2",
+        "--noise-std", "0.3", "--out-dir", str(tmp_path)]
+    assert compare.run_command(tmp_path, "seed3/plain") == [
+        "ex09.py", "--mode", "plain", "--seed", "3", "--out-dir", str(tmp_path / "seed3")]
+    with pytest.raises(SystemExit):  # argparse's "invalid variant_name value"
+        analyses_main("variant", "width0", *tiny)
 
 
 def test_q1_experiment_end_to_end(fake_data, tmp_path):
@@ -350,11 +375,10 @@ def test_tuning_picks_the_best_value_and_flags_a_grid_edge():
 
 
 def test_widened_network_keeps_the_sheets_shape_at_width_8():
-    from analyses import denoisers
-    sizes = [m.out_features for m in denoisers.widened_autoencoder(32).modules()
+    sizes = [m.out_features for m in variants.widened_autoencoder(32).modules()
              if isinstance(m, torch.nn.Linear)]
     assert sizes == [128, 64, 32, 32, 32, 32, 32, 64, 128, 784]
-    sheet = [m.out_features for m in denoisers.widened_autoencoder(8).modules()
+    sheet = [m.out_features for m in variants.widened_autoencoder(8).modules()
              if isinstance(m, torch.nn.Linear)]
     assert sheet == [m.out_features for m in ex09.AutoEncoder().modules()
                      if isinstance(m, torch.nn.Linear)]
@@ -362,8 +386,8 @@ def test_widened_network_keeps_the_sheets_shape_at_width_8():
 
 def test_denoiser_comparison_end_to_end(tiny_runs, fake_data, capsys):
     assert analyses_main("denoisers", "--data-dir", fake_data, "--skip-md5", "--out-dir",
-                         tiny_runs, "--tune-images", "50", "--epochs", "1", "--widths", "8",
-                         "16", "--sigmas", "0.5") == 0
+                         tiny_runs, "--tune-images", "50", "--epochs", "1", "--tsne-samples", "30",
+                         "--widths", "8", "16", "--sigmas", "0.5") == 0
     result = json.loads((tiny_runs / "denoisers" / "denoisers.json").read_text())
     methods = [r["method"] for r in result["rows"]]
     for expected in ("noisy input (no denoising)", *__import__("analyses.denoisers").denoisers
@@ -371,6 +395,13 @@ def test_denoiser_comparison_end_to_end(tiny_runs, fake_data, capsys):
                      "plain AE fed the noisy input (seed 0)"):
         assert expected in methods
     assert [r["width"] for r in result["widths"]] == [8, 16]
+    # The width-16 row is its variant run's model, trained by this command in its own folder.
+    wide = compare.load_run(tiny_runs, "variants/width16/seed1/denoise")
+    assert wide["metrics"]["config"]["epochs"] == 1
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
+    assert result["widths"][1]["mse"] == pytest.approx(
+        ex09.evaluate(wide["model"], noisy, x_test), rel=1e-4)
     ranking = result["ranking_at_default_sigma"]
     psnr = {r["method"]: r["psnr_db"] for r in result["rows"]}
     assert [psnr[m] for m in ranking] == sorted(psnr.values(), reverse=True)

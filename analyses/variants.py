@@ -1,0 +1,73 @@
+"""ex09.py with its network changed, beyond the sheet: the same options, training, figures and
+metrics (ex09.run), into <out-dir>/variants/VARIANT/seedN/MODE/ (a denoiser trained at another
+noise level than the sheet's in VARIANT-sigmaS/).
+
+    python -m analyses variant linear-code --seed 1              # the code h without its ReLU
+    python -m analyses variant width16 --mode denoise --seed 1   # narrow layers widened to 16
+    python -m analyses variant sheet --mode denoise --noise-std 0.2 --seed 1
+
+The variants: sheet (the sheet's network, for the noise sweep), linear-code (ReLU units can
+die: does the code keep more of them without its ReLU?) and widthW (the encoder
+784-128-max(64,W)-max(32,W)-max(16,W)-W and the decoder W-W-max(32,W)-max(64,W)-128-784; width8
+is the sheet's shape). python -m analyses denoisers and compare read these runs.
+"""
+
+import argparse
+import re
+
+from torch import nn
+
+import ex09
+from noise import DEFAULT_NOISE_STD
+
+
+def widened_autoencoder(width):
+    """The sheet's network with its narrow layers widened to at least `width`."""
+    model = ex09.AutoEncoder()
+    encoder = (784, 128, max(64, width), max(32, width), max(16, width), width)
+    decoder = (width, width, max(32, width), max(64, width), 128, 784)
+    model.f.net = nn.Sequential(*ex09.linear_relu_stack(encoder))
+    model.g.net = nn.Sequential(*ex09.linear_relu_stack(decoder)[:-1], nn.Tanh())
+    return model
+
+
+def linear_code_autoencoder():
+    """The sheet's network without the ReLU on the code h (the same initial weights)."""
+    model = ex09.AutoEncoder()
+    model.f.net = model.f.net[:-1]
+    return model
+
+
+def variant_name(text):
+    """An argparse type: sheet, linear-code or widthW (W >= 1)."""
+    if text in ("sheet", "linear-code") or re.fullmatch(r"width[1-9][0-9]*", text):
+        return text
+    raise argparse.ArgumentTypeError(f"'sheet', 'linear-code' or 'width<W>' (W a positive "
+                                     f"integer), got {text!r}")
+
+
+def build_model(variant):
+    """A function that makes the variant's network (after ex09.run has set the seed)."""
+    if variant == "sheet":
+        return ex09.AutoEncoder
+    if variant == "linear-code":
+        return linear_code_autoencoder
+    return lambda: widened_autoencoder(int(variant.removeprefix("width")))
+
+
+def run_folder(variant, mode, seed, noise_std=DEFAULT_NOISE_STD):
+    """Where a variant's run goes, relative to --out-dir."""
+    level = f"-sigma{noise_std:g}" if mode == "denoise" and noise_std != DEFAULT_NOISE_STD else ""
+    return f"variants/{variant}{level}/seed{seed}/{mode}"
+
+
+def build_parser(parser):
+    parser.add_argument("variant", type=variant_name,
+                        help="sheet, linear-code or widthW (see python -m analyses --help)")
+    ex09.build_parser(parser)
+
+
+def run(args):
+    folder = run_folder(args.variant, args.mode, args.seed, args.noise_std)
+    args.out_dir = args.out_dir / folder.rsplit("/", 1)[0]  # ex09.run adds <mode>
+    ex09.run(args, build_model(args.variant))

@@ -1,0 +1,78 @@
+"""tools/reproduce.py: the scheduler of the full regeneration, on tiny stand-in steps."""
+
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import reproduce  # noqa: E402
+
+# A stand-in step: notes its start, its end and its OMP_NUM_THREADS in a shared log, then exits.
+STEP = ("import os, sys, time\n"
+        "log, label, seconds, code = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])\n"
+        "def note(what):\n"
+        "    with open(log, 'a') as f:\n"
+        "        f.write(f'{label} {what} {time.time()} {os.environ.get(\"OMP_NUM_THREADS\")}\\n')\n"
+        "note('start'); time.sleep(seconds); note('end'); sys.exit(code)\n")
+
+
+def fake(log, label, seconds=0.3, after=(), alone=False, code=0):
+    return (label, [sys.executable, "-c", STEP, str(log), label, str(seconds), str(code)],
+            ROOT, tuple(after), alone)
+
+
+def intervals(log):
+    spans, threads = {}, {}
+    for line in log.read_text().splitlines():
+        label, what, when, omp = line.split()
+        spans.setdefault(label, {})[what] = float(when)
+        threads[label] = omp
+    return {k: (v["start"], v["end"]) for k, v in spans.items()}, threads
+
+
+def overlap(a, b):
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_steps_wait_for_what_they_read_and_alone_steps_run_alone(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    log = tmp_path / "log"
+    steps = [fake(log, "timed", alone=True), fake(log, "a", 0.6), fake(log, "b", 0.3),
+             fake(log, "c", 0.3, after=["b"]), fake(log, "d", 0.3),
+             fake(log, "last", after=["a", "b", "c", "d", "timed"], alone=True)]
+    done, failed, left = reproduce.run_steps(steps, 2, tmp_path)
+    assert set(done) == {s[0] for s in steps} and failed == [] and left == []
+    spans, threads = intervals(log)
+    assert spans["c"][0] >= spans["b"][1]  # c reads what b makes
+    for label in ("timed", "last"):  # nothing beside a step that times itself
+        assert not any(overlap(spans[label], spans[o]) for o in spans if o != label)
+    assert overlap(spans["a"], spans["b"])  # two at a time, the others
+    for label in spans:  # never three at once
+        assert sum(overlap(spans[label], spans[o]) for o in spans if o != label) <= 2
+    assert threads == {"timed": "None", "last": "None", "a": "1", "b": "1", "c": "1", "d": "1"}
+
+
+def test_a_failed_step_stops_what_follows_but_lets_the_running_finish(tmp_path):
+    log = tmp_path / "log"
+    steps = [fake(log, "slow", 0.8), fake(log, "broken", 0.1, code=3),
+             fake(log, "needs-broken", after=["broken"]), fake(log, "later")]
+    done, failed, left = reproduce.run_steps(steps, 2, tmp_path)
+    assert failed == ["broken"] and list(done) == ["slow"]
+    assert left == ["needs-broken", "later"]
+    assert set(intervals(log)[0]) == {"slow", "broken"}
+
+
+def test_dry_run_lists_every_step_once_and_runs_nothing(capsys, monkeypatch):
+    monkeypatch.setattr(reproduce, "run_steps", lambda *a: pytest.fail("a dry run ran a step"))
+    assert reproduce.main(["--dry-run"]) == 0
+    labels = [line.split()[0] for line in capsys.readouterr().out.splitlines()
+              if not line.startswith(" ")]
+    assert len(labels) == len(set(labels))
+    assert {"plain", "denoise", "seed4/denoise", "variants/width64/seed1/denoise", "q1",
+            "benchmark", "seeds", "denoisers", "compare", "revival", "numbers"} <= set(labels)
+    # Every run an analysis reads is trained before it, by the step that makes it.
+    order = {label: i for i, label in enumerate(labels)}
+    for label, _, _, after, _ in reproduce.steps(skip_benchmark=False):
+        assert all(order[a] < order[label] for a in after), label
