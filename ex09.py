@@ -15,6 +15,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -505,6 +506,7 @@ def run(args, make_model=AutoEncoder):  # analyses/variants.py passes other netw
 def main(argv=None):
     args = build_parser().parse_args(argv)
     untouched = f"nothing was published; earlier results in {args.out_dir / args.mode} stay"
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C, clean up
     try:
         run(args)
         return 0

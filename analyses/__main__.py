@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import signal
 import sys
 
 import ex09
@@ -41,6 +42,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C, clean up
     try:
         importlib.import_module(args.module).run(args)
     except ex09.USER_ERRORS as err:

@@ -1,7 +1,8 @@
 """Do the answers hold over seeds? Both modes at the sheet's settings for several seeds, every
 measure per seed and as mean, standard deviation, min and max, next to PCA-8 (Q2e, Q3c).
 
-    python -m analyses seeds        # about 15 minutes on 2 CPU cores; writes figures/seeds/
+    python -m analyses seeds        # writes figures/seeds/
+    # 3 minutes on 2 CPU cores once the runs exist; 11 more to train seeds 1-4, two at a time
 
 Seed 0 is the default run (<out-dir>/plain, <out-dir>/denoise), reused; the other seeds' runs go
 to <out-dir>/seedN/MODE/, trained --jobs at a time with one thread each (faster on 2 cores than

@@ -142,7 +142,8 @@ def collect(root=ROOT):
     m["CpuModel"] = tex_escape(bench["machine"]["cpu"])
     # tools/reproduce.py: every step before the report's numbers, the benchmark (alone) aside.
     m["RegenJobs"] = str(times["jobs"])
-    seconds = times["seconds_so_far"] - times["step_seconds"].get("benchmark", 0)
+    seconds = max(t for step, t in times["finished_at_seconds"].items()
+                  if step not in ("numbers", "report")) - times["step_seconds"].get("benchmark", 0)
     m["RegenMinutes"] = f"{seconds / 60:.0f}"
 
     recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}

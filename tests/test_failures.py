@@ -118,3 +118,28 @@ def test_tilde_in_paths_means_the_home_folder(fake_data, tmp_path, monkeypatch, 
     assert code == 0, out.err
     assert (home / "results" / "plain" / "metrics.json").exists()
     assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be caught on Windows")
+def test_sigterm_mid_run_cleans_up_and_leaves_earlier_results(tmp_path):
+    """A run stopped by SIGTERM (a scheduler, `kill`) removes its private folder and says so."""
+    import signal
+    import time
+    data = make_fake_dataset(tmp_path / "data", n_train=2000, n_test=200)
+    out = tmp_path / "out"
+    earlier = earlier_results(out)
+    run = subprocess.Popen([sys.executable, str(ROOT / "ex09.py"), "--data-dir", str(data),
+                            "--out-dir", str(out), *TINY_RUN, "--epochs", "1000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(".plain.partial-*/recon_epoch000.png")):  # training has begun
+            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        code, err = run.wait(timeout=60), run.stderr.read()
+    finally:
+        run.kill()
+    assert code != 0 and "interrupted" in err and "Traceback" not in err, err
+    assert_untouched(earlier)  # and no .partial folder left beside it

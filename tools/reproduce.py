@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python tools/reproduce.py                     # about 35 minutes on 2 CPU cores
+    python tools/reproduce.py                     # 40 minutes on 2 CPU cores
     python tools/reproduce.py --skip-benchmark    # without the 5-minute benchmark
     python tools/reproduce.py --dry-run           # list the steps, run nothing
 
@@ -108,11 +108,14 @@ def main(argv=None):
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    def record(done):  # after every step, so that the numbers step reads the time so far
+    finished_at = {}
+
+    def record(done):  # after every step, so that the numbers step reads the times so far
+        finished_at.update({label: round(time.perf_counter() - started, 1)
+                            for label in done if label not in finished_at})
         (FIGURES / "reproduce_times.json").write_text(json.dumps({
             "jobs": args.jobs, "benchmark": not args.skip_benchmark,
-            "seconds_so_far": round(time.perf_counter() - started, 1),
-            "step_seconds": done}, indent=2) + "\n")
+            "step_seconds": done, "finished_at_seconds": finished_at}, indent=2) + "\n")
 
     done, failed, left = run_steps(todo, args.jobs, log_dir, record)
     if failed or left:
