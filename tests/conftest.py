@@ -16,6 +16,11 @@ sys.path.insert(0, str(ROOT))
 
 import fashion_mnist as fm  # noqa: E402
 
+# The tests' tensors are tiny: threads only add overhead, and under `pytest -n 2` (README) two
+# workers share this 2-core machine's cores; subprocesses the tests start inherit it too.
+torch.set_num_threads(1)
+os.environ["OMP_NUM_THREADS"] = "1"
+
 
 def write_idx(path, array, magic):
     """Write `array` (uint8) as a gzipped IDX file with the given magic number."""
