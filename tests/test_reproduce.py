@@ -39,7 +39,7 @@ def overlap(a, b):
 def test_steps_wait_for_what_they_read_and_alone_steps_run_alone(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     log = tmp_path / "log"
-    steps = [fake(log, "timed", alone=True), fake(log, "a", 0.6), fake(log, "b", 0.3),
+    steps = [fake(log, "a", 0.6), fake(log, "timed", alone=True), fake(log, "b", 0.3),
              fake(log, "c", 0.3, after=["b"]), fake(log, "d", 0.3),
              fake(log, "last", after=["a", "b", "c", "d", "timed"], alone=True)]
     done, failed, left = reproduce.run_steps(steps, 2, tmp_path)
@@ -48,7 +48,8 @@ def test_steps_wait_for_what_they_read_and_alone_steps_run_alone(tmp_path, monke
     assert spans["c"][0] >= spans["b"][1]  # c reads what b makes
     for label in ("timed", "last"):  # nothing beside a step that times itself
         assert not any(overlap(spans[label], spans[o]) for o in spans if o != label)
-    assert overlap(spans["a"], spans["b"])  # two at a time, the others
+    assert spans["timed"][0] >= spans["a"][1]  # waits for what runs, and the rest waits for it
+    assert overlap(spans["b"], spans["d"])  # two at a time, the others
     for label in spans:  # never three at once
         assert sum(overlap(spans[label], spans[o]) for o in spans if o != label) <= 2
     assert threads == {"timed": "None", "last": "None", "a": "1", "b": "1", "c": "1", "d": "1"}
