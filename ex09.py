@@ -403,8 +403,10 @@ def train(args, model, data, device, stage):
         history.append({"epoch": epoch, "train_loss": train_loss, **tested,
                         "train_seconds": round(t1 - t0, 4) if epoch else None,
                         "epoch_seconds": round(t2 - t0, 4) if epoch else None})
-        live = (f"live units: code {tested['live_code_units']}/8, decoder's first layer "
-                f"{tested['live_decoder_units']}/8") if tested["test_loss"] is not None else ""
+        first = model.g.net[0]  # h -> the decoder's first layer: 8 -> 8 in the sheet's network
+        live = (f"live units: code {tested['live_code_units']}/{first.in_features}, decoder's "
+                f"first layer {tested['live_decoder_units']}/{first.out_features}"
+                ) if tested["test_loss"] is not None else ""
         print(f"epoch {epoch:3d}/{args.epochs}  " + (f"train {train_loss:.5f}  " if epoch else "")
               + (f"test {tested['test_loss']:.5f}  {live}" if live else "")
               + (f"  ({t1 - t0:.2f} s training, {t2 - t0:.2f} s in all)" if epoch else ""),
@@ -434,7 +436,8 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
                     f"during training", stage / "recon_evolution.png")
     t0, tsne_seconds, tsne_note = time.perf_counter(), None, None
     if data.tsne_idx is not None:  # Q2e, Q3c
-        title = f"{data.name}: t-SNE of the 8-d code of {args.tsne_samples} test images"
+        title = (f"{data.name}: t-SNE of the {model.g.net[0].in_features}-d code of "
+                 f"{args.tsne_samples} test images")
         tsne_note = embed_codes(model, data.x_test, data.y_test, data.tsne_idx, args.seed, title,
                                 stage)
         tsne_seconds = round(time.perf_counter() - t0, 2)
@@ -472,9 +475,12 @@ def publish(stage, final):
             os.replace(stage, final)
             return
         except OSError:  # another run published between our two renames: try again
+            if old.exists() and not final.exists():
+                os.replace(old, final)  # the earlier results back, never lost
             time.sleep(0.05)
         finally:
-            shutil.rmtree(old, ignore_errors=True)
+            if final.exists():
+                shutil.rmtree(old, ignore_errors=True)
     raise UsageError(f"could not publish the run into {final}: it keeps changing or is in use "
                      f"(another program holding a file open there?)")
 

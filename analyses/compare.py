@@ -59,38 +59,76 @@ def rerun_command(out_dir, name):
     return "python " + " ".join(run_command(out_dir, name))
 
 
-def ensure_runs(args, names, jobs, options):
-    """Train every run of `names` that is missing or was made with other `options` ({name: value}
-    of ex09.py's options, such as epochs), `jobs` at a time: on 2 cores two runs of one thread
-    each finish sooner than one after the other with two (README). Returns the seconds taken."""
-    def finished(name):
-        if not (args.out_dir / name / "metrics.json").exists():
-            return False
-        config = read_run_file(args.out_dir, name, "metrics.json",
-                               lambda p: json.loads(p.read_text()))["config"]
-        return all(config[key] == value for key, value in options.items())
+# The settings that make a run what it is: a finished run is reused only if all of them match.
+RUN_SETTINGS = ("mode", "seed", "epochs", "batch_size", "lr", "weight_decay", "noise_std",
+                "tsne_samples", "train_limit", "test_limit", "variant")
 
-    todo = [name for name in names if not finished(name)]
+
+def run_arguments(args, name, options):
+    """The full command line (after `python`) that makes run `name` with these data options."""
+    return [*run_command(args.out_dir, name), "--data-dir", str(args.data_dir), "--mirror",
+            args.mirror, *(f"--{k.replace('_', '-')}={v}" for k, v in options.items())] + [
+        "--skip-md5"] * args.skip_md5 + [f"--{s}-limit={v}" for s in ("train", "test")
+                                         if (v := getattr(args, f"{s}_limit"))]
+
+
+def settings_differ(args, name, options):
+    """None if the finished run `name` was made as `name` with `options` would be, else the
+    settings that differ; a run whose metrics.json cannot be read counts as not there."""
+    command = run_arguments(args, name, options)
+    variant = command[3] if command[:3] == ["-m", "analyses", "variant"] else None
+    expected = vars(ex09.build_parser().parse_args(command[command.index("--mode"):]))
+    expected["variant"] = variant
+    if expected["mode"] == "plain":
+        expected.pop("noise_std")  # unused there
+    try:
+        config = json.loads((args.out_dir / name / "metrics.json").read_text())["config"]
+        return [f"{k} {config.get(k)} (not {expected[k]})" for k in RUN_SETTINGS
+                if k in expected and config.get(k) != expected[k]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return ["damaged metrics.json"]
+
+
+def ensure_runs(args, names, jobs, options):
+    """Train every run of `names` that is not there (or damaged), `jobs` at a time: on 2 cores
+    two runs of one thread each finish sooner than one after the other with two (README). A
+    finished run made with other settings is never overwritten: that is refused. Each run's
+    output goes to <out-dir>/logs/. Returns the seconds taken."""
+    todo = []
+    for name in dict.fromkeys(names):
+        differ = settings_differ(args, name, options) if (args.out_dir / name).exists() else None
+        if differ == ["damaged metrics.json"] or not (args.out_dir / name).exists():
+            todo.append(name)
+        elif differ:
+            raise ex09.UsageError(f"{args.out_dir / name} holds a run made with other settings "
+                                  f"({', '.join(differ)}); it is not overwritten: choose another "
+                                  f"--out-dir, or move that run away")
+    if todo:  # fetched once, here, not by every run at once
+        fashion_mnist.ensure_files(args.data_dir, args.mirror)
     env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})}
+    (args.out_dir / "logs").mkdir(parents=True, exist_ok=True)
     running, started = [], time.perf_counter()
-    while todo or running:
-        while todo and len(running) < jobs:
-            name = todo.pop(0)
-            command = [sys.executable, *run_command(args.out_dir, name), "--data-dir",
-                       str(args.data_dir), *(f"--{k.replace('_', '-')}={v}" for k, v in
-                                             options.items())] + ["--skip-md5"] * args.skip_md5 + [
-                f"--{s}-limit={v}" for s in ("train", "test") if (v := getattr(args, f"{s}_limit"))]
-            print(f"training {name}", flush=True)
-            running.append((name, subprocess.Popen(command, cwd=ex09.HERE, env=env,
-                                                   stdout=subprocess.DEVNULL,
-                                                   stderr=subprocess.PIPE, text=True)))
-        time.sleep(0.5)
-        for name, process in [r for r in running if r[1].poll() is not None]:
-            running.remove((name, process))
-            if process.returncode:
-                for _, other in running:
-                    other.kill()
-                raise ex09.UsageError(f"the run {name} failed:\n{process.stderr.read()[-2000:]}")
+    try:
+        while todo or running:
+            while todo and len(running) < jobs:
+                name = todo.pop(0)
+                log = args.out_dir / "logs" / (name.replace("/", "_") + ".log")
+                print(f"training {name} (its output: {log})", flush=True)
+                with open(log, "w") as handle:
+                    running.append((name, log, subprocess.Popen(
+                        [sys.executable, *run_arguments(args, name, options)], cwd=ex09.HERE,
+                        env=env, stdout=handle, stderr=subprocess.STDOUT)))
+            time.sleep(0.5)
+            for name, log, process in [r for r in running if r[2].poll() is not None]:
+                running.remove((name, log, process))
+                if process.returncode:
+                    raise ex09.UsageError(f"the run {name} failed (exit {process.returncode}); "
+                                          f"the end of {log}:\n{log.read_text()[-2000:]}")
+    finally:  # on a failure, Ctrl+C or SIGTERM: the other runs stop and clean up too
+        for *_, process in running:
+            process.terminate()
+        for *_, process in running:
+            process.wait()
     return time.perf_counter() - started
 
 

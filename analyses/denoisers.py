@@ -1,7 +1,8 @@
 """Does the denoiser denoise better than what a user would pick instead? (Q3)
 
     python -m analyses denoisers     # writes figures/denoisers/
-    # about 7 minutes on 2 CPU cores once its runs exist; 14 more to train the 5 sweep runs
+    # about 7 minutes on 2 CPU cores once its runs exist; about 8 more to train the 5 sweep
+    # runs two at a time (a run made with other settings is never overwritten: refused)
 
 On one fixed noisy copy of the whole test set per noise level (noise.add_white_noise from
 noise.TEST_NOISE_SEED, the same for every method and seed), every method's output is compared

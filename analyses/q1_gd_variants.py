@@ -1,6 +1,6 @@
 """Evidence for Q1: batch, mini-batch and stochastic gradient descent towards a known optimum.
 
-    python -m analyses q1        # about 5 minutes on 2 CPU cores; writes figures/q1/
+    python -m analyses q1        # about 4 minutes on 2 CPU cores; writes figures/q1/
 
 The model is a linear autoencoder with an 8-d code and biases, x -> W2 (W1 x + b1) + b2, on
 the first --subset training images, centred. Its lowest possible MSE is known exactly: the error of

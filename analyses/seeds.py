@@ -180,6 +180,7 @@ def plot_noisy_map(maps, labels, seed, path):
 
 
 def run(args):
+    args.seeds = list(dict.fromkeys(args.seeds))  # a seed given twice is one seed
     if args.tsne_samples < len(ex09.CLASS_NAMES):
         raise ex09.UsageError("--tsne-samples must be at least 10, one per class")
     training_seconds = compare.ensure_runs(args, [run_dir(args.out_dir, seed, mode) for seed in

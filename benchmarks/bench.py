@@ -1,7 +1,7 @@
 """How close is ex09.py's training to this machine's floor, and how far ahead of the usual
 tutorial pipeline? One process, one machine, medians over interleaved repeats.
 
-    python benchmarks/bench.py                 # full measurement, about 5 minutes on 2 cores
+    python benchmarks/bench.py                 # full measurement, about 7 minutes on 2 cores
     python benchmarks/bench.py --help          # sizes, repeats, what to skip
 
 Measured, all on the sheet's model, Adam and batch 128:

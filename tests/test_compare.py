@@ -3,6 +3,7 @@ end, and the Q1 experiment end to end."""
 
 import csv
 import json
+import time
 
 import numpy as np
 import pytest
@@ -416,3 +417,47 @@ def test_denoiser_comparison_end_to_end(tiny_runs, fake_data, capsys):
     assert row["mse"] == pytest.approx(float(torch.mean((noisy - x_test) ** 2)), rel=1e-6)
     for name in ("sweeps.png", "examples.png"):
         assert (tiny_runs / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def ensure_args(out_dir, data):
+    from types import SimpleNamespace
+    return SimpleNamespace(out_dir=out_dir, data_dir=data, mirror=fm.DEFAULT_MIRROR,
+                           skip_md5=True, train_limit=None, test_limit=None)
+
+
+def test_ensure_runs_reuses_only_a_run_with_the_same_settings_and_never_overwrites_another(
+        fake_data, tmp_path):
+    args, quick = ensure_args(tmp_path, fake_data), {"epochs": 1, "tsne_samples": 0}
+    compare.ensure_runs(args, ["seed3/plain"], 1, quick)
+    metrics = tmp_path / "seed3" / "plain" / "metrics.json"
+    assert json.loads(metrics.read_text())["config"]["seed"] == 3
+    assert (tmp_path / "logs" / "seed3_plain.log").read_text().count("epoch") >= 2
+    stamp = metrics.stat().st_mtime_ns
+    assert compare.ensure_runs(args, ["seed3/plain"], 1, quick) < 1  # reused, nothing trained
+    for other in ({"epochs": 2, "tsne_samples": 0}, {**quick, "lr": 0.01}):
+        with pytest.raises(ex09.UsageError, match="other settings") as refused:
+            compare.ensure_runs(args, ["seed3/plain"], 1, other)
+        assert "(not 2)" in str(refused.value) or "lr 0.001 (not 0.01)" in str(refused.value)
+    args.train_limit = 100  # a data setting counts too
+    with pytest.raises(ex09.UsageError, match="train_limit None"):
+        compare.ensure_runs(args, ["seed3/plain"], 1, quick)
+    assert metrics.stat().st_mtime_ns == stamp  # never overwritten
+    args.train_limit = None
+    metrics.write_text("{damaged")  # a damaged run is not a result: it is made again
+    compare.ensure_runs(args, ["seed3/plain"], 1, quick)
+    assert json.loads(metrics.read_text())["config"]["epochs"] == 1
+
+
+def test_ensure_runs_stops_the_other_runs_when_one_fails(fake_data, tmp_path):
+    args = ensure_args(tmp_path, fake_data)
+    (tmp_path / "seed5").mkdir()
+    (tmp_path / "seed5" / "plain").write_text("a file where the run's folder goes")
+    with pytest.raises(ex09.UsageError, match="seed5/plain failed") as failed:
+        compare.ensure_runs(args, ["seed4/plain", "seed5/plain"], 2,
+                            {"epochs": 10000, "tsne_samples": 0})
+    assert "is a file" in str(failed.value)
+    log = tmp_path / "logs" / "seed4_plain.log"
+    size = log.stat().st_size
+    time.sleep(3)  # a run left going would go on printing its epochs
+    assert log.stat().st_size == size
+    assert not list((tmp_path / "seed4").glob("*"))  # stopped, cleaned up, published nothing

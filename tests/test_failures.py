@@ -4,6 +4,7 @@ publishes nothing, and leaves earlier results as they were."""
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -143,3 +144,24 @@ def test_sigterm_mid_run_cleans_up_and_leaves_earlier_results(tmp_path):
         run.kill()
     assert code != 0 and "interrupted" in err and "Traceback" not in err, err
     assert_untouched(earlier)  # and no .partial folder left beside it
+
+
+def test_a_publish_that_cannot_move_the_new_run_in_keeps_the_earlier_results(tmp_path,
+                                                                               monkeypatch):
+    earlier = earlier_results(tmp_path)
+    stage = tmp_path / ".plain.partial-x"
+    stage.mkdir()
+    (stage / "metrics.json").write_text('{"new": true}')
+    real_replace = os.replace
+
+    def locked(source, target):  # the new run cannot be moved in (a file held open, say)
+        if source == stage:
+            raise PermissionError(13, "in use", str(source))
+        real_replace(source, target)
+
+    monkeypatch.setattr(ex09.os, "replace", locked)
+    monkeypatch.setattr(ex09.time, "sleep", lambda s: None)
+    with pytest.raises(ex09.UsageError, match="could not publish"):
+        ex09.publish(stage, earlier)
+    shutil.rmtree(stage)
+    assert_untouched(earlier)

@@ -1,7 +1,7 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
     python tools/reproduce.py                     # 40 minutes on 2 CPU cores
-    python tools/reproduce.py --skip-benchmark    # without the 5-minute benchmark
+    python tools/reproduce.py --skip-benchmark    # without the 7-minute benchmark
     python tools/reproduce.py --dry-run           # list the steps, run nothing
 
 Each step is an ordinary command you can also run by hand, from the project folder (--dry-run
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -131,6 +132,16 @@ def run_steps(todo, jobs, log_dir, record=lambda done: None):
     running ones finish and no other starts. Returns ({label: seconds}, failed, never started)."""
     env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})}
     todo, started, done, failed, running = list(todo), time.perf_counter(), {}, [], {}
+    try:
+        return schedule(todo, jobs, log_dir, record, env, started, done, failed, running)
+    finally:  # Ctrl+C or SIGTERM: the running steps are stopped (they clean up) and waited for
+        for process in running:
+            process.terminate()
+        for process in running:
+            process.wait()
+
+
+def schedule(todo, jobs, log_dir, record, env, started, done, failed, running):
     while todo or running:
         ready = [s for s in todo if all(a in done for a in s[3])] if not failed else []
         for step in ready:
@@ -163,7 +174,8 @@ def run_steps(todo, jobs, log_dir, record=lambda done: None):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        sys.exit("\ninterrupted: the steps that were running published nothing")
+        sys.exit("\ninterrupted: the steps that were running were stopped and published nothing")
