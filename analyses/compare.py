@@ -3,8 +3,8 @@ different?" (Q3c), from the saved plain and denoise runs, next to obvious baseli
 
 Reads <out-dir>/plain/ and <out-dir>/denoise/ (and the linear-code variant's runs at seeds 0
 and 1 and the seed-1 plain run, where they exist), recomputes codes and reconstructions from
-the saved weights, and writes tables (JSON + CSV) and figures to <out-dir>/compare/. Takes about a minute on 2 CPU cores,
-most of it the k-nearest-neighbour search on raw pixels.
+the saved weights, and writes tables (JSON + CSV) and figures to <out-dir>/compare/. Takes
+about a minute on 2 CPU cores, most of it the k-nearest-neighbour search on raw pixels.
 """
 
 import csv
@@ -73,8 +73,8 @@ def run_arguments(args, name, options):
 
 
 def settings_differ(args, name, options):
-    """None if the finished run `name` was made as `name` with `options` would be, else the
-    settings that differ; a run whose metrics.json cannot be read counts as not there."""
+    """The settings in which the finished run `name` differs from what `name` with `options`
+    would make ([] if none), or None if its metrics.json cannot be read (as good as not there)."""
     command = run_arguments(args, name, options)
     variant = command[3] if command[:3] == ["-m", "analyses", "variant"] else None
     expected = vars(ex09.build_parser().parse_args(command[command.index("--mode"):]))
@@ -86,7 +86,7 @@ def settings_differ(args, name, options):
         return [f"{k} {config.get(k)} (not {expected[k]})" for k in RUN_SETTINGS
                 if k in expected and config.get(k) != expected[k]]
     except (OSError, ValueError, TypeError, KeyError):
-        return ["damaged metrics.json"]
+        return None
 
 
 def ensure_runs(args, names, jobs, options):
@@ -96,8 +96,8 @@ def ensure_runs(args, names, jobs, options):
     output goes to <out-dir>/logs/. Returns the seconds taken."""
     todo = []
     for name in dict.fromkeys(names):
-        differ = settings_differ(args, name, options) if (args.out_dir / name).exists() else None
-        if differ == ["damaged metrics.json"] or not (args.out_dir / name).exists():
+        differ = settings_differ(args, name, options)
+        if differ is None:  # not there, or damaged: made (again)
             todo.append(name)
         elif differ:
             raise ex09.UsageError(f"{args.out_dir / name} holds a run made with other settings "

@@ -133,43 +133,39 @@ def run_steps(todo, jobs, log_dir, record=lambda done: None):
     env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})}
     todo, started, done, failed, running = list(todo), time.perf_counter(), {}, [], {}
     try:
-        return schedule(todo, jobs, log_dir, record, env, started, done, failed, running)
+        while todo or running:
+            ready = [s for s in todo if all(a in done for a in s[3])] if not failed else []
+            for step in ready:
+                label, command, cwd, after, alone = step
+                if len(running) >= jobs or (alone and running) or any(
+                        s[4] for s in running.values()):
+                    break
+                todo.remove(step)
+                log = log_dir / (label.replace("/", "_") + ".log")
+                print(f"[{time.perf_counter() - started:5.0f} s] start {label}", flush=True)
+                with open(log, "w") as handle:
+                    process = subprocess.Popen(command, cwd=cwd, stdout=handle,
+                                               stderr=subprocess.STDOUT,
+                                               env=os.environ if alone else env)
+                running[process] = step + (time.perf_counter(), log)
+            if not running:
+                break  # after a failure, or what is left waits for a step that never ran
+            time.sleep(0.2)
+            for process in [p for p in running if p.poll() is not None]:
+                label, *_, t0, log = running.pop(process)
+                if process.returncode:
+                    failed.append(label)
+                    print(f"step {label} failed (exit {process.returncode}); see {log}", flush=True)
+                else:
+                    done[label] = round(time.perf_counter() - t0, 1)
+                    print(f"[{time.perf_counter() - started:5.0f} s] done  {label} in "
+                          f"{done[label]:.0f} s", flush=True)
+                    record(done)
     finally:  # Ctrl+C or SIGTERM: the running steps are stopped (they clean up) and waited for
         for process in running:
             process.terminate()
         for process in running:
             process.wait()
-
-
-def schedule(todo, jobs, log_dir, record, env, started, done, failed, running):
-    while todo or running:
-        ready = [s for s in todo if all(a in done for a in s[3])] if not failed else []
-        for step in ready:
-            label, command, cwd, after, alone = step
-            if len(running) >= jobs or (alone and running) or any(
-                    s[4] for s in running.values()):
-                break
-            todo.remove(step)
-            log = log_dir / (label.replace("/", "_") + ".log")
-            print(f"[{time.perf_counter() - started:5.0f} s] start {label}", flush=True)
-            with open(log, "w") as handle:
-                process = subprocess.Popen(command, cwd=cwd, stdout=handle,
-                                           stderr=subprocess.STDOUT,
-                                           env=os.environ if alone else env)
-            running[process] = step + (time.perf_counter(), log)
-        if not running:
-            break  # after a failure, or what is left waits for a step that never ran
-        time.sleep(0.2)
-        for process in [p for p in running if p.poll() is not None]:
-            label, *_, t0, log = running.pop(process)
-            if process.returncode:
-                failed.append(label)
-                print(f"step {label} failed (exit {process.returncode}); see {log}", flush=True)
-            else:
-                done[label] = round(time.perf_counter() - t0, 1)
-                print(f"[{time.perf_counter() - started:5.0f} s] done  {label} in "
-                      f"{done[label]:.0f} s", flush=True)
-                record(done)
     return done, failed, [s[0] for s in todo]
 
 
