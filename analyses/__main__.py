@@ -17,9 +17,12 @@ ANALYSES = {
     "seeds": ("analyses.seeds", "Q2e/Q3c over seeds: every measure per seed and as mean, sd, "
                                 "min-max, next to PCA-8; the DAE's codes of noisy images"),
     "denoisers": ("analyses.denoisers", "Q3: the DAE against tuned classical filters and PCA-k "
-                                        "(PSNR, SSIM), noise-level and width sweeps"),
-    "variant": ("analyses.variants", "ex09.py with another network: sheet, linear-code (no ReLU on "
-                                     "the code) or widthW (narrow layers widened to W)"),
+                                        "and BM3D (PSNR, SSIM), over seeds; noise and width sweeps"),
+    "variant": ("analyses.variants", "ex09.py with another network: sheet, mirrored (decoder "
+                                     "8-16-32-64-128), linear-code (no ReLU on the code) or "
+                                     "widthW (narrow layers widened to W)"),
+    "mirrored": ("analyses.mirrored", "The decoder as printed (8-8-32) against the mirrored one "
+                                      "(8-16-32): dead starts, test MSE, 5-NN, denoising PSNR"),
     "revival": ("analyses.revival", "What revives seed 0's dead start: Adam with and without "
                                     "weight decay, SGD; which seeds start dead"),
 }

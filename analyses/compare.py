@@ -72,21 +72,49 @@ def run_arguments(args, name, options):
                                          if (v := getattr(args, f"{s}_limit"))]
 
 
-def settings_differ(args, name, options):
-    """The settings in which the finished run `name` differs from what `name` with `options`
-    would make ([] if none), or None if its metrics.json cannot be read (as good as not there)."""
+def expected_settings(args, name, options):
+    """The settings that run `name` made with `options` and these data options would have."""
     command = run_arguments(args, name, options)
     variant = command[3] if command[:3] == ["-m", "analyses", "variant"] else None
     expected = vars(ex09.build_parser().parse_args(command[command.index("--mode"):]))
     expected["variant"] = variant
     if expected["mode"] == "plain":
         expected.pop("noise_std")  # unused there
+    return expected
+
+
+def differences(config, expected):
+    return [f"{k} {config.get(k)} (not {expected[k]})" for k in RUN_SETTINGS
+            if k in expected and config.get(k) != expected[k]]
+
+
+def settings_differ(args, name, options):
+    """The settings in which the finished run `name` differs from what `name` with `options`
+    would make ([] if none), or None if its metrics.json cannot be read (as good as not there)."""
+    expected = expected_settings(args, name, options)
     try:
         config = json.loads((args.out_dir / name / "metrics.json").read_text())["config"]
-        return [f"{k} {config.get(k)} (not {expected[k]})" for k in RUN_SETTINGS
-                if k in expected and config.get(k) != expected[k]]
-    except (OSError, ValueError, TypeError, KeyError):
+        return differences(config, expected)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
+
+
+def check_settings(args, name, metrics, options):
+    """Refuse a run whose settings, as read with the model that is used, are not the ones
+    asked for (it may have been replaced after ensure_runs checked it)."""
+    config = metrics.get("config") if isinstance(metrics, dict) else None
+    differ = differences(config, expected_settings(args, name, options)) if isinstance(
+        config, dict) else ["no config"]
+    if differ:
+        raise ex09.UsageError(f"{args.out_dir / name} holds a run made with other settings "
+                              f"({', '.join(differ)}); redo it or choose another --out-dir:\n  "
+                              f"{rerun_command(args.out_dir, name)}")
+
+
+def seed_run(seed, mode):
+    """The folder of the run of `mode` at `seed`: the default run at seed 0, else the seed
+    study's (<out-dir>/seedN/MODE)."""
+    return mode if seed == 0 else f"seed{seed}/{mode}"
 
 
 def ensure_runs(args, names, jobs, options):

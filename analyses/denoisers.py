@@ -1,29 +1,43 @@
-"""Does the denoiser denoise better than what a user would pick instead? (Q3)
+"""Where does the sheet's denoiser stand? The DAE against tuned classical filters, BM3D and PCA (Q3)
 
     python -m analyses denoisers     # writes figures/denoisers/
-    # about 7 minutes on 2 CPU cores once its runs exist; about 8 more to train the 5 sweep
-    # runs two at a time (a run made with other settings is never overwritten: refused)
+    # about 25 minutes on 2 CPU cores once its runs exist (BM3D: about 0.15-0.3 s per image);
+    # missing runs are trained --jobs at a time (a run made with other settings is refused)
 
-On one fixed noisy copy of the whole test set per noise level (noise.add_white_noise from
-noise.TEST_NOISE_SEED, the same for every method and seed), every method's output is compared
+One fixed noisy copy of the test set per noise level (noise.add_white_noise from
+noise.TEST_NOISE_SEED, the same for every method and seed); every method's output is compared
 with the clean image: PSNR and SSIM as the mean over images of each image's value
-(skimage.metrics, data_range 2 on [-1, 1]) and the MSE. The methods:
-  classical filters (scipy, scikit-image): Gaussian, median, total variation (Chambolle),
-  non-local means, wavelet (BayesShrink); each one's parameter tuned on noisy copies of
-  --tune-images held-out TRAINING images (noise from TUNE_NOISE_SEED), never on the test set,
-  over a grid whose best value must not be at its edge (else the run says so);
-  PCA-k projection (fitted on the training set) for k = 8 ... 128;
-  the plain autoencoder fed the noisy input, and the denoising autoencoder (every seed found);
-  at sigma 0.2 and 1.0 a DAE trained at that level (seed --sweep-seed), and at sigma 0.5 DAEs
-  whose narrow layers are widened to at least w (w = 8 is the sheet's network): runs of
-  `python -m analyses variant` (under <out-dir>/variants/), trained --jobs at a time where they
-  are missing, and the seed study's run at sigma 0.5 and w = 8.
+(skimage.metrics, data_range 2 on [-1, 1]) and the MSE. Every method is scored on the whole
+test set, and all of them on one fixed subset, the first --subset-images test images, where
+BM3D is scored too (one image per call, its clean definition; on all 10,000 it would take hours).
+
+Tuning, never on the test set: each method's main parameters (listed in FILTERS; the others at
+the library's defaults) are tuned on noisy copies of the last --tune-images TRAINING images
+(noise from TUNE_NOISE_SEED; non-local means on the first --nlm-tune-images of them, BM3D on
+the first --bm3d-tune-images; PCA is fitted on the other training images), by a coordinate
+search: each parameter in turn over its grid, the others fixed, and a step of two at once where
+that gains, until nothing changes. A grid whose best value is at an edge is extended past it,
+unless that edge is the parameter's natural bound (sigma 0 of non-local means, k = 784 of PCA,
+window 1 of the median); a best value still at an edge after MAX_EXTENSIONS is flagged. Each
+method's curves, chosen values and its score at the library's defaults are recorded in
+denoisers.json and drawn in tuning.png.
+  filters: Gaussian, median (scipy); total variation (Chambolle), wavelet (BayesShrink),
+  non-local means over h, sigma, patch size, patch distance and fast_mode (scikit-image);
+  BM3D over sigma_psd and its profile (the bm3d package);
+  PCA-k (fitted on the training images not used for tuning), k tuned like a filter;
+  learned, every row over seeds, as mean +- sd [min, max]: the DAE and the plain AE fed the noisy
+  input (seeds --seeds), the DAE with the mirrored decoder (python -m analyses variant mirrored),
+  DAEs trained at each noise level and widened to each width (seeds --sweep-seeds).
 """
 
+import itertools
 import json
 import shutil
+import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,78 +49,138 @@ from analyses import compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 SIGMAS = (0.2, DEFAULT_NOISE_STD, 1.0)
-WIDTHS = (8, 16, 32, 64)
+WIDTHS = (8, 16, 32, 64, 128)  # 128: every layer as wide as the first
+SEEDS = (0, 1, 2, 3, 4)  # the seed study's
+SWEEP_SEEDS = (1, 2, 3)
 TUNE_NOISE_SEED = TEST_NOISE_SEED + 1000  # the held-out training images' noise
-PCA_KS = (8, 16, 32, 64, 128)
+MAX_EXTENSIONS = 6
+REFINEMENTS = 2  # rounds that halve the grid steps beside a continuous best value
 
 
-def _per_image(function):
-    def apply(images, value, sigma):
-        return np.stack([function(image, value, sigma) for image in images])
-    return apply
+@dataclass(frozen=True)
+class Param:
+    """One tuned parameter: its starting grid, the value the library uses by default, whether
+    the grid may be extended past an edge (by `factor`, or by `step` for integers), and the
+    natural bounds at which an edge is no defect (the parameter cannot go further)."""
+    name: str
+    grid: tuple
+    default: object
+    factor: float = None
+    step: int = None
+    low: float = None
+    high: float = None
+
+    def beyond(self, value, direction):
+        """The next value past `value` (direction -1 or +1), or None at a natural bound."""
+        if (direction < 0 and value == self.low) or (direction > 0 and value == self.high):
+            return None
+        if self.factor:
+            new = float(f"{value * self.factor ** direction:.4g}")
+        elif self.step:
+            new = value + direction * self.step
+        else:
+            return None
+        if (self.low is not None and new < self.low) or (self.high is not None and
+                                                          new > self.high):
+            new = self.low if direction < 0 else self.high
+        return new
+
+    def natural(self, value):
+        return value in (self.low, self.high)
 
 
-def _gaussian(images, value, sigma):
+# ----------------------------------------------------------------------------- the filters
+
+def _gaussian(images, sigma, std):
     from scipy.ndimage import gaussian_filter
-    return gaussian_filter(images, sigma=(0, value, value), mode="nearest")
+    return gaussian_filter(images, sigma=(0, std, std), mode="nearest")
 
 
-def _median(images, value, sigma):
+def _median(images, sigma, window):
     from scipy.ndimage import median_filter
-    return median_filter(images, size=(1, value, value), mode="nearest")
+    return median_filter(images, size=(1, window, window), mode="nearest")
 
 
-@_per_image
-def _tv(image, value, sigma):
+def _tv(image, sigma, weight):
     from skimage.restoration import denoise_tv_chambolle
-    return denoise_tv_chambolle(image, weight=value)
+    return denoise_tv_chambolle(image, weight=weight)
 
 
-@_per_image
-def _nl_means(image, value, sigma):
-    from skimage.restoration import denoise_nl_means
-    return denoise_nl_means(image, h=value * sigma, sigma=sigma, patch_size=5,
-                            patch_distance=6, fast_mode=True)
-
-
-@_per_image
-def _wavelet(image, value, sigma):
+def _wavelet(image, sigma, sigma_factor):
     from skimage.restoration import denoise_wavelet
-    # [-1, 1] -> [0, 1] and back: the function clips to [0, 1] or [-1, 1] depending on the input
-    return denoise_wavelet(image, sigma=value * sigma, method="BayesShrink", mode="soft",
+    # sigma_factor None: the library estimates the noise level itself (its default)
+    given = None if sigma_factor is None else sigma_factor * sigma
+    return denoise_wavelet(image, sigma=given, method="BayesShrink", mode="soft",
                            rescale_sigma=True)
 
 
-# name -> (function(images (N, 28, 28), parameter, noise sigma), parameter name, grid)
+def _nl_means(image, sigma, h, sigma_factor, patch_size, patch_distance, fast_mode):
+    from skimage.restoration import denoise_nl_means
+    # h and the filter's own sigma are given as multiples of the true noise sigma. With its
+    # sigma > 0, skimage subtracts 2 sigma^2 from patch distances, so h alone stops mattering
+    # as it shrinks: both are tuned together, sigma 0 included.
+    return denoise_nl_means(image, h=h * sigma, sigma=sigma_factor * sigma,
+                            patch_size=patch_size, patch_distance=patch_distance,
+                            fast_mode=fast_mode)
+
+
+def _bm3d(image, sigma, sigma_factor, profile):
+    """One image per call (a larger frame would let blocks match across images)."""
+    import bm3d
+    # (the 'refilter' profile fails on 28x28 images in bm3d 4.0: a padded residual of 56x56)
+    settings = {"np": bm3d.BM3DProfile, "vn": bm3d.BM3DProfileVN,
+                "high": bm3d.BM3DProfileHigh}[profile]()
+    settings.num_threads = 1  # deterministic; images are spread over processes instead
+    return bm3d.bm3d(image, sigma_factor * sigma, profile=settings)
+
+
+def _one(task):
+    function, image, sigma, values = task
+    return function(image, sigma, **values)
+
+
+def apply(name, images, sigma, values, pool=None):
+    """Filter `name` with these values on every image (N, 28, 28): the per-image filters one
+    image per call, spread over `pool`'s processes if given."""
+    function = FILTERS[name][0]
+    if name in BATCH_FILTERS:
+        return function(images, sigma, **values)
+    tasks = [(function, image, sigma, values) for image in images]
+    if pool is None:
+        return np.stack([_one(task) for task in tasks])
+    return np.stack(list(pool.map(_one, tasks, chunksize=max(1, len(tasks) // 64))))
+
+
+# name -> (function(image or images, sigma, **values), parameters); see apply(). Values of
+# sigma_factor and h are multiples of the true noise sigma. Defaults: the library's own; where
+# it has none (Gaussian and median width, BM3D's noise level), the textbook choice (1 px, a 3x3
+# window, the true sigma). Settings not listed stay at the library's defaults.
 FILTERS = {
-    "Gaussian": (_gaussian, "std in pixels", (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)),
-    "median": (_median, "window size", (2, 3, 4, 5, 7, 9)),
-    "total variation": (_tv, "weight", (0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 2.0)),
-    "non-local means": (_nl_means, "h / sigma", (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4,
-                                                  0.6, 0.8, 1.2)),
-    "wavelet (BayesShrink)": (_wavelet, "sigma / true sigma", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0,
-                                                               3.0, 4.0)),
+    "Gaussian": (_gaussian, (Param("std", (0.3, 0.5, 0.7, 1.0, 1.4, 2.0), 1.0, factor=1.4),)),
+    "median": (_median, (Param("window", (1, 2, 3, 4, 5, 7), 3, step=2, low=1),)),
+    "total variation": (_tv, (Param("weight", (0.03, 0.06, 0.12, 0.25, 0.5, 1.0), 0.1,
+                                    factor=2),)),
+    "wavelet (BayesShrink)": (_wavelet, (Param("sigma_factor", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0,
+                                                                 3.0), None, factor=1.5),)),
+    "non-local means": (_nl_means, (
+        Param("h", (0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0), None, factor=1.4),
+        Param("sigma_factor", (0.0, 0.25, 0.5, 0.75, 1.0), 0.0, factor=1.4, low=0.0),
+        Param("patch_size", (3, 5, 7), 7, step=2, low=1, high=27),
+        Param("patch_distance", (2, 4, 6, 8), 11, step=2, low=1, high=27),
+        Param("fast_mode", (False, True), True))),
+    "BM3D": (_bm3d, (Param("sigma_factor", (0.4, 0.55, 0.7, 0.85, 1.0, 1.2), 1.0, factor=1.2),
+                     Param("profile", ("np", "vn", "high"), "np"))),
 }
+BATCH_FILTERS = ("Gaussian", "median")  # scipy filters a stack of images in one call
+NLM_DEFAULT_H = 0.1  # skimage's default h, on the image scale (not relative to sigma)
+PCA_PARAM = Param("k", (8, 16, 32, 64, 96, 128, 192, 256, 384, 512), 784, step=0, low=1,
+                  high=784)
+PCA_EXTEND = {512: 784, 8: 4, 4: 2, 2: 1}  # k halves towards 1, or jumps to all 784
 
 
-def build_parser(parser):
-    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
-                        help="reads the runs under <out-dir>; results go to <out-dir>/denoisers/")
-    parser.add_argument("--tune-images", type=ex09.positive_int, default=1000,
-                        help="the last N training images, noised, tune each filter")
-    parser.add_argument("--sweep-seed", type=ex09.seed_int, default=1,
-                        help="seed of the noise- and width-sweep DAEs (seed 1 starts alive)")
-    parser.add_argument("--epochs", type=ex09.positive_int, default=50,
-                        help="epochs of each sweep DAE (the sheet's 50)")
-    parser.add_argument("--tsne-samples", type=ex09.non_negative_int, default=500,
-                        help="t-SNE sample of each sweep DAE's run (as the seed study's)")
-    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
-                        help="sweep DAEs trained at a time (each with one thread when more)")
-    parser.add_argument("--sigmas", type=ex09.positive_float, nargs="+", default=list(SIGMAS),
-                        help="noise levels on the [-1, 1] scale")
-    parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
-                        help="bottleneck widths of the width sweep (at the default sigma)")
-    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+def mean_psnr(estimate, clean):
+    error = np.mean((np.clip(estimate, -1, 1) - clean).reshape(len(clean), -1) ** 2, axis=1)
+    return float(np.mean(10 * np.log10(4.0 / np.maximum(error, 1e-10))))
 
 
 def scores(estimate, clean):
@@ -120,16 +194,110 @@ def scores(estimate, clean):
             "mse": float(np.mean((estimate - clean) ** 2))}
 
 
-def mean_psnr(estimate, clean):
-    error = np.mean((np.clip(estimate, -1, 1) - clean).reshape(len(clean), -1) ** 2, axis=1)
-    return float(np.mean(10 * np.log10(4.0 / np.maximum(error, 1e-10))))
+def tune(score, params, log=lambda text: None):
+    """Coordinate search for the values of `params` that maximise score(values): each parameter
+    in turn over its grid with the others fixed, and one grid step of two parameters at once
+    where that gains, until nothing changes; an edge that is best is extended past
+    (Param.beyond; PCA's k by PCA_EXTEND) up to MAX_EXTENSIONS times; then REFINEMENTS rounds
+    halve the grid steps beside each continuous best value and search again. Returns the chosen
+    values; per parameter its grid, its curve at the chosen values of the others, whether the
+    choice sits at an edge that is not a natural bound and whether the search converged; and
+    the score at the chosen values."""
+    cache = {}
+
+    def at(values):
+        key = tuple(values.items())
+        if key not in cache:
+            cache[key] = score(dict(values))
+        return cache[key]
+
+    grids = {p.name: sorted(p.grid) if p.factor or p.step is not None else list(p.grid)
+             for p in params}
+    chosen = {p.name: p.default if p.default in grids[p.name] else
+              grids[p.name][len(grids[p.name]) // 2] for p in params}
+    extended, converged = {p.name: 0 for p in params}, True
+
+    def diagonal_step():  # coupled parameters (h and sigma): one step of two at once
+        for p, q in itertools.combinations([p.name for p in params], 2):
+            for dp, dq in itertools.product((-1, 1), repeat=2):
+                i, j = grids[p].index(chosen[p]) + dp, grids[q].index(chosen[q]) + dq
+                if 0 <= i < len(grids[p]) and 0 <= j < len(grids[q]):
+                    step = {**chosen, p: grids[p][i], q: grids[q][j]}
+                    if at(step) > at(chosen):
+                        return step
+        return None
+
+    for refinement in range(REFINEMENTS + 1):
+        for _ in range(len(params) * 8):
+            changed = False
+            for p in params:
+                while True:
+                    grid = grids[p.name]
+                    curve = [at({**chosen, p.name: v}) for v in grid]
+                    best = grid[int(np.argmax(curve))]
+                    edge = 0 if best == grid[0] else 1 if best == grid[-1] else None
+                    if edge is None or extended[p.name] >= MAX_EXTENSIONS:
+                        break
+                    new = (PCA_EXTEND.get(best) if p is PCA_PARAM else
+                           p.beyond(best, 1 if edge else -1))
+                    if new is None or new in grid:
+                        break
+                    grids[p.name] = sorted(grid + [new])
+                    extended[p.name] += 1
+                    log(f"  {p.name}: best at the edge {best}, grid extended to {new}")
+                changed |= best != chosen[p.name]
+                chosen[p.name] = best
+            if not changed and (step := diagonal_step()):
+                chosen, changed = step, True
+            if not changed:
+                break
+        else:  # the passes ran out while values still moved: said, not hidden
+            converged = False
+        if refinement < REFINEMENTS:  # halve the steps beside each continuous best value
+            for p in params:
+                grid, i = grids[p.name], grids[p.name].index(chosen[p.name])
+                if p.factor:
+                    grids[p.name] = sorted(set(grid) | {
+                        float(f"{(grid[j] + grid[i]) / 2:.4g}") for j in (i - 1, i + 1)
+                        if 0 <= j < len(grid)})
+    result = {}
+    for p in params:
+        grid = grids[p.name]
+        curve = [at({**chosen, p.name: v}) for v in grid]
+        best = chosen[p.name]
+        at_edge = (p.factor or p.step is not None) and best in (grid[0], grid[-1]) and not (
+            p.natural(best) or (p is PCA_PARAM and best in (1, 784)))
+        result[p.name] = {"grid": grid, "psnr_db": curve, "chosen": best,
+                          "at_grid_edge": bool(at_edge),
+                          "at_natural_bound": bool(p.natural(best)),
+                          "range_db": float(max(curve) - min(curve)),
+                          "search_converged": converged}
+    return chosen, result, at(chosen)
 
 
-def tune(function, grid, noisy, clean, sigma):
-    """The grid value with the best mean PSNR on the held-out training images."""
-    results = {value: mean_psnr(function(noisy, value, sigma), clean) for value in grid}
-    best = max(results, key=results.get)
-    return best, results, best in (grid[0], grid[-1])
+def learned_groups(args):
+    """label -> {seed: run folder}: the learned rows at sigma 0.5 (and the sweeps)."""
+    groups = {
+        "DAE": {s: compare.seed_run(s, "denoise") for s in args.seeds},
+        "plain AE fed the noisy input": {s: compare.seed_run(s, "plain") for s in args.seeds},
+        "DAE, mirrored decoder": {s: variants.run_folder("mirrored", "denoise", s)
+                                  for s in args.seeds},
+    }
+    for sigma in args.sigmas:
+        groups[f"DAE trained at sigma {sigma:g}"] = {s: sweep_run(sigma, 8, s)
+                                                     for s in args.sweep_seeds}
+    for width in args.widths:
+        groups[f"DAE, width {width}"] = {s: sweep_run(DEFAULT_NOISE_STD, width, s)
+                                         for s in args.sweep_seeds}
+    return groups
+
+
+def sweep_run(sigma, width, seed):
+    """The run folder of the DAE at noise level sigma and width (ex09.py's denoise run or the
+    seed study's at the sheet's settings, else a variant's run)."""
+    if (sigma, width) == (DEFAULT_NOISE_STD, 8):
+        return compare.seed_run(seed, "denoise")
+    return variants.run_folder("sheet" if width == 8 else f"width{width}", "denoise", seed, sigma)
 
 
 @torch.no_grad()
@@ -137,57 +305,342 @@ def output(model, x):
     return model.eval()(x).numpy()
 
 
-def sweep_run(sigma, width, seed):
-    """The run folder of the sweep DAE at noise level sigma and bottleneck width (ex09.py's
-    denoise run or the seed study's at the sheet's settings, else a variant's run)."""
-    if (sigma, width) == (DEFAULT_NOISE_STD, 8):
-        return "denoise" if seed == 0 else f"seed{seed}/denoise"
-    return variants.run_folder("sheet" if width == 8 else f"width{width}", "denoise", seed, sigma)
+def spread(values):
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
+            else 0.0, "min": min(values), "max": max(values), "n": len(values)}
 
 
-def learned_runs(out_dir):
-    """The plain AE and the DAEs of every seed found (default runs and the seed study's)."""
-    found = {"plain AE fed the noisy input (seed 0)": "plain", "DAE (seed 0)": "denoise"}
-    for folder in sorted(out_dir.glob("seed[0-9]*/denoise")):
-        found[f"DAE ({folder.parent.name.replace('seed', 'seed ')})"] = \
-            folder.relative_to(out_dir).as_posix()
-    return {label: compare.load_run(out_dir, name)["model"] for label, name in found.items()
-            if (out_dir / name / "metrics.json").exists()}
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads the runs under <out-dir>; results go to <out-dir>/denoisers/")
+    parser.add_argument("--tune-images", type=ex09.positive_int, default=1000,
+                        help="the last N training images, noised, tune every filter and PCA-k "
+                             "(PCA is fitted on the others)")
+    parser.add_argument("--nlm-tune-images", type=ex09.positive_int, default=300,
+                        help="the first N of the tuning images tune non-local means (five "
+                             "parameters: many evaluations)")
+    parser.add_argument("--bm3d-tune-images", type=ex09.positive_int, default=100,
+                        help="the first N of the tuning images tune BM3D (slow per image)")
+    parser.add_argument("--subset-images", type=ex09.positive_int, default=1000,
+                        help="the first N test images: the subset on which BM3D and every other "
+                             "method are scored")
+    parser.add_argument("--seeds", type=ex09.seed_int, nargs="+", default=list(SEEDS),
+                        help="seeds of the DAE, the plain AE and the mirrored-decoder DAE")
+    parser.add_argument("--sweep-seeds", type=ex09.seed_int, nargs="+", default=list(SWEEP_SEEDS),
+                        help="seeds of each noise-level and width sweep DAE")
+    parser.add_argument("--epochs", type=ex09.positive_int, default=50,
+                        help="epochs of each run it reads or trains (the sheet's 50)")
+    parser.add_argument("--tsne-samples", type=ex09.non_negative_int, default=500,
+                        help="t-SNE sample of each run it reads or trains")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="runs trained at a time, and processes running the per-image "
+                             "filters")
+    parser.add_argument("--sigmas", type=ex09.positive_float, nargs="+", default=list(SIGMAS),
+                        help="noise levels on the [-1, 1] scale (the sheet's 0.5 among them)")
+    parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
+                        help="widths of the width sweep at sigma 0.5 (8: the sheet's network)")
+    parser.add_argument("--skip-bm3d", action="store_true",
+                        help="leave BM3D out (for quick checks; the report needs it)")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
-def plot_sweeps(rows, widths_rows, path):
+def check(args, n_train, n_test):
+    """Every option against the data, before any work."""
+    if DEFAULT_NOISE_STD not in args.sigmas:
+        raise ex09.UsageError(f"--sigmas must include the sheet's {DEFAULT_NOISE_STD:g}")
+    if args.tune_images >= n_train:
+        raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
+                              f"fit PCA on (the training set has {n_train})")
+    for option in ("bm3d_tune_images", "nlm_tune_images"):
+        if getattr(args, option) > args.tune_images:
+            raise ex09.UsageError(f"--{option.replace('_', '-')} {getattr(args, option)} is "
+                                  f"more than --tune-images {args.tune_images}")
+    args.subset_images = min(args.subset_images, n_test)
+    args.seeds, args.sweep_seeds = (list(dict.fromkeys(args.seeds)),
+                                    list(dict.fromkeys(args.sweep_seeds)))
+    args.sigmas, args.widths = list(dict.fromkeys(args.sigmas)), list(dict.fromkeys(args.widths))
+
+
+def run(args):
+    started = time.perf_counter()
+    torch.set_flush_denormal(True)
+    x_train, _, x_test, y_test = fashion_mnist.load(args)
+    check(args, len(x_train), len(x_test))
+    groups = learned_groups(args)
+    names = [name for runs in groups.values() for name in runs.values()]
+    trained_seconds = compare.ensure_runs(args, names, args.jobs, {
+        "epochs": args.epochs, "tsne_samples": args.tsne_samples})
+    models = {}
+    for label, runs in groups.items():  # each run's settings checked in the same read
+        for seed, name in runs.items():
+            run_ = compare.load_run(args.out_dir, name)
+            compare.check_settings(args, name, run_["metrics"], {
+                "epochs": args.epochs, "tsne_samples": args.tsne_samples})
+            models[label, seed] = run_["model"]
+    tune_clean = x_train[-args.tune_images:].numpy().reshape(-1, 28, 28).astype(np.float64)
+    clean = x_test.numpy().reshape(-1, 28, 28).astype(np.float64)
+    mean, components = compare.pca_fit(x_train[:-args.tune_images].numpy(), 784)
+    filters = {k: v for k, v in FILTERS.items() if not (args.skip_bm3d and k == "BM3D")}
+    pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
+    try:
+        results = measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean,
+                          components)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    rows, tuning, examples, shown = results
+    summary = summarise(rows)
+    ranking = sorted((s for s in summary if s["sigma"] == DEFAULT_NOISE_STD),
+                     key=lambda s: -s["subset"]["psnr_db"]["mean"])
+    write(args, rows, summary, ranking, tuning, examples, [ex09.CLASS_NAMES[int(y_test[i])]
+                                                           for i in shown],
+          {"trained_seconds": round(trained_seconds, 1), "groups": groups,
+           "wall_seconds": round(time.perf_counter() - started, 1)})
+    print(f"\nsigma {DEFAULT_NOISE_STD:g}, ranked by mean PSNR on the first "
+          f"{args.subset_images} test images (mean over seeds where learned):")
+    for place, s in enumerate(ranking, 1):
+        psnr, ssim = s["subset"]["psnr_db"], s["subset"]["ssim"]
+        print(f"  {place:2d}. {s['method']:36s} {psnr['mean']:6.2f} +- {psnr['sd']:.2f} dB "
+              f"[{psnr['min']:.2f}, {psnr['max']:.2f}]  SSIM {ssim['mean']:.3f}  n={psnr['n']}")
+    print(f"written to {args.out_dir / 'denoisers'}")
+
+
+def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean, components):
+    """Every method at every noise level: (rows, tuning records, example images, their
+    indices)."""
+    subset = np.arange(args.subset_images)
+    shown = ex09.first_of_each_class(y_test)
+    examples, rows, tuning = [("original", clean[shown])], [], {}
+    for sigma in args.sigmas:
+        noisy_test = add_white_noise(x_test, sigma, torch.Generator().manual_seed(TEST_NOISE_SEED))
+        noisy_tune = add_white_noise(torch.from_numpy(tune_clean).float().reshape(-1, 784), sigma,
+                                     torch.Generator().manual_seed(TUNE_NOISE_SEED))
+        noisy = noisy_test.numpy().reshape(-1, 28, 28).astype(np.float64)
+        noisy_tune = noisy_tune.numpy().reshape(-1, 28, 28).astype(np.float64)
+        outputs = {"noisy input (no denoising)": ("input", noisy, None)}
+        for name, (_, params) in filters.items():
+            t0 = time.perf_counter()
+            n_tune = {"BM3D": args.bm3d_tune_images,
+                      "non-local means": args.nlm_tune_images}.get(name, args.tune_images)
+
+            def score(values, name=name, n=n_tune):
+                return mean_psnr(apply(name, noisy_tune[:n], sigma, values, pool),
+                                 tune_clean[:n])
+            print(f"sigma {sigma:g}: tuning {name} on {n_tune} held-out training images",
+                  flush=True)
+            chosen, curves, best = tune(score, params, lambda text: print(text, flush=True))
+            defaults = {p.name: p.default for p in params}
+            if name == "non-local means":
+                defaults["h"] = NLM_DEFAULT_H / sigma
+            default_psnr = score(defaults)
+            tuned_at = time.perf_counter()
+            images = noisy[subset] if name == "BM3D" else noisy
+            estimate = apply(name, images, sigma, chosen, pool)
+            tuning[f"{sigma:g}", name] = {
+                "sigma": sigma, "method": name, "tune_images": n_tune, "chosen": chosen,
+                "parameters": curves, "tuned_psnr_db": best, "defaults": defaults,
+                "default_psnr_db": default_psnr,
+                "tuning_seconds": round(tuned_at - t0, 1),
+                # of one core: the wall time of filtering the images, times the processes
+                "core_seconds_per_image": (time.perf_counter() - tuned_at) * (
+                    args.jobs if pool is not None and name not in BATCH_FILTERS else 1) / len(
+                    images)}
+            for p, c in curves.items():
+                flag = " AT THE GRID EDGE" if c["at_grid_edge"] else ""
+                print(f"  {p} = {c['chosen']}{flag} (curve range {c['range_db']:.3f} dB)")
+            print(f"  tuned {best:.2f} dB on the tuning images, defaults {default_psnr:.2f} dB "
+                  f"({tuned_at - t0:.0f} s)", flush=True)
+            outputs[name] = ("filter", estimate, chosen)
+        k_curve = {}
+
+        def pca_score(values):
+            estimate = compare.pca_reconstruct(noisy_tune.reshape(-1, 784), mean,
+                                               components[:values["k"]])
+            return mean_psnr(estimate.reshape(-1, 28, 28), tune_clean)
+        chosen, curves, best = tune(pca_score, (PCA_PARAM,))
+        k_curve = curves
+        tuning[f"{sigma:g}", "PCA-k"] = {
+            "sigma": sigma, "method": "PCA-k", "tune_images": args.tune_images, "chosen": chosen,
+            "parameters": curves, "tuned_psnr_db": best, "defaults": {"k": 784},
+            "default_psnr_db": pca_score({"k": 784}), "seconds": None}
+        outputs[f"PCA-{chosen['k']} (k tuned)"] = ("pca", compare.pca_reconstruct(
+            noisy_test.numpy(), mean, components[:chosen["k"]]).reshape(-1, 28, 28), chosen)
+        outputs["PCA-8 (the code size)"] = ("pca", compare.pca_reconstruct(
+            noisy_test.numpy(), mean, components[:8]).reshape(-1, 28, 28), {"k": 8})
+        print(f"sigma {sigma:g}: PCA k = {chosen['k']} (grid {k_curve['k']['grid']})", flush=True)
+        for (label, seed), model in models.items():
+            if label.startswith("DAE trained at sigma") and label != f"DAE trained at sigma " \
+                                                                     f"{sigma:g}":
+                continue
+            if sigma != DEFAULT_NOISE_STD and not label.startswith("DAE trained at sigma"):
+                continue
+            outputs[label, seed] = ("learned", output(model, noisy_test).reshape(-1, 28, 28),
+                                    None)
+        for key, (kind, estimate, values) in outputs.items():
+            method, seed = key if isinstance(key, tuple) else (key, None)
+            on_subset = scores(estimate if method == "BM3D" else estimate[subset], clean[subset])
+            rows.append({"sigma": sigma, "method": method, "kind": kind, "seed": seed,
+                         "values": values, "subset": on_subset,
+                         "full": None if method == "BM3D" else scores(estimate, clean)})
+            if sigma == DEFAULT_NOISE_STD and len(estimate) > max(shown) and (
+                    kind in ("input", "filter") or (method, seed) == ("DAE", 0)):
+                short = {"noisy input (no denoising)": "noisy", "DAE": "DAE (seed 0)"}.get(
+                    method, method.replace(" (BayesShrink)", ""))
+                examples.append((short, np.clip(estimate, -1, 1)[shown]))
+    return rows, tuning, examples, shown
+
+
+def summarise(rows):
+    """One entry per (sigma, method): mean, sd, min, max over seeds (n = 1 for a filter)."""
+    summary = []
+    for key in dict.fromkeys((r["sigma"], r["method"]) for r in rows):
+        group = [r for r in rows if (r["sigma"], r["method"]) == key]
+        entry = {"sigma": key[0], "method": key[1], "kind": group[0]["kind"],
+                 "seeds": [r["seed"] for r in group], "values": group[0]["values"]}
+        for part in ("subset", "full"):
+            entry[part] = None if group[0][part] is None else {
+                measure: spread([r[part][measure] for r in group])
+                for measure in ("psnr_db", "ssim", "mse")}
+        summary.append(entry)
+    return summary
+
+
+def write(args, rows, summary, ranking, tuning, examples, classes, extra):
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".denoisers.partial-", dir=args.out_dir))
+    try:
+        plot_standing(summary, args, stage / "standing.png")
+        plot_tuning(tuning, stage / "tuning.png")
+        plot_examples(examples, classes, stage / "examples.png")
+        ex09.write_csv([{"sigma": s["sigma"], "method": s["method"], "n": s["subset"]["psnr_db"]
+                         ["n"], **{f"{part}_{m}_{stat}": (s[part][m][stat] if s[part] else None)
+                                   for part in ("subset", "full") for m in ("psnr_db", "ssim")
+                                   for stat in ("mean", "sd", "min", "max")}}
+                        for s in summary], stage / "denoisers.csv")
+        (stage / "denoisers.json").write_text(json.dumps({
+            "sigmas": args.sigmas, "test_noise_seed": TEST_NOISE_SEED,
+            "tune_noise_seed": TUNE_NOISE_SEED, "tune_images": args.tune_images,
+            "bm3d_tune_images": args.bm3d_tune_images, "nlm_tune_images": args.nlm_tune_images,
+            "subset_images": args.subset_images,
+            "subset": f"the first {args.subset_images} test images", "seeds": args.seeds,
+            "sweep_seeds": args.sweep_seeds, "widths": args.widths, "epochs": args.epochs,
+            "tuning": list(tuning.values()), "rows": rows, "summary": summary,
+            "ranking_at_default_sigma": [s["method"] for s in ranking],
+            **extra}, indent=1) + "\n")
+        ex09.publish(stage, args.out_dir / "denoisers")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- figures
+
+def plot_tuning(tuning, path):
+    """Every tuning curve: one panel per method and parameter, one line per noise level, PSNR
+    relative to the best value found at that level; the chosen value marked."""
     plt = ex09._matplotlib()
-    fig, (left, right, legend_ax) = plt.subplots(1, 3, figsize=(6.5, 2.9),
-                                                 gridspec_kw={"width_ratios": (1, 1, 0.7)})
-    methods = [m for m in dict.fromkeys(r["method"] for r in rows)
-               if m in FILTERS or m.startswith(("DAE trained at", "noisy input"))]
-    for method in methods:
-        points = [(r["sigma"], r["psnr_db"]) for r in rows if r["method"] == method]
-        style = "o-" if method.startswith("DAE") else ".--"
-        label = method.replace(" (no denoising)", "").replace(" (BayesShrink)", "")
-        left.plot(*zip(*points), style, label="DAE trained per level" if method.startswith(
-            "DAE") else label, linewidth=1.2, markersize=4)
-    left.set(xlabel=r"noise std $\sigma$ (on $[-1, 1]$)", ylabel="mean PSNR (dB)",
-             title="tuned / trained per noise level")
-    widths = [r["width"] for r in widths_rows]
-    right.plot(widths, [r["psnr_db"] for r in widths_rows], "o-", color="tab:red",
-               label=r"DAE, narrow layers $\geq w$")
-    best = max((r for r in rows if r["sigma"] == DEFAULT_NOISE_STD and r["method"] in FILTERS),
-               key=lambda r: r["psnr_db"])
-    right.axhline(best["psnr_db"], color="black", linestyle="--", linewidth=1,
-                  label=f"best filter:\n{best['method']}")
-    right.set_xscale("log", base=2)
-    right.set_xticks(widths, [str(w) for w in widths])
-    right.set(xlabel="bottleneck width $w$ (8: the sheet's)", ylabel="mean PSNR (dB)",
-              title=rf"width, at $\sigma$ = {DEFAULT_NOISE_STD:g}")
-    for ax in (left, right):
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+    panels = list(dict.fromkeys((t["method"], p) for t in tuning.values() for p in t["parameters"]))
+    cols = 4
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5, 1.75 * rows + 0.5), squeeze=False)
+    colours = {}
+    for ax, (method, name) in zip(axes.flat, panels):
+        for t in tuning.values():
+            if t["method"] != method:
+                continue
+            c = t["parameters"][name]
+            sigma = t["sigma"]
+            colour = colours.setdefault(sigma, f"C{len(colours)}")
+            x = [str(v) for v in c["grid"]] if isinstance(c["grid"][0], (str, bool)) else c["grid"]
+            y = np.array(c["psnr_db"]) - t["tuned_psnr_db"]
+            ax.plot(x, y, ".-", color=colour, linewidth=1, markersize=3,
+                    label=rf"$\sigma$ = {sigma:g}")
+            chosen = str(c["chosen"]) if isinstance(x[0], str) else c["chosen"]
+            ax.plot([chosen], [y[list(c["grid"]).index(c["chosen"])]], "o", color=colour,
+                    markersize=5, fillstyle="none")
+        if not isinstance(c["grid"][0], (str, bool)) and name not in ("patch_size",
+                                                                      "patch_distance", "window"):
+            ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        label = {"sigma_factor": r"$\sigma_{filter} / \sigma$", "h": r"$h / \sigma$",
+                 "std": "std (px)", "k": "k"}.get(name, name.replace("_", " "))
+        ax.set_xlabel(label, fontsize=7, labelpad=1)
+        ax.set_title(method.replace(" (BayesShrink)", ""), fontsize=7.5, pad=2)
+        ax.set_ylim(max(ax.get_ylim()[0], -3), 0.3)
+        ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
-    legend_ax.axis("off")  # both legends beside the panels, where they cover no data
-    legend_ax.add_artist(legend_ax.legend(*left.get_legend_handles_labels(), loc="upper left",
-                                          fontsize=7, title="left", title_fontsize=7.5))
-    legend_ax.legend(*right.get_legend_handles_labels(), loc="lower left", fontsize=7,
-                     title="right", title_fontsize=7.5)
-    ex09.save(fig, path)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("PSNR - best (dB)", fontsize=7)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles + [plt.Line2D([], [], marker="o", fillstyle="none", color="0.3",
+                                     linestyle="none")], labels + ["chosen value"],
+               loc="upper center", fontsize=7, ncol=len(labels) + 1, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    ex09.save(fig, path, layout=False)
+
+
+def plot_standing(summary, args, path):
+    """Left: the ranking at sigma 0.5 (subset PSNR, seeds as error bars). Middle: PSNR against
+    the noise level, DAE trained per level with its seed range, BM3D and the best other filter.
+    Right: PSNR against width at sigma 0.5, with BM3D's and the best other filter's level."""
+    plt = ex09._matplotlib()
+    fig, (rank_ax, noise_ax, width_ax) = plt.subplots(1, 3, figsize=(6.5, 3.1),
+                                                      gridspec_kw={"width_ratios": (1.3, 1, 1)})
+    at = {s["method"]: s for s in summary if s["sigma"] == DEFAULT_NOISE_STD}
+    shown = [m for m in at if not m.startswith(("DAE trained", "DAE, width", "PCA-8 (the"))
+             or m == "DAE, width 128"]
+    shown.sort(key=lambda m: at[m]["subset"]["psnr_db"]["mean"])
+    for i, method in enumerate(shown):
+        p = at[method]["subset"]["psnr_db"]
+        learned = at[method]["kind"] == "learned"
+        rank_ax.errorbar(p["mean"], i, xerr=[[p["mean"] - p["min"]], [p["max"] - p["mean"]]]
+                         if learned else None, fmt="o" if learned else "s", markersize=3.5,
+                         color="tab:red" if learned else "tab:blue", capsize=2, linewidth=1)
+    rank_ax.set_yticks(range(len(shown)), [m.replace(" (BayesShrink)", "").replace(
+        " (no denoising)", "").replace("plain AE fed the noisy input", "AE (Q2), noisy in")
+        .replace(" (k tuned)", "") for m in shown], fontsize=7)
+    rank_ax.set(xlabel="mean PSNR (dB)", title=rf"$\sigma$ = {DEFAULT_NOISE_STD:g}, "
+                f"{args.subset_images} test images")
+    rank_ax.title.set_fontsize(8)
+    filters = [m for m in FILTERS if m != "BM3D"]
+    for ax, xs, pick, xlabel in (
+            (noise_ax, args.sigmas, lambda x: [(x, f"DAE trained at sigma {x:g}")],
+             r"noise std $\sigma$ (on $[-1, 1]$)"),
+            (width_ax, args.widths, lambda x: [(DEFAULT_NOISE_STD, f"DAE, width {x}")],
+             "width $w$ (8: the sheet's)")):
+        def level(sigma, method):
+            return next((s for s in summary if s["sigma"] == sigma and s["method"] == method),
+                        None)
+        dae = [level(*pick(x)[0]) for x in xs]
+        mean = [d["subset"]["psnr_db"]["mean"] for d in dae]
+        ax.errorbar(xs, mean, yerr=[[d["subset"]["psnr_db"]["mean"] - d["subset"]["psnr_db"]
+                                     ["min"] for d in dae],
+                                    [d["subset"]["psnr_db"]["max"] - d["subset"]["psnr_db"]
+                                     ["mean"] for d in dae]],
+                    fmt="o-", color="tab:red", capsize=2, markersize=3.5, linewidth=1.2,
+                    label=f"DAE ({len(args.sweep_seeds)} seeds: mean, min-max)")
+        sigmas = xs if ax is noise_ax else [DEFAULT_NOISE_STD] * len(xs)
+        bm3d = [level(s, "BM3D") for s in sigmas]
+        if all(bm3d):
+            ax.plot(xs, [b["subset"]["psnr_db"]["mean"] for b in bm3d], "s--", color="black",
+                    markersize=3, linewidth=1, label="BM3D (tuned)")
+        best = [max((level(s, m) for m in filters), key=lambda r: r["subset"]["psnr_db"]["mean"])
+                for s in sigmas]
+        ax.plot(xs, [b["subset"]["psnr_db"]["mean"] for b in best], "^:", color="tab:blue",
+                markersize=3, linewidth=1, label="best other filter")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.set(xlabel=xlabel, ylabel="mean PSNR (dB)")
+        ax.grid(True, alpha=0.3)
+    fig.legend(*width_ax.get_legend_handles_labels(), loc="lower center", fontsize=7, ncol=3,
+               bbox_to_anchor=(0.5, 0.0))
+    noise_ax.set_title("tuned / trained per level", fontsize=8)
+    width_ax.set_title(rf"width, at $\sigma$ = {DEFAULT_NOISE_STD:g}", fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    ex09.save(fig, path, layout=False)
 
 
 EXAMPLE_CLASSES = ("T-shirt/top", "Pullover", "Sandal", "Sneaker", "Bag")
@@ -203,94 +656,3 @@ def plot_examples(examples, classes, path):
                           for i in rows], titles,
                          rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) denoised by "
                          f"each method", path)
-
-
-def run(args):
-    started = time.perf_counter()
-    torch.set_flush_denormal(True)
-    x_train, _, x_test, y_test = fashion_mnist.load(args)
-    if DEFAULT_NOISE_STD not in args.sigmas:
-        raise ex09.UsageError(f"--sigmas must include the sheet's {DEFAULT_NOISE_STD:g}")
-    tune_clean = x_train[-args.tune_images:].numpy().reshape(-1, 28, 28)
-    clean = x_test.numpy().reshape(-1, 28, 28)
-    mean, components = compare.pca_fit(x_train[:-args.tune_images].numpy(), max(PCA_KS))
-    sweep = {(sigma, 8): sweep_run(sigma, 8, args.sweep_seed) for sigma in args.sigmas}
-    sweep.update({(DEFAULT_NOISE_STD, w): sweep_run(DEFAULT_NOISE_STD, w, args.sweep_seed)
-                  for w in args.widths})
-    trained_seconds = compare.ensure_runs(args, list(dict.fromkeys(sweep.values())), args.jobs,
-                                          {"epochs": args.epochs,
-                                           "tsne_samples": args.tsne_samples})
-    sweep = {key: compare.load_run(args.out_dir, name)["model"] for key, name in sweep.items()}
-    learned = learned_runs(args.out_dir)
-    cache = args.out_dir / "denoisers"
-    rows, width_rows = [], []
-    shown = ex09.first_of_each_class(y_test)
-    examples = [("original", clean[shown])]
-    for sigma in args.sigmas:
-        noisy_test = add_white_noise(x_test, sigma, torch.Generator().manual_seed(TEST_NOISE_SEED))
-        noisy_tune = add_white_noise(torch.from_numpy(tune_clean).reshape(-1, 784), sigma,
-                                     torch.Generator().manual_seed(TUNE_NOISE_SEED))
-        noisy_images, noisy_tune = (noisy_test.numpy().reshape(-1, 28, 28),
-                                    noisy_tune.numpy().reshape(-1, 28, 28))
-        outputs = {"noisy input (no denoising)": (noisy_images, {})}
-        for name, (function, parameter, grid) in FILTERS.items():
-            best, curve, at_edge = tune(function, grid, noisy_tune, tune_clean, sigma)
-            # At an edge, how much the last step of the grid still gained: ~0 is a plateau
-            # (non-local means with h -> 0 tends to a fixed filter), else the grid is too short.
-            edge_gain = curve[best] - curve[grid[1] if best == grid[0] else grid[-2]]
-            if at_edge:
-                print(f"note: {name} at sigma {sigma:g}: the best {parameter} ({best}) is at the "
-                      f"edge of its grid {grid}; the last step gained {edge_gain:.3f} dB")
-            outputs[name] = (function(noisy_images, best, sigma), {
-                "parameter": parameter, "value": best, "best_at_grid_edge": at_edge,
-                "edge_gain_db": edge_gain if at_edge else None,
-                "tuning_psnr_db": {str(k): v for k, v in curve.items()}})
-            print(f"sigma {sigma:g}: {name} tuned, {parameter} = {best}", flush=True)
-        for k in PCA_KS:
-            projected = compare.pca_reconstruct(noisy_test.numpy(), mean, components[:k])
-            outputs[f"PCA-{k}"] = (projected, {})
-        if sigma == DEFAULT_NOISE_STD:
-            for label, model in learned.items():
-                outputs[label] = (output(model, noisy_test), {})
-        outputs[f"DAE trained at each sigma (seed {args.sweep_seed})"] = (
-            output(sweep[sigma, 8], noisy_test), {})
-        for method, (estimate, extra) in outputs.items():
-            rows.append({"sigma": sigma, "method": method, **scores(estimate, clean),
-                         "parameter": None, "value": None, "best_at_grid_edge": None,
-                         "edge_gain_db": None, **extra})
-            if sigma == DEFAULT_NOISE_STD and method in (
-                    "noisy input (no denoising)", *FILTERS, "PCA-32", "DAE (seed 0)"):
-                examples.append((method.replace(" (no denoising)", "").replace(" (BayesShrink)",
-                                                                               ""),
-                                 np.clip(estimate, -1, 1).reshape(-1, 28, 28)[shown]))
-        if sigma == DEFAULT_NOISE_STD:
-            for width in args.widths:
-                width_rows.append({"width": width, "sigma": sigma, "seed": args.sweep_seed,
-                                   **scores(output(sweep[sigma, width], noisy_test), clean)})
-    ranking = sorted((r for r in rows if r["sigma"] == DEFAULT_NOISE_STD),
-                     key=lambda r: -r["psnr_db"])
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".denoisers.partial-", dir=args.out_dir))
-    try:
-        plot_sweeps(rows, width_rows, stage / "sweeps.png")
-        plot_examples(examples, [ex09.CLASS_NAMES[int(y_test[i])] for i in shown],
-                      stage / "examples.png")
-        ex09.write_csv([{k: v for k, v in r.items() if k != "tuning_psnr_db"} for r in rows],
-                       stage / "denoisers.csv")
-        ex09.write_csv(width_rows, stage / "widths.csv")
-        (stage / "denoisers.json").write_text(json.dumps({
-            "sigmas": args.sigmas, "test_noise_seed": TEST_NOISE_SEED,
-            "tune_noise_seed": TUNE_NOISE_SEED, "tune_images": args.tune_images,
-            "sweep_seed": args.sweep_seed, "epochs": args.epochs, "rows": rows,
-            "widths": width_rows, "ranking_at_default_sigma": [r["method"] for r in ranking],
-            "sweep_runs": {f"sigma {s:g}, width {w}": sweep_run(s, w, args.sweep_seed)
-                           for s, w in sweep},
-            "training_seconds": round(trained_seconds, 1),
-            "wall_seconds": round(time.perf_counter() - started, 1)}, indent=2) + "\n")
-        ex09.publish(stage, cache)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    print(f"\nsigma {DEFAULT_NOISE_STD:g}, ranked by mean PSNR on the test set:")
-    for place, r in enumerate(ranking, 1):
-        print(f"  {place:2d}. {r['method']:45s} {r['psnr_db']:6.2f} dB  SSIM {r['ssim']:.3f}")
-    print(f"written to {cache}")

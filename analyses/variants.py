@@ -4,9 +4,11 @@ noise level than the sheet's in VARIANT-sigmaS/).
 
     python -m analyses variant linear-code --seed 1              # the code h without its ReLU
     python -m analyses variant width16 --mode denoise --seed 1   # narrow layers widened to 16
+    python -m analyses variant mirrored --mode plain --seed 2    # decoder 8-16-32-64-128-784
     python -m analyses variant sheet --mode denoise --noise-std 0.2 --seed 1
 
-The variants: sheet (the sheet's network, for the noise sweep), linear-code (ReLU units can
+The variants: sheet (the sheet's network, for the noise sweep), mirrored (the decoder
+8-16-32-64-128-784, the encoder mirrored, where the sheet prints 8-8-32), linear-code (ReLU units can
 die: does the code keep more of them without its ReLU?) and widthW (the encoder
 784-128-max(64,W)-max(32,W)-max(16,W)-W and the decoder W-W-max(32,W)-max(64,W)-128-784; width8
 is the sheet's shape). python -m analyses denoisers and compare read these runs.
@@ -21,6 +23,9 @@ import ex09
 from noise import DEFAULT_NOISE_STD
 
 
+MAX_WIDTH = 4096  # 32 times the first layer; far wider would not fit in memory
+
+
 def widened_autoencoder(width):
     """The sheet's network with its narrow layers widened to at least `width`."""
     model = ex09.AutoEncoder()
@@ -28,6 +33,15 @@ def widened_autoencoder(width):
     decoder = (width, width, max(32, width), max(64, width), 128, 784)
     model.f.net = nn.Sequential(*ex09.linear_relu_stack(encoder))
     model.g.net = nn.Sequential(*ex09.linear_relu_stack(decoder)[:-1], nn.Tanh())
+    return model
+
+
+def mirrored_autoencoder():
+    """The decoder as the encoder mirrored, 8-16-32-64-128-784, where the sheet prints 8-8-32:
+    a reading of the sheet, not its letter (the default network keeps the letter)."""
+    model = ex09.AutoEncoder()
+    model.g.net = nn.Sequential(*ex09.linear_relu_stack((8, 16, 32, 64, 128, 784))[:-1],
+                                nn.Tanh())
     return model
 
 
@@ -39,11 +53,12 @@ def linear_code_autoencoder():
 
 
 def variant_name(text):
-    """An argparse type: sheet, linear-code or widthW (W >= 1)."""
-    if text in ("sheet", "linear-code") or re.fullmatch(r"width[1-9][0-9]*", text):
+    """An argparse type: sheet, mirrored, linear-code or widthW (W >= 1)."""
+    if text in ("sheet", "mirrored", "linear-code") or (
+            re.fullmatch(r"width[1-9][0-9]*", text) and int(text[5:]) <= MAX_WIDTH):
         return text
-    raise argparse.ArgumentTypeError(f"'sheet', 'linear-code' or 'width<W>' (W a positive "
-                                     f"integer), got {text!r}")
+    raise argparse.ArgumentTypeError(f"'sheet', 'mirrored', 'linear-code' or 'width<W>' "
+                                     f"(W from 1 to {MAX_WIDTH}), got {text!r}")
 
 
 def build_model(variant):
@@ -52,6 +67,8 @@ def build_model(variant):
         return ex09.AutoEncoder
     if variant == "linear-code":
         return linear_code_autoencoder
+    if variant == "mirrored":
+        return mirrored_autoencoder
     return lambda: widened_autoencoder(int(variant.removeprefix("width")))
 
 
@@ -63,7 +80,8 @@ def run_folder(variant, mode, seed, noise_std=DEFAULT_NOISE_STD):
 
 def build_parser(parser):
     parser.add_argument("variant", type=variant_name,
-                        help="sheet, linear-code or widthW (see python -m analyses --help)")
+                        help="sheet, mirrored, linear-code or widthW (see python -m analyses "
+                             "--help)")
     ex09.build_parser(parser)
 
 

@@ -342,39 +342,6 @@ def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path):
     assert (tmp_path / "seed1" / "denoise" / "model.pt").stat().st_mtime_ns == stamp
 
 
-def test_filters_improve_a_noisy_constant_image_and_psnr_is_per_image():
-    from analyses import denoisers
-    clean = np.full((40, 28, 28), -0.5)
-    noisy = clean + np.random.default_rng(0).normal(0, 0.3, size=clean.shape)
-    before = denoisers.scores(noisy, clean)["psnr_db"]
-    for name, (function, _, grid) in denoisers.FILTERS.items():
-        middle = grid[len(grid) // 2]
-        assert denoisers.scores(function(noisy, middle, 0.3), clean)["psnr_db"] > before + 1, name
-    # PSNR of a known error: MSE 0.04 on a range of 2 is 20 dB; two images at 20 and 40 dB
-    # average to 30 dB (the PSNR of the pooled error would be 23 dB).
-    target = np.zeros((2, 28, 28))
-    estimate = np.stack([np.full((28, 28), 0.2), np.full((28, 28), 0.02)])
-    assert denoisers.scores(estimate, target)["psnr_db"] == pytest.approx(30.0)
-    assert denoisers.mean_psnr(estimate, target) == pytest.approx(30.0)
-    # SSIM of a constant error c on a flat image is C1 / (c^2 + C1), C1 = (0.01 * range)^2:
-    # 0.5 for c = 0.02 on the range 2 of [-1, 1] (it would be 0.2 on a range of 1).
-    flat = np.full((1, 28, 28), 0.02)
-    assert denoisers.scores(flat, np.zeros((1, 28, 28)))["ssim"] == pytest.approx(0.5, rel=1e-3)
-
-
-def test_tuning_picks_the_best_value_and_flags_a_grid_edge():
-    from analyses import denoisers
-
-    def shrink(images, value, sigma):  # best at value 0.5 for this data
-        return images * abs(value - 0.5)
-
-    clean = np.zeros((5, 28, 28))
-    noisy = clean + 0.1
-    best, curve, at_edge = denoisers.tune(shrink, (0.1, 0.3, 0.5, 0.7), noisy, clean, 0.1)
-    assert best == 0.5 and not at_edge and max(curve, key=curve.get) == 0.5
-    assert denoisers.tune(shrink, (0.1, 0.3), noisy, clean, 0.1)[2] is True
-
-
 def test_widened_network_keeps_the_sheets_shape_at_width_8():
     sizes = [m.out_features for m in variants.widened_autoencoder(32).modules()
              if isinstance(m, torch.nn.Linear)]
@@ -383,40 +350,6 @@ def test_widened_network_keeps_the_sheets_shape_at_width_8():
              if isinstance(m, torch.nn.Linear)]
     assert sheet == [m.out_features for m in ex09.AutoEncoder().modules()
                      if isinstance(m, torch.nn.Linear)]
-
-
-def test_denoiser_comparison_end_to_end(tiny_runs, fake_data, capsys):
-    assert analyses_main("denoisers", "--data-dir", fake_data, "--skip-md5", "--out-dir",
-                         tiny_runs, "--tune-images", "50", "--epochs", "1", "--tsne-samples", "30",
-                         "--widths", "8", "16", "--sigmas", "0.5") == 0
-    result = json.loads((tiny_runs / "denoisers" / "denoisers.json").read_text())
-    methods = [r["method"] for r in result["rows"]]
-    for expected in ("noisy input (no denoising)", *__import__("analyses.denoisers").denoisers
-                     .FILTERS, "PCA-8", "PCA-128", "DAE (seed 0)",
-                     "plain AE fed the noisy input (seed 0)"):
-        assert expected in methods
-    assert [r["width"] for r in result["widths"]] == [8, 16]
-    # The width-16 row is its variant run's model, trained by this command in its own folder.
-    wide = compare.load_run(tiny_runs, "variants/width16/seed1/denoise")
-    assert wide["metrics"]["config"]["epochs"] == 1
-    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
-    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
-    assert result["widths"][1]["mse"] == pytest.approx(
-        ex09.evaluate(wide["model"], noisy, x_test), rel=1e-4)
-    ranking = result["ranking_at_default_sigma"]
-    psnr = {r["method"]: r["psnr_db"] for r in result["rows"]}
-    assert [psnr[m] for m in ranking] == sorted(psnr.values(), reverse=True)
-    # The DAE's row is the seed-0 run's model on the fixed noisy test images.
-    model = compare.load_run(tiny_runs, "denoise")["model"]
-    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
-    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
-    row, = [r for r in result["rows"] if r["method"] == "DAE (seed 0)"]
-    assert row["mse"] == pytest.approx(ex09.evaluate(model, noisy, x_test), rel=1e-4)
-    # The noisy input itself, row for row: depends on the noise draw alone, not on a model.
-    row, = [r for r in result["rows"] if r["method"] == "noisy input (no denoising)"]
-    assert row["mse"] == pytest.approx(float(torch.mean((noisy - x_test) ** 2)), rel=1e-6)
-    for name in ("sweeps.png", "examples.png"):
-        assert (tiny_runs / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
 
 
 def ensure_args(out_dir, data):

@@ -1,0 +1,202 @@
+"""The denoiser comparison (python -m analyses denoisers) and the mirrored-decoder study: the
+measures and the tuner on cases with known answers, the tuning on real images, the committed
+results, and both analyses end to end on the tiny data."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import ex09
+import fashion_mnist as fm
+from analyses import compare, denoisers, variants
+from analyses.denoisers import FILTERS, Param, tune
+from noise import TEST_NOISE_SEED, add_white_noise
+
+ROOT = ex09.HERE
+
+
+def test_psnr_and_ssim_of_known_errors():
+    # MSE 0.04 on a range of 2 is 20 dB; two images at 20 and 40 dB average to 30 dB (the PSNR
+    # of the pooled error would be 23 dB).
+    target = np.zeros((2, 28, 28))
+    estimate = np.stack([np.full((28, 28), 0.2), np.full((28, 28), 0.02)])
+    assert denoisers.scores(estimate, target)["psnr_db"] == pytest.approx(30.0)
+    assert denoisers.mean_psnr(estimate, target) == pytest.approx(30.0)
+    # SSIM of a constant error c on a flat image is C1 / (c^2 + C1), C1 = (0.01 * range)^2:
+    # 0.5 for c = 0.02 on the range 2 of [-1, 1] (it would be 0.2 on a range of 1).
+    flat = np.full((1, 28, 28), 0.02)
+    assert denoisers.scores(flat, np.zeros((1, 28, 28)))["ssim"] == pytest.approx(0.5, rel=1e-3)
+
+
+def test_every_filter_improves_a_noisy_flat_image():
+    clean = np.full((4, 28, 28), -0.5)
+    noisy = clean + np.random.default_rng(0).normal(0, 0.3, size=clean.shape)
+    before = denoisers.mean_psnr(noisy, clean)
+    for name, (_, params) in FILTERS.items():
+        values = {p.name: p.grid[len(p.grid) // 2] for p in params}
+        assert denoisers.mean_psnr(denoisers.apply(name, noisy, 0.3, values), clean) > \
+            before + 1, name
+
+
+def test_tuner_extends_a_grid_past_a_best_edge_and_refines_inside():
+    # Best at 5; the grid 1-3 ends below it: extended (x2) to 6 and 12, then refined to 5.25.
+    chosen, curves, best = tune(lambda v: -(v["x"] - 5) ** 2,
+                                (Param("x", (1, 2, 3), 2, factor=2),))
+    assert chosen["x"] == pytest.approx(5.25) and best == pytest.approx(-0.0625)
+    assert 12 in curves["x"]["grid"] and not curves["x"]["at_grid_edge"]
+    assert curves["x"]["psnr_db"][curves["x"]["grid"].index(chosen["x"])] == best
+
+
+def test_tuner_accepts_a_natural_bound_and_flags_a_knob_that_does_nothing():
+    chosen, curves, _ = tune(lambda v: -v["s"], (Param("s", (0.0, 1.0, 2.0), 1.0, factor=2,
+                                                        low=0.0),))
+    assert chosen["s"] == 0.0 and curves["s"]["at_natural_bound"]
+    assert not curves["s"]["at_grid_edge"]
+    # A flat curve: the best is at an edge however far the grid goes; flagged, not hidden.
+    chosen, curves, _ = tune(lambda v: 1.0, (Param("h", (0.1, 0.2, 0.4), 0.2, factor=2),))
+    assert curves["h"]["at_grid_edge"] and curves["h"]["range_db"] == 0
+    assert min(curves["h"]["grid"]) == pytest.approx(0.1 / 2 ** denoisers.MAX_EXTENSIONS, rel=1e-3)
+
+
+def test_tuner_follows_a_diagonal_ridge_of_two_coupled_parameters():
+    # The optimum (3, 3) lies on the ridge a = b. From the defaults (1, 1), a search over one
+    # parameter at a time stops at once (each single step loses); a step of both gains.
+    def score(v):
+        return -(v["a"] - v["b"]) ** 2 - 0.1 * (v["b"] - 3) ** 2
+
+    chosen, _, best = tune(score, (Param("a", (1, 2, 3, 4, 5), 1, step=1, low=1, high=5),
+                                   Param("b", (1, 2, 3, 4, 5), 1, step=1, low=1, high=5)))
+    assert chosen == {"a": 3, "b": 3} and best == 0
+
+
+@pytest.fixture(scope="module")
+def real_tuning_images(real_data):
+    x, _ = fm.load_split(real_data, "train")
+    clean = x[-30:].numpy().reshape(-1, 28, 28).astype(np.float64)
+    noisy = add_white_noise(x[-30:], 0.5, torch.Generator().manual_seed(
+        denoisers.TUNE_NOISE_SEED)).numpy().reshape(-1, 28, 28).astype(np.float64)
+    return noisy, clean
+
+
+def test_non_local_means_tuned_on_real_images_lands_inside_its_grids_and_beats_defaults(
+        real_tuning_images):
+    """The defect this guards: the filter's own sigma fixed at the noise level, h alone tuned:
+    h then stops mattering as it shrinks, and its best value runs off the grid."""
+    noisy, clean = real_tuning_images
+    params = FILTERS["non-local means"][1]
+    assert {p.name for p in params} == {"h", "sigma_factor", "patch_size", "patch_distance",
+                                        "fast_mode"}
+
+    def score(values):
+        return denoisers.mean_psnr(denoisers.apply("non-local means", noisy, 0.5, values), clean)
+
+    chosen, curves, best = tune(score, params)
+    assert not [name for name, c in curves.items() if c["at_grid_edge"]], curves
+    assert 0.0 in curves["sigma_factor"]["grid"]
+    assert curves["h"]["range_db"] > 1.0  # h matters where it was chosen
+    defaults = {p.name: p.default for p in params} | {"h": denoisers.NLM_DEFAULT_H / 0.5}
+    assert best >= score(defaults)
+
+
+COMMITTED = ROOT / "figures" / "denoisers" / "denoisers.json"
+
+
+@pytest.mark.skipif(not COMMITTED.exists(), reason="no committed denoiser results (hand-in)")
+def test_committed_tuning_is_inside_its_grids_and_no_worse_than_defaults():
+    result = json.loads(COMMITTED.read_text())
+    methods = {(t["sigma"], t["method"]) for t in result["tuning"]}
+    for sigma in result["sigmas"]:
+        for name in (*FILTERS, "PCA-k"):
+            assert (sigma, name) in methods, (sigma, name)
+    for t in result["tuning"]:
+        where = f"{t['method']} at sigma {t['sigma']}"
+        for name, curve in t["parameters"].items():
+            assert not curve["at_grid_edge"], f"{where}: {name} at its grid's edge"
+            assert curve["chosen"] in curve["grid"]
+            assert max(curve["psnr_db"]) == pytest.approx(t["tuned_psnr_db"]), where
+        assert t["tuned_psnr_db"] >= t["default_psnr_db"] - 1e-9, where
+    assert result["tune_images"] >= 500 and result["subset_images"] >= 1000
+
+
+@pytest.mark.skipif(not COMMITTED.exists(), reason="no committed denoiser results (hand-in)")
+def test_committed_learned_rows_have_at_least_three_seeds_and_the_sweeps_reach_width_128():
+    result = json.loads(COMMITTED.read_text())
+    learned = [s for s in result["summary"] if s["kind"] == "learned"]
+    assert learned and all(s["subset"]["psnr_db"]["n"] >= 3 for s in learned)
+    assert 128 in result["widths"] and {0.2, 0.5, 1.0} <= set(result["sigmas"])
+    bm3d = [s for s in result["summary"] if s["method"] == "BM3D"]
+    assert len(bm3d) == len(result["sigmas"]) and all(s["full"] is None for s in bm3d)
+
+
+def test_mirrored_decoder_mirrors_the_encoder_and_keeps_its_initial_weights():
+    ex09.set_seeds(3)
+    sheet = ex09.AutoEncoder()
+    ex09.set_seeds(3)
+    mirrored = variants.build_model("mirrored")()
+    sizes = [m.out_features for m in mirrored.g.modules() if isinstance(m, torch.nn.Linear)]
+    assert sizes == [16, 32, 64, 128, 784]
+    assert isinstance(mirrored.g.net[-1], torch.nn.Tanh)
+    for a, b in zip(sheet.f.parameters(), mirrored.f.parameters()):
+        assert torch.equal(a, b)
+
+
+def analyses_main(*args):
+    from analyses.__main__ import main
+    return main([str(a) for a in args])
+
+
+def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys):
+    common = ["--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path, "--epochs", "1",
+              "--tsne-samples", "0"]
+    assert analyses_main("denoisers", *common, "--tune-images", "20", "--bm3d-tune-images", "2",
+                         "--nlm-tune-images", "10",
+                         "--subset-images", "10", "--seeds", "0", "1", "--sweep-seeds", "1",
+                         "--widths", "8", "16", "--sigmas", "0.5") == 0
+    result = json.loads((tmp_path / "denoisers" / "denoisers.json").read_text())
+    summary = {s["method"]: s for s in result["summary"]}
+    for expected in ("noisy input (no denoising)", *FILTERS, "PCA-8 (the code size)", "DAE",
+                     "plain AE fed the noisy input", "DAE, mirrored decoder", "DAE, width 16"):
+        assert expected in summary, expected
+    assert summary["DAE"]["seeds"] == [0, 1] and summary["DAE"]["subset"]["psnr_db"]["n"] == 2
+    assert summary["BM3D"]["full"] is None and summary["Gaussian"]["full"] is not None
+    # The DAE's seed-1 row is that run's model on the fixed noisy test images, image for image.
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
+    model = compare.load_run(tmp_path, "seed1/denoise")["model"]
+    row, = [r for r in result["rows"] if (r["method"], r["seed"]) == ("DAE", 1)]
+    assert row["full"]["mse"] == pytest.approx(ex09.evaluate(model, noisy, x_test), rel=1e-4)
+    assert row["subset"]["mse"] == pytest.approx(
+        ex09.evaluate(model, noisy[:10], x_test[:10]), rel=1e-4)
+    row, = [r for r in result["rows"] if r["method"] == "noisy input (no denoising)"]
+    assert row["full"]["mse"] == pytest.approx(float(torch.mean((noisy - x_test) ** 2)), rel=1e-6)
+    spread = summary["DAE"]["full"]["psnr_db"]
+    per_seed = [r["full"]["psnr_db"] for r in result["rows"] if r["method"] == "DAE"]
+    assert spread["mean"] == pytest.approx(np.mean(per_seed))
+    assert spread["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert [spread["min"], spread["max"]] == [min(per_seed), max(per_seed)]
+    for name in ("standing.png", "tuning.png", "examples.png"):
+        assert (tmp_path / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_denoisers_refuses_tuning_images_that_leave_pca_nothing(fake_data, tmp_path, capsys):
+    assert analyses_main("denoisers", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                         tmp_path, "--tune-images", "300") == 1
+    assert "leaves no training image" in capsys.readouterr().err
+    assert not (tmp_path / "denoisers").exists()
+
+
+def test_mirrored_study_end_to_end(fake_data, tmp_path):
+    assert analyses_main("mirrored", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                         tmp_path, "--epochs", "1", "--tsne-samples", "0", "--seeds", "1",
+                         "--scan-seeds", "3") == 0
+    result = json.loads((tmp_path / "mirrored" / "mirrored.json").read_text())
+    assert len(result["rows"]) == 4 and set(result["dead_at_start"]) == {
+        "as printed (8-8-32)", "mirrored (8-16-32)"}
+    x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
+    model = compare.load_run(tmp_path, "variants/mirrored/seed1/plain")["model"]
+    row, = [r for r in result["rows"] if (r["decoder"], r["mode"]) == (
+        "mirrored (8-16-32)", "plain")]
+    assert row["test_mse"] == pytest.approx(ex09.evaluate(model, x_test, x_test), rel=1e-4)
+    assert (tmp_path / "mirrored" / "mirrored.png").read_bytes()[:4] == b"\x89PNG"
