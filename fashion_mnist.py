@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 import zlib
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def mirror_url(mirror, name):
 def download_file(url, target, expected_md5, deadline_s=DOWNLOAD_DEADLINE_S):
     """Download url to target atomically: a temporary file, size- and md5-checked, then
     renamed, so an interrupted, cut-off or corrupted download never looks complete."""
-    partial = target.with_name(target.name + ".part")
+    # A name of its own: two runs downloading into one folder must not share a partial file.
+    partial = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     started = time.monotonic()
     try:
         with urllib.request.urlopen(url, timeout=min(READ_TIMEOUT_S, deadline_s)) as response, \
@@ -138,9 +140,10 @@ def ensure_files(data_dir, mirror, deadline_s=DOWNLOAD_DEADLINE_S):
     if not missing:
         return
     for name, md5 in missing:
-        url = mirror_url(mirror, name)
-        print(f"downloading {url}")
+        url = mirror
         try:
+            url = mirror_url(mirror, name)  # a malformed URL (http://[::1) raises ValueError
+            print(f"downloading {url}")
             folder.mkdir(parents=True, exist_ok=True)
             download_file(url, folder / name, md5, deadline_s)
         except (OSError, ValueError) as err:  # URLError, timeouts, a bad URL, a full disk
@@ -172,6 +175,8 @@ def read_idx(path, magic, expected_dims):
     for got, want in zip(dims, expected_dims):
         if want is not None and got != want:
             raise DataError(f"{path}: IDX sizes {dims}, expected {expected_dims}")
+    if dims[0] == 0:
+        raise DataError(f"{path}: the IDX file holds no items (sizes {dims})")
     expected_bytes = int(np.prod(dims))
     if len(raw) - header_end != expected_bytes:
         raise DataError(f"{path}: IDX sizes {dims} need {expected_bytes} data bytes, "

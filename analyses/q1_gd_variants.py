@@ -196,11 +196,11 @@ def plot(curves, floors, chosen, noise, optimum, path):
                  title="(d) gradient noise")
     rows = noise["start"]
     cost_ax.plot([r["batch_size"] for r in rows], [1e3 * r["seconds_per_step"] for r in rows],
-                 "o-", color="black", markersize=3, label="one step (ms)")
+                 "o-", color="black", markersize=3, label="one step")
     cost_ax.plot([r["batch_size"] for r in rows],
-                 [1e6 * r["seconds_per_step"] / r["batch_size"] for r in rows], "s--",
-                 color="tab:orange", markersize=3, label=r"per sample ($\mu$s)")
-    cost_ax.set(xlabel="batch size $B$", ylabel=r"time (ms or $\mu$s)", title="(e) cost of a step")
+                 [1e3 * r["seconds_per_step"] / r["batch_size"] for r in rows], "s--",
+                 color="tab:orange", markersize=3, label="per sample")
+    cost_ax.set(xlabel="batch size $B$", ylabel="time (ms)", title="(e) cost of a step")
     cost_ax.legend(loc="upper center", fontsize=7)
     for ax in (by_samples, by_seconds, floor_ax, noise_ax, cost_ax):
         ax.set(xscale="log", yscale="log")
@@ -239,6 +239,9 @@ def build_parser(parser):
 
 def run(args):
     started = time.perf_counter()
+    if args.subset <= CODE:  # PCA-8 would fit every image exactly: no optimum to approach
+        raise ex09.UsageError(f"--subset must be more than the code size {CODE}, got "
+                              f"{args.subset}")
     torch.set_flush_denormal(True)  # as in ex09.py: steady step times
     args.out_dir.mkdir(parents=True, exist_ok=True)
     x, _ = load_split(args.data_dir, "train", verify_md5=not args.skip_md5)

@@ -12,6 +12,7 @@ networks of seeds 0 .. --scan-seeds - 1 and lists those that start dead.
 """
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +22,8 @@ from torch import nn
 
 import ex09
 import fashion_mnist
+
+BATCH_SIZE = 128  # the sheet's
 
 VARIANTS = (("Adam, weight decay 1e-5 (the sheet's)", "adam", 1e-5),
             ("Adam, no weight decay", "adam", 0.0),
@@ -54,8 +57,8 @@ def train_logged(x_train, probe, optimizer_name, weight_decay, args):
     loss_fn, step, log = nn.MSELoss(), 0, [(0, None, ex09.network_health(model, probe))]
     for _ in range(args.epochs):
         order = torch.randperm(len(x_train), generator=shuffle_gen)
-        for start in range(0, len(x_train), 128):
-            batch = x_train[order[start:start + 128]]
+        for start in range(0, len(x_train), BATCH_SIZE):
+            batch = x_train[order[start:start + BATCH_SIZE]]
             model.train()
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(batch), batch)
@@ -88,6 +91,10 @@ def plot(results, path):
 
 def run(args):
     x_train, _, x_test, _ = fashion_mnist.load(args)
+    steps = args.epochs * math.ceil(len(x_train) / BATCH_SIZE)
+    if args.log_every > steps:
+        raise ex09.UsageError(f"--log-every {args.log_every} is longer than the run's {steps} "
+                              f"steps ({args.epochs} epochs of {len(x_train)} images)")
     probe = x_test[:args.probe]
     torch.set_flush_denormal(True)  # as ex09.py
     dead_seeds = []
@@ -95,7 +102,8 @@ def run(args):
         ex09.set_seeds(seed)
         if not ex09.network_health(ex09.AutoEncoder(), x_test)["output_varies"]:
             dead_seeds.append(seed)
-    print(f"seeds 0-{args.scan_seeds - 1} that start dead on the test images: {dead_seeds}")
+    if args.scan_seeds:
+        print(f"seeds 0-{args.scan_seeds - 1} that start dead on the test images: {dead_seeds}")
     results, summary = {}, {}
     for name, optimizer_name, weight_decay in VARIANTS:
         log = train_logged(x_train, probe, optimizer_name, weight_decay, args)
@@ -116,7 +124,7 @@ def run(args):
                         for name, log in results.items() for step, loss, h in log],
                        stage / "revival.csv")
         (stage / "revival.json").write_text(json.dumps(
-            {"seed": args.seed, "epochs": args.epochs, "steps_per_epoch": -(-len(x_train) // 128),
+            {"seed": args.seed, "epochs": args.epochs, "steps_per_epoch": -(-len(x_train) // BATCH_SIZE),
              "probe_images": len(probe), "log_every": args.log_every, "dead_seeds": dead_seeds,
              "scanned_seeds": args.scan_seeds, "variants": summary}, indent=2) + "\n")
         ex09.publish(stage, args.out_dir / "revival")

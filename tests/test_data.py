@@ -300,3 +300,35 @@ def test_labels_outside_0_to_9_are_refused(dataset):
     write_idx(raw / "t10k-labels-idx1-ubyte.gz", [0, 1, 2, 3, 4, 5, 6, 7, 8, 10],
               fm.IDX_LABELS_MAGIC)
     expect_error(data_dir, "test", "t10k-labels-idx1-ubyte.gz", "label 10 outside 0..9")
+
+
+def test_a_well_formed_idx_file_with_no_images_is_named(dataset):
+    data_dir, raw = dataset
+    write_idx(raw / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28)), fm.IDX_IMAGES_MAGIC)
+    write_idx(raw / "t10k-labels-idx1-ubyte.gz", np.zeros(0), fm.IDX_LABELS_MAGIC)
+    expect_error(data_dir, "test", "t10k-images-idx3-ubyte.gz", "holds no items")
+
+
+def test_a_malformed_mirror_url_is_one_message(tmp_path, capsys):
+    code = ex09.main(["--data-dir", str(tmp_path / "data"), "--out-dir", str(tmp_path / "out"),
+                      "--mirror", "http://[::1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "Invalid IPv6 URL" in err
+
+
+def test_two_downloads_into_one_folder_use_partial_files_of_their_own(tmp_path, monkeypatch):
+    opened = []
+    real_open = open
+
+    def spy(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"x" * 100)
+    md5 = fm.md5_of(source)
+    monkeypatch.setattr("builtins.open", spy)
+    for _ in range(2):
+        fm.download_file(source.as_uri(), tmp_path / "target.bin", md5)
+    parts = {p for p in opened if p.endswith(".part")}
+    assert len(parts) == 2  # one name per download
+    assert (tmp_path / "target.bin").read_bytes() == b"x" * 100

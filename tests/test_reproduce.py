@@ -77,3 +77,44 @@ def test_dry_run_lists_every_step_once_and_runs_nothing(capsys, monkeypatch):
     order = {label: i for i, label in enumerate(labels)}
     for label, _, _, after, _ in reproduce.steps(skip_benchmark=False):
         assert all(order[a] < order[label] for a in after), label
+
+
+def most_at_once(spans):
+    events = sorted([(t0, 1) for t0, _ in spans.values()] + [(t1, -1) for _, t1 in spans.values()],
+                    key=lambda e: (e[0], e[1]))
+    now = peak = 0
+    for _, change in events:
+        now += change
+        peak = max(peak, now)
+    return peak
+
+
+@pytest.mark.parametrize("jobs", [1, 3, 4])
+def test_the_scheduler_runs_as_many_steps_at_once_as_asked_with_a_share_of_the_cores(
+        tmp_path, monkeypatch, jobs):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(reproduce, "CORES", 8)
+    log = tmp_path / "log"
+    steps = [fake(log, f"s{i}", 0.4) for i in range(6)] + [
+        fake(log, "timed", 0.2, alone=True), fake(log, "end", 0.2, after=["s0", "s5"])]
+    done, failed, left = reproduce.run_steps(steps, jobs, tmp_path)
+    assert set(done) == {s[0] for s in steps} and not failed and not left
+    spans, threads = intervals(log)
+    assert most_at_once(spans) == jobs  # as many as asked, never more
+    assert not any(overlap(spans["timed"], spans[o]) for o in spans if o != "timed")
+    assert spans["end"][0] >= max(spans["s0"][1], spans["s5"][1])
+    share = "None" if jobs == 1 else str(8 // jobs)
+    assert {threads[s] for s in spans if s != "timed"} == {share}
+
+
+def test_schedule_estimates_on_a_known_graph():
+    # a (3 s) -> b (2 s); c (4 s) alone; d (1 s): critical path 5 s (a, b); on 2 cores the
+    # lower bound is max(5, 4 + 6 / 2) = 7 s; the scheduler's order (c alone, then a beside d,
+    # then b) takes 9 s, one at a time 10 s.
+    steps = [("c", [], ROOT, (), True), ("a", [], ROOT, (), False),
+             ("b", [], ROOT, ("a",), False), ("d", [], ROOT, (), False)]
+    seconds = {"a": 3.0, "b": 2.0, "c": 4.0, "d": 1.0}
+    assert reproduce.critical_path(steps, seconds) == 5.0
+    assert reproduce.floor_on(2, steps, seconds) == 7.0
+    assert reproduce.simulate(steps, seconds, 2) == 9.0  # c alone (4), then a|d, then b
+    assert reproduce.simulate(steps, seconds, 1) == 10.0

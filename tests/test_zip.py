@@ -9,7 +9,7 @@ import zipfile
 from conftest import ROOT
 
 # Paths the README may name that a run or the reader creates, not the ZIP.
-MADE_BY_RUNNING = ("figures/", "data/", "dist/", ".venv", "benchmarks/results/")
+MADE_BY_RUNNING = ("figures/", "data/", "dist/", ".venv", "benchmarks/results/", "quick/")
 OUTPUTS = (".png", ".csv", ".json", ".npz", ".pt")  # bare names of what a run writes
 
 
@@ -46,6 +46,11 @@ def test_zip_holds_the_code_and_runs_from_elsewhere(fake_data, tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (folder / "figures" / "compare" / "comparison.json").exists()
+    # The report's numbers need every analysis's results, which the ZIP lacks: a message.
+    result = subprocess.run([sys.executable, "report/make_numbers.py"], cwd=folder,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "is missing" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def readme_paths(text):
@@ -62,10 +67,13 @@ def readme_paths(text):
 
 
 def test_the_zip_contains_every_file_its_readme_names(tmp_path):
-    names = build_zip(tmp_path / "handin.zip")
+    target = tmp_path / "handin.zip"
+    names = build_zip(target)
     inside = {name.removeprefix("ex09/") for name in names}
     folders = {"/".join(n.split("/")[:i]) for n in inside for i in range(1, n.count("/") + 1)}
-    readme = (ROOT / "README.md").read_text()
+    with zipfile.ZipFile(target) as archive:  # the ZIP's own README, not the repository's
+        readme = archive.read("ex09/README.md").decode()
+    assert readme != (ROOT / "README.md").read_text()
     named = readme_paths(readme)
     assert "ex09.py" in named and "noise.py" in named  # the scan finds names at all
     basenames = {n.rsplit("/", 1)[-1] for n in inside}

@@ -9,16 +9,19 @@ prints them all). What they make:
   python ex09.py --mode plain / --mode denoise              Q2, Q3 (seed 0: the default runs)
   python ex09.py --mode MODE --seed N --out-dir figures/seedN  seeds 1-4, both modes
   python -m analyses variant linear-code --seed 0 / 1       the code without its ReLU
-  python -m analyses variant sheet --mode denoise --noise-std S --seed 1   noise sweep
-  python -m analyses variant widthW --mode denoise --seed 1                width sweep
-  python -m analyses compare / seeds / denoisers / revival  the analyses of those runs
+  python -m analyses variant sheet --mode denoise --noise-std S --seed N   noise sweep, N = 1-3
+  python -m analyses variant widthW --mode denoise --seed N                width sweep, N = 1-3
+  python -m analyses variant mirrored --mode MODE --seed N   the mirrored decoder, N = 0-4
+  python -m analyses compare / seeds / denoisers / mirrored / revival   the analyses of those
   python -m analyses q1                                     Q1 evidence (times steps: alone)
   python benchmarks/bench.py --json benchmarks/results/bench.json   (times steps: alone)
   python report/make_numbers.py; latexmk -pdf report.tex (in report/)   numbers and the PDF
 
-Two steps run at a time, each with one thread: on 2 cores that finishes the 17 trainings about
-1.9 times sooner than one at a time with two threads, and gives the same numbers (README). The
-steps that time themselves (q1, the benchmark) run alone, first. A step starts once the runs it
+--jobs steps run at a time (default: as many as the machine has cores), each with an even share
+of the cores: on 2 cores, two steps of one thread each finish the trainings about 1.9 times
+sooner than one at a time with two threads, and give the same numbers (README). The steps that
+time themselves (q1, the benchmark) run alone, first. After every step it prints how many are
+done and about how long the rest takes, from the step times of the last regeneration. A step starts once the runs it
 reads are finished; if one fails, the others finish and nothing after it starts.
 """
 
@@ -40,12 +43,17 @@ from noise import DEFAULT_NOISE_STD  # noqa: E402
 
 PY = sys.executable
 FIGURES = ROOT / "figures"
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+UNKNOWN_STEP_SECONDS = 150  # a step with no recorded time: about one training
 SEEDS = (1, 2, 3, 4)
-SWEEP_SEED = 1
-SWEEPS = [denoisers.sweep_run(s, 8, SWEEP_SEED) for s in denoisers.SIGMAS] + [
-    denoisers.sweep_run(DEFAULT_NOISE_STD, w, SWEEP_SEED) for w in denoisers.WIDTHS]
+SWEEPS = [denoisers.sweep_run(s, 8, seed) for seed in denoisers.SWEEP_SEEDS
+          for s in denoisers.SIGMAS] + [denoisers.sweep_run(DEFAULT_NOISE_STD, w, seed)
+                                        for seed in denoisers.SWEEP_SEEDS for w in
+                                        denoisers.WIDTHS]
 DENOISE_RUNS = ["denoise"] + [f"seed{s}/denoise" for s in SEEDS]
 PLAIN_RUNS = ["plain"] + [f"seed{s}/plain" for s in SEEDS]
+MIRRORED = [variants.run_folder("mirrored", mode, seed) for seed in (0, *SEEDS)
+            for mode in ("plain", "denoise")]
 LINEAR = [variants.run_folder("linear-code", "plain", seed) for seed in (0, 1)]
 
 
@@ -62,17 +70,17 @@ def steps(skip_benchmark):
                                     "benchmarks/results/bench.json"], ROOT, (), True))
     # The denoisers' runs first: their comparison, the longest analysis, then starts early
     # and runs beside the remaining trainings.
-    for part in (["plain"] + DENOISE_RUNS + SWEEPS, PLAIN_RUNS, LINEAR):
+    for part in (["plain"] + DENOISE_RUNS + PLAIN_RUNS + SWEEPS + MIRRORED, LINEAR):
         found += trainings(part)
         done.update(part)
-        if part == PLAIN_RUNS:
-            found += [("revival", analysis + ["revival"], ROOT, (), False)]
-        else:
+        if part != LINEAR:
             found += [("denoisers", analysis + ["denoisers", "--jobs", "1"], ROOT,
-                       tuple(dict.fromkeys(["plain", *DENOISE_RUNS, *SWEEPS])), False)] * (
-                part != LINEAR)
+                       tuple(dict.fromkeys(part)), False),
+                      ("revival", analysis + ["revival"], ROOT, (), False)]
     found += [("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
                False),
+              ("mirrored", analysis + ["mirrored", "--jobs", "1"], ROOT,
+               tuple(PLAIN_RUNS + DENOISE_RUNS + MIRRORED), False),
               ("compare", analysis + ["compare"], ROOT, ("plain", "denoise", "seed1/plain",
                                                          *LINEAR), False)]
     everything = tuple(label for label, *_ in found)
@@ -82,6 +90,62 @@ def steps(skip_benchmark):
     return found
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of steps, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {value}")
+    return value
+
+
+def recorded_seconds():
+    """Each step's time in the last full regeneration (figures/reproduce_times.json)."""
+    try:
+        times = json.loads((FIGURES / "reproduce_times.json").read_text())["step_seconds"]
+        return {k: float(v) for k, v in times.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def critical_path(todo, seconds):
+    """The least wall time with unlimited cores: the longest chain of steps that wait for each
+    other (a step alone still waits only for what it reads)."""
+    finish = {}
+    for label, _, _, after, _ in todo:  # todo lists every step after the steps it reads
+        finish[label] = max((finish[a] for a in after), default=0.0) + seconds[label]
+    return max(finish.values(), default=0.0)
+
+
+def floor_on(cores, todo, seconds):
+    """A lower bound on the wall time with `cores` cores: the critical path, or the steps that
+    run alone one after the other plus the rest spread evenly over the cores."""
+    alone = sum(seconds[s[0]] for s in todo if s[4])
+    rest = sum(seconds[s[0]] for s in todo if not s[4])
+    return max(critical_path(todo, seconds), alone + rest / cores)
+
+
+def simulate(todo, seconds, jobs):
+    """The wall time of run_steps' schedule if every step took its recorded time."""
+    todo, clock, running, done = list(todo), 0.0, {}, set()
+    while todo or running:
+        for step in [s for s in todo if all(a in done for a in s[3])]:
+            label, *_, alone = step
+            if len(running) >= jobs or (alone and running) or any(
+                    s[4] for s, _ in running.values()):
+                break
+            todo.remove(step)
+            running[label] = (step, clock + seconds[label])
+        if not running:
+            break
+        label, (_, end) = min(running.items(), key=lambda item: item[1][1])
+        clock = end
+        del running[label]
+        done.add(label)
+    return clock
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0] + " Overwrites figures/, benchmarks/results/ "
@@ -89,15 +153,24 @@ def main(argv=None):
                     "figures/logs/, every step's time to figures/reproduce_times.json.")
     parser.add_argument("--skip-benchmark", action="store_true",
                         help="leave benchmarks/results/bench.json as it is")
-    parser.add_argument("--jobs", type=int, choices=(1, 2), default=2,
-                        help="steps at a time (each with one thread when 2)")
+    parser.add_argument("--jobs", type=positive_int, default=CORES,
+                        help="steps at a time, each with an even share of the cores "
+                             f"(default: the {CORES} cores this machine has)")
     parser.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")
     args = parser.parse_args(argv)
     todo = steps(args.skip_benchmark)
     if shutil.which("latexmk") is None and not args.dry_run:
         print("latexmk not found: the PDF is skipped (see README for the TeX packages)")
         todo = [step for step in todo if step[0] != "report"]
+    recorded = recorded_seconds()
+    seconds = {s[0]: recorded.get(s[0], UNKNOWN_STEP_SECONDS) for s in todo}
     if args.dry_run:
+        print(f"{len(todo)} steps, {args.jobs} at a time (each with "
+              f"{threads_for(args.jobs)} thread(s); a step that times itself alone); from the "
+              f"recorded step times (figures/reproduce_times.json): about "
+              f"{simulate(todo, seconds, args.jobs) / 60:.0f} minutes, critical path "
+              f"{critical_path(todo, seconds) / 60:.0f}, floor on {args.jobs} cores "
+              f"{floor_on(args.jobs, todo, seconds) / 60:.0f}")
         for label, command, cwd, after, _ in todo:
             shown = " ".join(c if c != PY else "python" for c in command).replace(
                 f"{ROOT}{os.sep}", "")
@@ -114,8 +187,11 @@ def main(argv=None):
     def record(done):  # after every step, so that the numbers step reads the times so far
         finished_at.update({label: round(time.perf_counter() - started, 1)
                             for label in done if label not in finished_at})
+        left_todo = [s for s in todo if s[0] not in done]
+        print(f"{len(done)} of {len(todo)} steps done, about "
+              f"{simulate(left_todo, seconds, args.jobs) / 60:.0f} minutes left", flush=True)
         (FIGURES / "reproduce_times.json").write_text(json.dumps({
-            "jobs": args.jobs, "benchmark": not args.skip_benchmark,
+            "jobs": args.jobs, "cores": CORES, "benchmark": not args.skip_benchmark,
             "step_seconds": done, "finished_at_seconds": finished_at}, indent=2) + "\n")
 
     done, failed, left = run_steps(todo, args.jobs, log_dir, record)
@@ -126,11 +202,16 @@ def main(argv=None):
     return 0
 
 
+def threads_for(jobs):
+    return max(1, CORES // jobs)
+
+
 def run_steps(todo, jobs, log_dir, record=lambda done: None):
-    """Run the steps `jobs` at a time (each with one thread when more than one), each once the
-    steps it waits for are done, an `alone` step with nothing beside it; after a failure, the
-    running ones finish and no other starts. Returns ({label: seconds}, failed, never started)."""
-    env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})}
+    """Run the steps `jobs` at a time (each with an even share of the cores when more than one),
+    each once the steps it waits for are done, an `alone` step with nothing beside it (and every
+    thread); after a failure, the running ones finish and no other starts. Returns
+    ({label: seconds}, failed, never started)."""
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads_for(jobs))} if jobs > 1 else {})}
     todo, started, done, failed, running = list(todo), time.perf_counter(), {}, [], {}
     try:
         while todo or running:
@@ -173,5 +254,7 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C
     try:
         sys.exit(main())
+    except BrokenPipeError:  # `--dry-run | head`: the reader has seen enough
+        sys.exit(0)
     except KeyboardInterrupt:
         sys.exit("\ninterrupted: the steps that were running were stopped and published nothing")

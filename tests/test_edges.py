@@ -1,0 +1,74 @@
+"""Edge values of the analyses' own options: each refused before any work, in one line."""
+
+from conftest import run_analysis, run_script
+
+
+def test_an_option_of_the_wrong_type_names_the_type_not_the_parser_function():
+    result = run_script("--epochs", "x")
+    assert result.returncode == 2 and "invalid int value: 'x'" in result.stderr
+
+
+def test_q1_refuses_a_subset_no_larger_than_the_code(tmp_path):
+    for subset in ("1", "8"):
+        result = run_analysis("q1", "--subset", subset, "--out-dir", tmp_path)
+        assert result.returncode == 1 and "--subset must be more than the code size 8" in \
+            result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_revival_refuses_a_logging_interval_longer_than_the_run(fake_data, tmp_path):
+    result = run_analysis("revival", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                          tmp_path, "--epochs", "1", "--log-every", "50", "--scan-seeds", "0")
+    assert result.returncode == 1 and "--log-every 50 is longer than the run's" in result.stderr
+    assert not (tmp_path / "revival").exists()
+
+
+def test_a_variant_too_wide_to_build_is_refused_before_the_data_loads(tmp_path):
+    result = run_analysis("variant", "width999999999", "--data-dir", tmp_path / "nothing",
+                          "--out-dir", tmp_path)
+    assert result.returncode == 2 and "W from 1 to 4096" in result.stderr
+
+
+def test_published_results_are_readable_by_others_as_a_plain_folder(fake_data, tmp_path):
+    import os
+    from conftest import TINY_RUN
+    result = run_script(*TINY_RUN, "--data-dir", fake_data, "--out-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "plain").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_a_full_disk_while_writing_a_figure_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    import matplotlib.figure
+    import pytest
+
+    import ex09
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    fig, _ = ex09._matplotlib().subplots()
+    with pytest.raises(OSError) as info:
+        ex09.save(fig, tmp_path / "figure.png")
+    assert info.value.filename == str(tmp_path / "figure.png")
+
+
+def test_a_failed_zip_build_leaves_no_partial_file(tmp_path, monkeypatch):
+    import sys
+    import zipfile
+
+    import pytest
+
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_zip
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(zipfile.ZipFile, "write", fail)
+    with pytest.raises(OSError):
+        make_zip.build(tmp_path / "handin.zip")
+    assert list(tmp_path.iterdir()) == []
