@@ -9,6 +9,7 @@ import csv
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +80,9 @@ def q1_numbers(q1):
         m[f"QOne{key}Steps"] = f"{statistics.median(v[name]['steps']):,.0f}".replace(",", "\\,")
     larger = [loss for lr, loss in v["batch"]["tuning_final_loss"].items()
               if float(lr) > v["batch"]["lr"]]
+    m["QOneMeanImageLoss"] = f3(q1["mean_image_loss"])
+    for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
+        m[f"QOne{key}FinalLoss"] = f2(statistics.median(v[name]["final_loss"]))
     m["QOneDivergeNote"] = ("the next larger learning rate of the grid diverged"
                             if larger and math.isinf(min(larger)) else
                             "a larger one did worse in tuning")
@@ -112,6 +116,7 @@ def collect(root=ROOT):
     seeds = load_json(fig / "seeds" / "seeds.json")
     revival = load_json(fig / "revival" / "revival.json")
     den = load_json(fig / "denoisers" / "denoisers.json")
+    mir = load_json(fig / "mirrored" / "mirrored.json")
     bench = load_json(root / "benchmarks" / "results" / "bench.json")
     times = load_json(fig / "reproduce_times.json")
 
@@ -187,6 +192,7 @@ def collect(root=ROOT):
                                if r["model"] == "plain" and r["dead_at_start"])
 
     m.update(denoiser_numbers(den))
+    m.update(mirrored_numbers(mir))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -198,6 +204,12 @@ def collect(root=ROOT):
         values = [100 * knn_class[n] for n in names]
         m[f"Knn{key}Range"] = f"{min(values):.1f}--{max(values):.1f}"
     by_seed = {(r["model"], r["seed"]): r for r in seeds["rows"]}
+    for name in ("Shirt", "Coat", "Pullover", "Sandal", "Ankle boot", "Sneaker", "Trouser", "Bag"):
+        values = [100 * by_seed[("plain", s)]["knn5_per_class"][CLASS_NAMES.index(name)]
+                  for s in seeds["seeds"]]
+        m["KnnClass" + name.replace(" ", "")] = (
+            f"{statistics.fmean(values):.0f}~$\\pm$~{statistics.stdev(values):.0f}\\,\\%")
+    m["SignTestAll"] = f"{2 * 0.5 ** len(seeds['seeds']):.2f}"
 
     def seeds_where(name, better):
         c = CLASS_NAMES.index(name)
@@ -240,6 +252,7 @@ def collect(root=ROOT):
         + [f2(per_class[(model, name)]["silhouette_2d_per_class"]) for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
     tables["DenoiseTableRows"] = denoise_table(den)
+    tables["SweepTableRows"] = sweep_table(den)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
                  for r in losses["plain"] if r["train_loss"]]
@@ -249,90 +262,212 @@ def collect(root=ROOT):
     return m, tables
 
 
-FILTER_NAMES = ("Gaussian", "median", "total variation", "non-local means", "wavelet (BayesShrink)")
+FILTER_NAMES = ("Gaussian", "median", "total variation", "wavelet (BayesShrink)",
+                "non-local means", "BM3D")
+# The learned rows of the ranking table; the sweeps' rows at sigma 0.5 and width 8 are seeds of
+# the DAE row, so they are not repeated.
+LEARNED_SHOWN = ("DAE", "plain AE fed the noisy input", "DAE, mirrored decoder", "DAE, width 128")
+TABLE_NAMES = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)": "noisy input",
+               "plain AE fed the noisy input": "AE (Q2) fed the noisy input",
+               "DAE, mirrored decoder": "DAE, mirrored decoder",
+               "DAE, width 128": "DAE, every layer 128 wide"}
 
 
-def denoiser_rows(den, sigma):
-    """The rows at one noise level: every DAE seed folded into one entry (mean over seeds)."""
-    rows = [r for r in den["rows"] if r["sigma"] == sigma]
-    daes = [r for r in rows if r["method"].startswith("DAE (seed")]
-    merged = [r for r in rows if r not in daes and not r["method"].startswith("DAE trained")]
-    if daes:
-        merged.append({"method": "DAE", "seeds": daes, **{
-            key: statistics.fmean(r[key] for r in daes) for key in ("psnr_db", "ssim", "mse")}})
-    return sorted(merged, key=lambda r: -r["psnr_db"])
+def value_text(method, values):
+    """The tuned values of a filter as table text."""
+    if not values:
+        return ""
+    short = {"sigma_factor": "$\\sigma_f/\\sigma$", "h": "$h/\\sigma$", "patch_size": "patch",
+             "patch_distance": "dist.", "fast_mode": "fast", "profile": "", "std": "std",
+             "window": "window", "weight": "weight", "k": "k"}
+    parts = []
+    for name, v in values.items():
+        text = tex_escape(v) if isinstance(v, str) else ("yes" if v is True else "no"
+                                                          if v is False else f"{v:g}")
+        parts.append(f"{short[name]} {text}".strip())
+    return ", ".join(parts)
+
+
+def standing(den, sigma=0.5):
+    """The summary entries at one noise level by method."""
+    return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma}
+
+
+def psnr_cell(s, part="subset"):
+    p = s[part]["psnr_db"]
+    return spread(p, f2) if p["n"] > 1 else f2(p["mean"])
 
 
 def denoise_table(den):
-    sigma = 0.5
+    at = standing(den)
+    shown = [m for m in at if at[m]["kind"] != "learned" or m in LEARNED_SHOWN]
+    shown.sort(key=lambda m: -at[m]["subset"]["psnr_db"]["mean"])
     table = []
-    for place, r in enumerate(denoiser_rows(den, sigma), 1):
-        name = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)": "noisy input itself",
-                "plain AE fed the noisy input (seed 0)": "AE (Q2), noisy input, seed 0"}.get(
-            r["method"], tex_escape(r["method"]))
-        parameter = "" if not r.get("parameter") else f"{tex_escape(r['parameter'])} = {r['value']:g}"
-        if "seeds" in r:
-            psnr = [s["psnr_db"] for s in r["seeds"]]
-            ssim = [s["ssim"] for s in r["seeds"]]
-            cells = [f"{f2(r['psnr_db'])}~$\\pm$~{f2(statistics.stdev(psnr))}",
-                     f"{f3(r['ssim'])}~$\\pm$~{f3(statistics.stdev(ssim))}"]
-            parameter = f"{len(psnr)} seeds, PSNR {f2(min(psnr))}--{f2(max(psnr))}"
-        else:
-            cells = [f2(r["psnr_db"]), f3(r["ssim"])]
-        table.append([str(place), name, parameter, *cells, f4(r["mse"])])
+    for place, method in enumerate(shown, 1):
+        s = at[method]
+        name = TABLE_NAMES.get(method, tex_escape(method.replace(" (BayesShrink)", "")))
+        values = value_text(method, s["values"]) if s["kind"] == "filter" else (
+            f"$n={s['subset']['psnr_db']['n']}$ seeds" if s["kind"] == "learned" else "")
+        ssim = s["subset"]["ssim"]
+        table.append([str(place), name, values, psnr_cell(s),
+                      mean_sd(ssim, f3) if ssim["n"] > 1 else f3(ssim["mean"]),
+                      "--" if s["full"] is None else f2(s["full"]["psnr_db"]["mean"])])
     return table
 
 
+def sweep_table(den):
+    """PSNR (subset, mean +- sd over seeds) of the DAE per noise level and per width."""
+    rows = []
+    for sigma in den["sigmas"]:
+        at = standing(den, sigma)
+        dae = at[f"DAE trained at sigma {sigma:g}"]
+        best = max((at[m] for m in FILTER_NAMES[:-1]), key=lambda r: r["subset"]["psnr_db"]["mean"])
+        rows.append([f"$\\sigma={sigma:g}$, $w=8$", mean_sd(dae["subset"]["psnr_db"], f2),
+                     f2(at["BM3D"]["subset"]["psnr_db"]["mean"]),
+                     f"{f2(best['subset']['psnr_db']['mean'])} ({tex_escape(best['method'])})",
+                     f2(at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])])
+    at = standing(den)
+    for width in den["widths"]:
+        if width == 8:
+            continue
+        dae = at[f"DAE, width {width}"]
+        rows.append([f"$\\sigma=0.5$, $w={width}$", mean_sd(dae["subset"]["psnr_db"], f2),
+                     "", "", ""])
+    return rows
+
+
 def denoiser_numbers(den):
+    at = standing(den)
     m = {"TuneImages": f"{den['tune_images']:,}".replace(",", "\\,"),
-         "SweepSeed": str(den["sweep_seed"])}
-    rows = denoiser_rows(den, 0.5)
-    names = [r["method"] for r in rows]
-    dae = rows[names.index("DAE")]
-    filters = [r for r in rows if r["method"] in FILTER_NAMES]
-    best = max(filters, key=lambda r: r["psnr_db"])
-    best_ssim = max(rows, key=lambda r: r["ssim"])
-    m["DaeRank"], m["DaeOf"] = str(names.index("DAE") + 1), str(len(rows))
-    m["DaePsnr"], m["DaeSsim"] = f2(dae["psnr_db"]), f3(dae["ssim"])
-    m["DaeBestSeedPsnr"] = f2(max(s["psnr_db"] for s in dae["seeds"]))
-    m["DaeWorstSeedPsnr"] = f2(min(s["psnr_db"] for s in dae["seeds"]))
-    m["DaeSeedZeroPsnr"] = f2(next(s["psnr_db"] for s in dae["seeds"] if s["method"] == "DAE (seed 0)"))
-    m["DaeSeedsAboveBestFilter"] = str(sum(s["psnr_db"] > best["psnr_db"] for s in dae["seeds"]))
-    m["BestFilter"], m["BestFilterPsnr"] = best["method"], f2(best["psnr_db"])
-    m["BestFilterSsim"] = f3(best["ssim"])
-    m["BestSsimMethod"], m["BestSsim"] = tex_escape(best_ssim["method"]), f3(best_ssim["ssim"])
-    pca = max((r for r in rows if r["method"].startswith("PCA-")), key=lambda r: r["psnr_db"])
-    m["BestPca"], m["BestPcaPsnr"] = pca["method"], f2(pca["psnr_db"])
-    m["NoisyPsnr"] = f2(rows[names.index("noisy input (no denoising)")]["psnr_db"])
-    m["PlainNoisyPsnr"] = f2(rows[names.index("plain AE fed the noisy input (seed 0)")]["psnr_db"])
+         "BmTuneImages": str(den["bm3d_tune_images"]),
+         "SubsetImages": f"{den['subset_images']:,}".replace(",", "\\,"),
+         "SweepSeeds": f"{min(den['sweep_seeds'])}--{max(den['sweep_seeds'])}",
+         "SweepSeedsN": str(len(den["sweep_seeds"]))}
+    order = sorted((k for k in at if at[k]["kind"] != "learned" or k in LEARNED_SHOWN),
+                   key=lambda k: -at[k]["subset"]["psnr_db"]["mean"])
+    dae, bm3d, nlm = at["DAE"], at["BM3D"], at["non-local means"]
+    m["DaeRank"], m["DaeOf"] = str(order.index("DAE") + 1), str(len(order))
+    m["DaePsnr"] = spread(dae["subset"]["psnr_db"], f2)
+    m["DaePsnrMean"] = f2(dae["subset"]["psnr_db"]["mean"])
+    m["DaeSsim"] = f3(dae["subset"]["ssim"]["mean"])
+    m["DaeFullPsnr"] = f2(dae["full"]["psnr_db"]["mean"])
+    m["DaeSeedsN"] = str(dae["subset"]["psnr_db"]["n"])
+    for key, s in (("Bm", bm3d), ("Nlm", nlm)):
+        m[f"{key}Psnr"], m[f"{key}Ssim"] = f2(s["subset"]["psnr_db"]["mean"]), f3(
+            s["subset"]["ssim"]["mean"])
+        m[f"{key}Values"] = value_text(s["method"], s["values"])
+    m["NlmFullPsnr"] = f2(nlm["full"]["psnr_db"]["mean"])
+    dae_seeds = [r for r in den["rows"] if r["sigma"] == 0.5 and r["method"] == "DAE"]
+    m["DaeSeedsAboveNlm"] = str(sum(r["subset"]["psnr_db"] > nlm["subset"]["psnr_db"]["mean"]
+                                    for r in dae_seeds))
+    learned = [s for s in at.values() if s["kind"] == "learned"]
+    best_learned = max(learned, key=lambda s: s["subset"]["psnr_db"]["mean"])
+    m["BestLearned"] = tex_escape(best_learned["method"])
+    m["BestLearnedPsnr"] = spread(best_learned["subset"]["psnr_db"], f2)
+    m["BestLearnedSsim"] = f3(best_learned["subset"]["ssim"]["mean"])
+    # Every DAE run at this level once (the sweeps' rows at sigma 0.5 and width 8 are the
+    # DAE's seed runs again), the plain AE aside.
+    folder = {(label, int(seed)): name for label, runs in den["groups"].items()
+              for seed, name in runs.items() if label.startswith("DAE")}
+    dae_runs = {}
+    for r in den["rows"]:
+        if r["sigma"] == 0.5 and (r["method"], r["seed"]) in folder:
+            dae_runs[folder[r["method"], r["seed"]]] = r["subset"]["psnr_db"]
+    m["LearnedRunsAboveBm"] = str(sum(v > bm3d["subset"]["psnr_db"]["mean"]
+                                      for v in dae_runs.values()))
+    m["LearnedRunsN"] = str(len(dae_runs))
+    m["BmGap"] = f2(bm3d["subset"]["psnr_db"]["mean"] - dae["subset"]["psnr_db"]["mean"])
+    m["BestLearnedGap"] = f2(bm3d["subset"]["psnr_db"]["mean"]
+                             - best_learned["subset"]["psnr_db"]["mean"])
+    classical = max((at[k] for k in FILTER_NAMES), key=lambda r: r["subset"]["psnr_db"]["mean"])
+    m["BestClassical"] = tex_escape(classical["method"])
+    m["BestClassicalPsnr"] = f2(classical["subset"]["psnr_db"]["mean"])
+    m["BestClassicalSsim"] = f3(classical["subset"]["ssim"]["mean"])
+    m["DaeSeedsAboveClassical"] = str(sum(
+        r["subset"]["psnr_db"] > classical["subset"]["psnr_db"]["mean"] for r in dae_seeds))
+    m["DaeClassicalGap"] = f2(classical["subset"]["psnr_db"]["mean"]
+                              - dae["subset"]["psnr_db"]["mean"])
+    widths = {w: at[f"DAE, width {w}"]["subset"]["psnr_db"] for w in den["widths"]}
+    for key, level in (("Bm", bm3d), ("Classical", classical)):
+        over = [w for w in sorted(widths) if widths[w]["mean"] > level["subset"]["psnr_db"]["mean"]]
+        m[f"WidthOvertake{key}"] = str(over[0]) if over else "none"
+    m["WidthAllSeedsAboveClassical"] = str(min(
+        (w for w in sorted(widths) if widths[w]["min"] > classical["subset"]["psnr_db"]["mean"]),
+        default="none"))
+    m["BestLearnedSsimAny"] = f3(max(s["subset"]["ssim"]["mean"] for s in learned))
+    m["MirroredDaePsnr"] = spread(at["DAE, mirrored decoder"]["subset"]["psnr_db"], f2)
+    m["PlainNoisyPsnr"] = spread(at["plain AE fed the noisy input"]["subset"]["psnr_db"], f2)
+    m["NoisyPsnr"] = f2(at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])
+    pca = next(s for k, s in at.items() if k.endswith("(k tuned)"))
+    m["BestPca"], m["BestPcaPsnr"] = pca["method"].replace(" (k tuned)", ""), f2(
+        pca["subset"]["psnr_db"]["mean"])
+    tuning = {(t["sigma"], t["method"]): t for t in den["tuning"]}
+    nlm_t = tuning[(0.5, "non-local means")]
+    m["NlmDefaultPsnr"], m["NlmTunedPsnr"] = f2(nlm_t["default_psnr_db"]), f2(
+        nlm_t["tuned_psnr_db"])
     for key, sigma in (("Low", 0.2), ("High", 1.0)):
-        at = [r for r in den["rows"] if r["sigma"] == sigma]
-        dae_at = next(r for r in at if r["method"].startswith("DAE trained"))
-        best_at = max((r for r in at if r["method"] in FILTER_NAMES), key=lambda r: r["psnr_db"])
+        s_at = standing(den, sigma)
+        best = max((s_at[k] for k in FILTER_NAMES), key=lambda r: r["subset"]["psnr_db"]["mean"])
         m[f"Sweep{key}Sigma"] = f"{sigma:g}"
-        m[f"Sweep{key}Dae"] = f2(dae_at["psnr_db"])
-        m[f"Sweep{key}Filter"], m[f"Sweep{key}FilterPsnr"] = best_at["method"], f2(best_at["psnr_db"])
-        m[f"Sweep{key}Noisy"] = f2(next(r for r in at if r["method"].startswith("noisy"))["psnr_db"])
-    widths = {r["width"]: r for r in den["widths"]}
-    words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour"}  # no digits in a macro
-    for w, r in widths.items():
-        if w in words:
-            m[f"Width{words[w]}Psnr"], m[f"Width{words[w]}Ssim"] = f2(r["psnr_db"]), f3(r["ssim"])
-    over = [w for w in sorted(widths) if widths[w]["psnr_db"] > best["psnr_db"]]
-    m["WidthOvertake"] = str(over[0]) if over else "none"
-    m["WidthSsimOvertake"] = next((str(w) for w in sorted(widths)
-                                   if widths[w]["ssim"] > best_ssim["ssim"]), "none")
-    edges = [r for r in den["rows"] if r.get("best_at_grid_edge")]
-    tuned = [r for r in den["rows"] if r.get("parameter")]
-    gain = max((abs(r.get("edge_gain_db") or 0) for r in edges), default=0)
-    where = ", ".join(f"{r['method']} at $\\sigma={r['sigma']:g}$" for r in edges)
-    m["GridNote"] = ("Every filter's tuned value lies inside its grid." if not edges else
-                     f"{len(edges)} of {len(tuned)} tuned values lie at the edge of their grid "
-                     f"({where}); the last grid step gained "
-                     + ("less than 0.001\\,dB" if gain < 0.001 else f"at most {gain:.3f}\\,dB")
-                     + " there, "
-                     + ("a plateau, not a truncated search." if gain < 0.01 else
-                        "so a longer grid might do better."))
+        m[f"Sweep{key}Dae"] = mean_sd(s_at[f"DAE trained at sigma {sigma:g}"]["subset"]
+                                      ["psnr_db"], f2)
+        m[f"Sweep{key}Filter"] = tex_escape(best["method"])
+        m[f"Sweep{key}FilterPsnr"] = f2(best["subset"]["psnr_db"]["mean"])
+        m[f"Sweep{key}Noisy"] = f2(s_at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])
+    words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour", 128: "OneTwentyEight"}
+    for w in den["widths"]:
+        s = at[f"DAE, width {w}"]
+        m[f"Width{words[w]}Psnr"] = mean_sd(s["subset"]["psnr_db"], f2)
+        m[f"Width{words[w]}Ssim"] = f3(s["subset"]["ssim"]["mean"])
+    def numeric(curve):
+        return not isinstance(curve["grid"][0], (str, bool))
+    values = [(t, name, c) for t in den["tuning"] for name, c in t["parameters"].items()
+              if numeric(c)]
+    edges = [f"{tex_escape(t['method'])} {tex_escape(name)} at $\\sigma={t['sigma']:g}$"
+             for t, name, c in values if c["at_grid_edge"]]
+    natural = [f"{tex_escape(t['method'])} {tex_escape(name)} at $\\sigma={t['sigma']:g}$"
+               for t, name, c in values if c["at_natural_bound"]]
+    m["GridNote"] = (f"All {len(values)} tuned numeric values lie inside their grids or at a "
+                     f"natural bound" if not edges else
+                     f"{len(edges)} of {len(values)} tuned numeric values lie at the edge of "
+                     f"their grid ({'; '.join(edges)})") + (
+        f"; at a natural bound: {'; '.join(natural)}." if natural else ".")
+    m["NlmTuneImages"] = str(nlm_t["tune_images"])
+    m["DenSeedsList"] = f"{min(den['seeds'])}--{max(den['seeds'])}"
+    m["TunedBeatsDefaults"] = str(sum(t["tuned_psnr_db"] >= t["default_psnr_db"]
+                                      for t in den["tuning"]))
+    m["TunedN"] = str(len(den["tuning"]))
+    return m
+
+
+def mirrored_numbers(mir):
+    m = {}
+    dead = mir["dead_at_start"]
+    names = list(dead)
+    m["MirScanLast"] = str(mir["scan_seeds"] - 1)
+    m["MirDeadPrinted"] = ", ".join(map(str, dead[names[0]])) or "none"
+    m["MirDeadMirrored"] = ", ".join(map(str, dead[names[1]])) or "none"
+    m["MirSeedsN"] = str(len(mir["seeds"]))
+    m["MirSeedsList"] = f"{min(mir['seeds'])}--{max(mir['seeds'])}"
+    for key, label in (("Printed", names[0]), ("Mirrored", names[1])):
+        for mode_key, mode in (("Plain", "plain"), ("Denoise", "denoise")):
+            s = mir["summary"][f"{label}, {mode}"]
+            m[f"Mir{key}{mode_key}Mse"] = spread(s["test_mse"], f4)
+            m[f"Mir{key}{mode_key}Knn"] = spread(
+                {k: 100 * v if k != "n" else v for k, v in s["knn5_accuracy"].items()}, f1)
+            m[f"Mir{key}{mode_key}Psnr"] = spread(s["denoising_psnr_db"], f2)
+    rows = {(r["decoder"], r["mode"], r["seed"]): r for r in mir["rows"]}
+    for mode_key, mode in (("Plain", "plain"), ("Denoise", "denoise")):
+        for key, measure, better in (("Mse", "test_mse", lambda a, b: a < b),
+                                     ("Knn", "knn5_accuracy", lambda a, b: a > b),
+                                     ("Psnr", "denoising_psnr_db", lambda a, b: a > b)):
+            m[f"MirBetter{mode_key}{key}"] = str(sum(
+                better(rows[(names[1], mode, s)][measure], rows[(names[0], mode, s)][measure])
+                for s in mir["seeds"]))
+    d = mir["paired_differences"]["denoise: denoising_psnr_db, mirrored minus printed"]
+    m["MirPsnrGain"] = spread(d, f2)
+    d = mir["paired_differences"]["plain: test_mse, mirrored minus printed"]
+    m["MirMseGain"] = spread(d, f4)
     return m
 
 
@@ -355,8 +490,21 @@ def main(argv=None):
                         help="the project folder to read and write (default: this one)")
     root = parser.parse_args(argv).root
     out = root / "report" / "numbers.tex"
-    out.write_text(render(*collect(root)))
+    try:
+        text = render(*collect(root))
+    except FileNotFoundError as err:
+        sys.exit(f"error: {err.filename} is missing: the report's numbers come from the results "
+                 f"of `python tools/reproduce.py` (or of the step that writes that file); "
+                 f"{out} is unchanged")
+    except (ValueError, KeyError, TypeError, IndexError, StopIteration) as err:
+        sys.exit(f"error: a result file under {root} is damaged or from an older version "
+                 f"({type(err).__name__}: {err}); regenerate it; {out} is unchanged")
+    try:
+        out.write_text(text)
+    except OSError as err:
+        sys.exit(f"error: cannot write {out}: {err.strerror or err}")
     print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
