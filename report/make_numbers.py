@@ -219,6 +219,15 @@ def collect(root=ROOT):
     m["SandalBetterSeeds"] = seeds_where("Sandal", lambda d, p: d > p)
     m["BootBetterSeeds"] = seeds_where("Ankle boot", lambda d, p: d > p)
     m["SneakerWorseSeeds"] = seeds_where("Sneaker", lambda d, p: d < p)
+    # Classes whose map silhouette moves the same way (DAE vs AE) at every seed.
+    uniform = [name for c, name in enumerate(CLASS_NAMES)
+               if len({(by_seed[("denoise", s)]["silhouette_2d_per_class"][c]
+                        > by_seed[("plain", s)]["silhouette_2d_per_class"][c])
+                       for s in seeds["seeds"]}) == 1]
+    plural = {"T-shirt/top": "T-shirts", "Dress": "dresses"}
+    m["UniformClasses"] = ", ".join(tex_escape(plural.get(n, n.lower() + "s"))
+                                    for n in uniform) or "none"
+    m["UniformClassesN"] = str(len(uniform))
     for key, model in (("Plain", "plain"), ("Denoise", "denoise")):
         drops = [100 * (by_seed[(model, s)]["knn5_accuracy"]
                         - by_seed[(f"{model} (noisy input)", s)]["knn5_accuracy"])
@@ -391,6 +400,9 @@ def denoiser_numbers(den):
     for key, level in (("Bm", bm3d), ("Classical", classical)):
         over = [w for w in sorted(widths) if widths[w]["mean"] > level["subset"]["psnr_db"]["mean"]]
         m[f"WidthOvertake{key}"] = str(over[0]) if over else "none"
+    m["WidthAllSeedsAboveBm"] = str(min(
+        (w for w in sorted(widths) if widths[w]["min"] > bm3d["subset"]["psnr_db"]["mean"]),
+        default="none"))
     m["WidthAllSeedsAboveClassical"] = str(min(
         (w for w in sorted(widths) if widths[w]["min"] > classical["subset"]["psnr_db"]["mean"]),
         default="none"))
@@ -445,8 +457,10 @@ def mirrored_numbers(mir):
     dead = mir["dead_at_start"]
     names = list(dead)
     m["MirScanLast"] = str(mir["scan_seeds"] - 1)
-    m["MirDeadPrinted"] = ", ".join(map(str, dead[names[0]])) or "none"
-    m["MirDeadMirrored"] = ", ".join(map(str, dead[names[1]])) or "none"
+    def seeds_text(found):
+        return "none" if not found else ("seed " if len(found) == 1 else "seeds ") + ", ".join(
+            map(str, found))
+    m["MirDeadPrinted"], m["MirDeadMirrored"] = (seeds_text(dead[n]) for n in names[:2])
     m["MirSeedsN"] = str(len(mir["seeds"]))
     m["MirSeedsList"] = f"{min(mir['seeds'])}--{max(mir['seeds'])}"
     for key, label in (("Printed", names[0]), ("Mirrored", names[1])):
