@@ -390,6 +390,16 @@ def run(args):
                                   f"code collapsed); rerun it with t-SNE for compare:\n  "
                                   f"{rerun_command(out_dir, name)}")
     config = runs["denoise"]["metrics"]["config"]
+    # The two are compared image for image and seed for seed: refuse a pair that is not one.
+    plain_config = runs["plain"]["metrics"]["config"]
+    differ = [f"{k} {plain_config.get(k)} (plain) vs {config.get(k)} (denoise)" for k in (
+        "seed", "epochs", "batch_size", "lr", "weight_decay", "tsne_samples", "train_limit",
+        "test_limit") if plain_config.get(k) != config.get(k)]
+    if differ:
+        raise ex09.UsageError(f"the plain and denoise runs in {out_dir} were made with other "
+                              f"settings ({', '.join(differ)}); compare needs a matching pair:"
+                              f"\n  {rerun_command(out_dir, 'plain')}\n  "
+                              f"{rerun_command(out_dir, 'denoise')}")
     x_train, y_train, x_test, y_test = fashion_mnist.load(args)
     y_train, y_test = y_train.numpy(), y_test.numpy()
     # The one fixed noisy copy of the test set that ex09.py's denoise runs are tested on.

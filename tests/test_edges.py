@@ -72,3 +72,35 @@ def test_a_failed_zip_build_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         make_zip.build(tmp_path / "handin.zip")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_refuses_a_plain_and_denoise_pair_made_with_other_settings(fake_data, tmp_path):
+    from conftest import TINY_RUN
+    for mode, seed in (("plain", "1"), ("denoise", "2")):
+        result = run_script(*TINY_RUN, "--mode", mode, "--seed", seed, "--data-dir", fake_data,
+                            "--out-dir", tmp_path)
+        assert result.returncode == 0, result.stderr
+    result = run_analysis("compare", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path)
+    assert result.returncode == 1 and "seed 1 (plain) vs 2 (denoise)" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "compare").exists()
+
+
+def test_a_run_is_checked_against_its_settings_in_the_read_that_loads_it(fake_data, tmp_path):
+    import json
+
+    import pytest
+
+    import ex09
+    from analyses import compare
+    from conftest import TINY_RUN
+    assert run_script(*TINY_RUN, "--mode", "denoise", "--seed", "3", "--data-dir", fake_data,
+                      "--out-dir", tmp_path / "seed3").returncode == 0
+    from types import SimpleNamespace
+    args = SimpleNamespace(out_dir=tmp_path, data_dir=fake_data, mirror="m", skip_md5=True,
+                           train_limit=None, test_limit=None)
+    metrics = json.loads((tmp_path / "seed3" / "denoise" / "metrics.json").read_text())
+    options = {"epochs": 3, "tsne_samples": 30, "batch_size": 32, "eval_every": 2}
+    compare.check_settings(args, "seed3/denoise", metrics, options)  # its own settings: fine
+    metrics["config"]["seed"] = 4  # a run of another seed published in its place
+    with pytest.raises(ex09.UsageError, match="seed 4 \\(not 3\\)"):
+        compare.check_settings(args, "seed3/denoise", metrics, options)
