@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Everything a grader needs to rerun the exercise and every figure of the report; paths
 # inside the ZIP are relative. The README names only what is here (tests/test_zip.py checks).
 CONTENTS = ("ex09.py", "noise.py", "fashion_mnist.py", "cuda_graph.py", "requirements.txt",
-            "requirements-dev.txt", "analyses/*.py", "tools/*.py",
+            "requirements-dev.txt", "analyses/*.py", "tools/*.py", "tools/handin_README.md",
             "benchmarks/bench.py", "tests/*.py", "report/*.tex", "report/make_numbers.py",
             "report/report.pdf")
 FOLDER = "ex09"  # the ZIP unpacks into one folder
@@ -22,9 +22,8 @@ README = ROOT / "tools" / "handin_README.md"
 
 
 def files():
-    found = [path for pattern in CONTENTS for path in sorted(ROOT.glob(pattern))] + [README]
-    missing = [p for p in CONTENTS if not any(ROOT.glob(p))] + [
-        str(README.relative_to(ROOT))] * (not README.exists())
+    found = [path for pattern in CONTENTS for path in sorted(ROOT.glob(pattern))]
+    missing = [p for p in CONTENTS if not any(ROOT.glob(p))]
     if missing:
         raise SystemExit(f"error: nothing matches {', '.join(missing)} in {ROOT}")
     return found
@@ -35,9 +34,9 @@ def build(target):
     partial = target.with_name(target.name + ".part")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in files():
-                name = "README.md" if path == README else path.relative_to(ROOT).as_posix()
-                archive.write(path, f"{FOLDER}/{name}")
+            for path in files():  # the ZIP's README is its own (kept too, to rebuild the ZIP)
+                archive.write(path, f"{FOLDER}/{path.relative_to(ROOT).as_posix()}")
+            archive.write(README, f"{FOLDER}/README.md")
         partial.replace(target)  # no half-written ZIP if interrupted
     finally:
         partial.unlink(missing_ok=True)  # a failed or interrupted build leaves nothing
