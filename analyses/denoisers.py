@@ -593,12 +593,17 @@ def plot_standing(summary, args, path):
     shown = [m for m in at if not m.startswith(("DAE trained", "DAE, width", "PCA-8 (the"))
              or m == "DAE, width 128"]
     shown.sort(key=lambda m: at[m]["subset"]["psnr_db"]["mean"])
+    first_learned = next(i for i, m in enumerate(shown) if at[m]["kind"] == "learned")
+    first_other = next(i for i, m in enumerate(shown) if at[m]["kind"] != "learned")
     for i, method in enumerate(shown):
         p = at[method]["subset"]["psnr_db"]
         learned = at[method]["kind"] == "learned"
         rank_ax.errorbar(p["mean"], i, xerr=[[p["mean"] - p["min"]], [p["max"] - p["mean"]]]
                          if learned else None, fmt="o" if learned else "s", markersize=3.5,
-                         color="tab:red" if learned else "tab:blue", capsize=2, linewidth=1)
+                         color="tab:red" if learned else "tab:blue", capsize=2, linewidth=1,
+                         label=("learned: mean, min-max of seeds" if learned else
+                                "classical, PCA, input") if i in (first_learned, first_other)
+                         else None)
     rank_ax.set_yticks(range(len(shown)), [m.replace(" (BayesShrink)", "").replace(
         " (no denoising)", "").replace("plain AE fed the noisy input", "AE (Q2), noisy in")
         .replace(" (k tuned)", "") for m in shown], fontsize=7)
@@ -621,7 +626,8 @@ def plot_standing(summary, args, path):
                                     [d["subset"]["psnr_db"]["max"] - d["subset"]["psnr_db"]
                                      ["mean"] for d in dae]],
                     fmt="o-", color="tab:red", capsize=2, markersize=3.5, linewidth=1.2,
-                    label=f"DAE ({len(args.sweep_seeds)} seeds: mean, min-max)")
+                    label=f"DAE per level / width, seeds "
+                          f"{', '.join(map(str, args.sweep_seeds))}")
         sigmas = xs if ax is noise_ax else [DEFAULT_NOISE_STD] * len(xs)
         bm3d = [level(s, "BM3D") for s in sigmas]
         if all(bm3d):
@@ -635,11 +641,13 @@ def plot_standing(summary, args, path):
         ax.set_xticks(xs, [f"{x:g}" for x in xs])
         ax.set(xlabel=xlabel, ylabel="mean PSNR (dB)")
         ax.grid(True, alpha=0.3)
-    fig.legend(*width_ax.get_legend_handles_labels(), loc="lower center", fontsize=7, ncol=3,
+    handles, labels = rank_ax.get_legend_handles_labels()
+    more = width_ax.get_legend_handles_labels()
+    fig.legend(handles + more[0], labels + more[1], loc="lower center", fontsize=7, ncol=3,
                bbox_to_anchor=(0.5, 0.0))
     noise_ax.set_title("tuned / trained per level", fontsize=8)
     width_ax.set_title(rf"width, at $\sigma$ = {DEFAULT_NOISE_STD:g}", fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     ex09.save(fig, path, layout=False)
 
 

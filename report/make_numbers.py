@@ -83,7 +83,7 @@ def q1_numbers(q1):
     m["QOneMeanImageLoss"] = f3(q1["mean_image_loss"])
     for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
         m[f"QOne{key}FinalLoss"] = f2(statistics.median(v[name]["final_loss"]))
-    m["QOneDivergeNote"] = ("the next larger learning rate of the grid diverged"
+    m["QOneDivergeNote"] = ("twice that learning rate diverged"
                             if larger and math.isinf(min(larger)) else
                             "a larger one did worse in tuning")
     floors = {name: statistics.median(v[name]["floor_excess"]) for name in v}
@@ -157,7 +157,7 @@ def collect(root=ROOT):
     m["LinearMse"] = f4(recon["plain-linear-code"])
     m["SeedOnePlainMse"] = f4(recon["seed1/plain"])
     m["SeedOneLinearMse"] = f4(recon["seed1/plain-linear-code"])
-    m["SeedOneLinearActive"] = str(codes["seed1/plain-linear-code"]["active_units"])
+    m["SeedOneLinearVarying"] = str(codes["seed1/plain-linear-code"]["varying_units"])
 
     m.update(q1_numbers(q1))
 
@@ -168,6 +168,14 @@ def collect(root=ROOT):
     m["RevivalSteps"] = f"{revival['epochs'] * revival['steps_per_epoch']:,}".replace(",", "\\,")
     m["RevivalSgdLr"] = f"{variants[2]['lr']:g}"
     m["RevivalLogEvery"] = str(revival["log_every"])
+    no_decay = [r for r in load_csv(fig / "revival" / "revival.csv")
+                 if r["variant"] == list(revival["variants"])[1]]
+    start_units = int(no_decay[0]["live_code_units"])
+    drops = [int(r["step"]) for r, q in zip(no_decay[1:], no_decay) if
+             int(r["live_code_units"]) < int(q["live_code_units"])]
+    m["RevivalNoDecayCodeDrop"] = (f"from {start_units} to {no_decay[-1]['live_code_units']} "
+                                   f"between steps {min(drops)} and {max(drops)}"
+                                   if drops else "none")
     m["RevivalProbe"] = f"{revival['probe_images']:,}".replace(",", "\\,")
 
     summary = seeds["summary"]
@@ -227,7 +235,8 @@ def collect(root=ROOT):
     plural = {"T-shirt/top": "T-shirts", "Dress": "dresses"}
     m["UniformClasses"] = ", ".join(tex_escape(plural.get(n, n.lower() + "s"))
                                     for n in uniform) or "none"
-    m["UniformClassesN"] = str(len(uniform))
+    m["UniformClassesN"] = (f"{len(uniform)} class" if len(uniform) == 1 else
+                            f"{len(uniform)} classes")
     for key, model in (("Plain", "plain"), ("Denoise", "denoise")):
         drops = [100 * (by_seed[(model, s)]["knn5_accuracy"]
                         - by_seed[(f"{model} (noisy input)", s)]["knn5_accuracy"])
@@ -482,6 +491,13 @@ def mirrored_numbers(mir):
     m["MirPsnrGain"] = spread(d, f2)
     d = mir["paired_differences"]["plain: test_mse, mirrored minus printed"]
     m["MirMseGain"] = spread(d, f4)
+    gains = {s: rows[(names[1], "plain", s)]["test_mse"] - rows[(names[0], "plain", s)]["test_mse"]
+             for s in mir["seeds"]}
+    m["MirMseGainLargestSeed"] = str(min(gains, key=gains.get))
+    m["MirMseGainLargest"] = f4(min(gains.values()))
+    m["MirBetterPlainMseOtherSeeds"] = str(sum(
+        g < 0 for seed, g in gains.items() if str(seed) != m["MirMseGainLargestSeed"]))
+    m["MirOtherSeedsN"] = str(len(gains) - 1)
     return m
 
 
