@@ -636,7 +636,7 @@ def plot_standing(summary, args, path):
         best = [max((level(s, m) for m in filters), key=lambda r: r["subset"]["psnr_db"]["mean"])
                 for s in sigmas]
         ax.plot(xs, [b["subset"]["psnr_db"]["mean"] for b in best], "^:", color="tab:blue",
-                markersize=3, linewidth=1, label="best other filter")
+                markersize=3, linewidth=1, label="best other classical filter")
         ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [f"{x:g}" for x in xs])
         ax.set(xlabel=xlabel, ylabel="mean PSNR (dB)")

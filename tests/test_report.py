@@ -211,10 +211,9 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     if "Widened to 128 units per layer it beats both by PSNR at every seed" in tex:
         assert m["WidthAllSeedsAboveClassical"] == "128"
         assert int(m["WidthAllSeedsAboveBm"]) <= 128
-    if "With the mirrored decoder its mean is a few tenths higher" in tex:
-        gain = first(m["MirroredDaePsnr"]) - float(m["DaePsnrMean"])
-        assert 0.1 <= gain < 1 and first(m["MirroredDaePsnr"]) < min(
-            float(m["BmPsnr"]), float(m["BestClassicalPsnr"]))
+    if "the mirrored decoder (Section~\\ref{sec:setup}) does not close the gap" in tex:
+        assert first(m["MirroredDaePsnr"]) < min(float(m["BmPsnr"]),
+                                                 float(m["BestClassicalPsnr"]))
     if "is far ahead" in tex:
         assert first(m["SweepHighDae"]) - float(m["SweepHighFilterPsnr"]) > 2
     if "The mirrored decoder is better on average" in tex:
@@ -223,7 +222,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     if "still far above the optimum" in tex:  # batch GD, against the other two
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
         assert min(q1["batch"]["final_excess"]) > 3 * max(q1["mini-batch"]["final_excess"])
-    if "makes the most progress per sample (a) and, here, per second" in tex:
+    if "then makes the most progress per sample (a) and, here, per second" in tex:
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
         assert max(q1["stochastic"]["final_excess"]) < min(q1["mini-batch"]["final_excess"])
 
