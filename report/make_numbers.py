@@ -434,6 +434,8 @@ def denoiser_numbers(den):
                                       ["psnr_db"], f2)
         m[f"Sweep{key}Filter"] = tex_escape(best["method"])
         m[f"Sweep{key}FilterPsnr"] = f2(best["subset"]["psnr_db"]["mean"])
+        m[f"Sweep{key}Pca"] = f2(next(v for k, v in s_at.items() if k.endswith("(k tuned)"))
+                                  ["subset"]["psnr_db"]["mean"])
         m[f"Sweep{key}Noisy"] = f2(s_at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])
     words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour", 128: "OneTwentyEight"}
     for w in den["widths"]:

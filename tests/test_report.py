@@ -222,7 +222,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     if "still far above the optimum" in tex:  # batch GD, against the other two
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
         assert min(q1["batch"]["final_excess"]) > 3 * max(q1["mini-batch"]["final_excess"])
-    if "then makes the most progress per sample (a) and, here, per second" in tex:
+    if "then makes the most progress per sample (a) and, by the end, per second" in tex:
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
         assert max(q1["stochastic"]["final_excess"]) < min(q1["mini-batch"]["final_excess"])
 
