@@ -214,15 +214,18 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     if "the mirrored decoder (Section~\\ref{sec:setup}) does not close the gap" in tex:
         assert first(m["MirroredDaePsnr"]) < min(float(m["BmPsnr"]),
                                                  float(m["BestClassicalPsnr"]))
+    if "of one seed are more alike than those of two seeds of one model" in tex:
+        assert first(m["SeedsCkaSame"]) > max(first(m["SeedsCkaPlain"]),
+                                              first(m["SeedsCkaDenoise"]))
     if "is far ahead" in tex:
         assert first(m["SweepHighDae"]) - float(m["SweepHighFilterPsnr"]) > 2
     if "The mirrored decoder is better on average" in tex:
         assert first(m["MirMirroredDenoisePsnr"]) > first(m["MirPrintedDenoisePsnr"])
         assert first(m["MirMirroredPlainMse"]) < first(m["MirPrintedPlainMse"])
-    if "still far above the optimum" in tex:  # batch GD, against the other two
+    if "above the optimum, still far from it" in tex:  # batch GD, against the other two
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
         assert min(q1["batch"]["final_excess"]) > 3 * max(q1["mini-batch"]["final_excess"])
-    if "then makes the most progress per sample (a) and, by the end, per second" in tex:
+    if "then overtakes the others per sample (a) and, by the end, per second" in tex:
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
         assert max(q1["stochastic"]["final_excess"]) < min(q1["mini-batch"]["final_excess"])
 
