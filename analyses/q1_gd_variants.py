@@ -180,8 +180,9 @@ def plot(curves, floors, chosen, noise, optimum, path):
                           color=COLOURS[name], linewidth=0.8)
     by_samples.set(xlabel="samples processed", ylabel="loss - optimum (PCA-8)",
                    title="(a) per sample")
-    by_seconds.set(xlabel="training time (s)", title="(b) per second")
-    floor_ax.set(xlabel="samples processed", title="(c) started at the optimum")
+    by_seconds.set(xlabel="training time (s)", ylabel="loss - optimum", title="(b) per second")
+    floor_ax.set(xlabel="samples processed", ylabel="loss - optimum",
+                 title="(c) started at the optimum")
     for point, marker in (("start", "o"), ("optimum", "s")):
         rows = noise[point][:-1]  # B = N: no noise at all (zero on a log axis)
         sizes = [r["batch_size"] for r in rows]

@@ -217,6 +217,9 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     if "of one seed are more alike than those of two seeds of one model" in tex:
         assert first(m["SeedsCkaSame"]) > max(first(m["SeedsCkaPlain"]),
                                               first(m["SeedsCkaDenoise"]))
+    if "more than the runs from the random start end above the optimum" in tex:
+        q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]["stochastic"]
+        assert min(q1["floor_excess"]) > max(q1["final_excess"])
     if "is far ahead" in tex:
         assert first(m["SweepHighDae"]) - float(m["SweepHighFilterPsnr"]) > 2
     if "The mirrored decoder is better on average" in tex:
