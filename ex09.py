@@ -171,7 +171,7 @@ class AutoEncoder(nn.Module):
 
 
 def make_optimizer(model, lr, weight_decay):
-    """Q2c: Adam; the sheet's "momentum 1e-5" is the template's weight decay. Fused if built."""
+    """Q2c: Adam; the sheet's "momentum 1e-5" read as weight decay (README). Fused if built."""
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):

@@ -217,6 +217,11 @@ def collect(root=ROOT):
                   for s in seeds["seeds"]]
         m["KnnClass" + name.replace(" ", "")] = (
             f"{statistics.fmean(values):.0f}~$\\pm$~{statistics.stdev(values):.0f}\\,\\%")
+    for name in ("Sandal", "Ankle boot"):
+        values = [by_seed[("plain", s)]["silhouette_code_per_class"][CLASS_NAMES.index(name)]
+                  for s in seeds["seeds"]]
+        m["SilCode" + name.replace(" ", "")] = (f"{statistics.fmean(values):.2f}~$\\pm$~"
+                                                f"{statistics.stdev(values):.2f}")
     m["SignTestAll"] = f"{2 * 0.5 ** len(seeds['seeds']):.2f}"
 
     def seeds_where(name, better):

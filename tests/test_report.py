@@ -220,6 +220,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     if "more than the runs from the random start end above the optimum" in tex:
         q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]["stochastic"]
         assert min(q1["floor_excess"]) > max(q1["final_excess"])
+    if "the worst of \\SeedsN: \\SeedsDenoiseNoisyMse" in tex:
+        assert m["SeedsDenoiseNoisyMse"].rstrip("]").endswith(m["DenoiseFinalTest"])
+    if "(\\UniformClasses, lower for the DAE at all \\SneakerWorseSeeds)" in tex:
+        assert m["UniformClasses"] == "sneakers" and m["SneakerWorseSeeds"] == m["SeedsN"]
     if "is far ahead" in tex:
         assert first(m["SweepHighDae"]) - float(m["SweepHighFilterPsnr"]) > 2
     if "The mirrored decoder is better on average" in tex:
