@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -244,6 +245,12 @@ def psnr(estimate, target, peak_to_peak=PIXEL_RANGE):
     """Mean over images of the per-image PSNR in dB: 10 log10(range^2 / MSE of that image)."""
     err = np.mean((np.asarray(estimate, np.float64) - np.asarray(target, np.float64)) ** 2, axis=1)
     return float(np.mean(10 * np.log10(peak_to_peak ** 2 / np.maximum(err, 1e-12))))
+
+
+def spread(values):
+    """Mean, sd (0 for one value), min, max and n of a list of numbers: a result over seeds."""
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
+            else 0.0, "min": min(values), "max": max(values), "n": len(values)}
 
 
 def per_class_mse(estimate, target, labels):

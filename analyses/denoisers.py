@@ -33,7 +33,6 @@ denoisers.json and drawn in tuning.png.
 import itertools
 import json
 import shutil
-import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -305,11 +304,6 @@ def output(model, x):
     return model.eval()(x).numpy()
 
 
-def spread(values):
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
-            else 0.0, "min": min(values), "max": max(values), "n": len(values)}
-
-
 def build_parser(parser):
     parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
                         help="reads the runs under <out-dir>; results go to <out-dir>/denoisers/")
@@ -451,14 +445,12 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
             print(f"  tuned {best:.2f} dB on the tuning images, defaults {default_psnr:.2f} dB "
                   f"({tuned_at - t0:.0f} s)", flush=True)
             outputs[name] = ("filter", estimate, chosen)
-        k_curve = {}
 
         def pca_score(values):
             estimate = compare.pca_reconstruct(noisy_tune.reshape(-1, 784), mean,
                                                components[:values["k"]])
             return mean_psnr(estimate.reshape(-1, 28, 28), tune_clean)
         chosen, curves, best = tune(pca_score, (PCA_PARAM,))
-        k_curve = curves
         tuning[f"{sigma:g}", "PCA-k"] = {
             "sigma": sigma, "method": "PCA-k", "tune_images": args.tune_images, "chosen": chosen,
             "parameters": curves, "tuned_psnr_db": best, "defaults": {"k": 784},
@@ -467,7 +459,7 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
             noisy_test.numpy(), mean, components[:chosen["k"]]).reshape(-1, 28, 28), chosen)
         outputs["PCA-8 (the code size)"] = ("pca", compare.pca_reconstruct(
             noisy_test.numpy(), mean, components[:8]).reshape(-1, 28, 28), {"k": 8})
-        print(f"sigma {sigma:g}: PCA k = {chosen['k']} (grid {k_curve['k']['grid']})", flush=True)
+        print(f"sigma {sigma:g}: PCA k = {chosen['k']} (grid {curves['k']['grid']})", flush=True)
         for (label, seed), model in models.items():
             if label.startswith("DAE trained at sigma") and label != f"DAE trained at sigma " \
                                                                      f"{sigma:g}":
@@ -499,7 +491,7 @@ def summarise(rows):
                  "seeds": [r["seed"] for r in group], "values": group[0]["values"]}
         for part in ("subset", "full"):
             entry[part] = None if group[0][part] is None else {
-                measure: spread([r[part][measure] for r in group])
+                measure: compare.spread([r[part][measure] for r in group])
                 for measure in ("psnr_db", "ssim", "mse")}
         summary.append(entry)
     return summary

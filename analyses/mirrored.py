@@ -17,7 +17,6 @@ seed. Measured, per seed and as mean +- sd [min, max]:
 
 import json
 import shutil
-import statistics
 import tempfile
 from pathlib import Path
 
@@ -65,16 +64,6 @@ def dead_starts(x, seeds):
             if not ex09.network_health(variants.build_model(decoder)(), x)["output_varies"]:
                 found[label].append(seed)
     return found
-
-
-def psnr_db(estimate, clean):
-    error = ((estimate.clamp(-1, 1) - clean) ** 2).mean(dim=1).double()
-    return float((10 * torch.log10(4.0 / error.clamp_min(1e-10))).mean())
-
-
-def spread(values):
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
-            else 0.0, "min": min(values), "max": max(values), "n": len(values)}
 
 
 def plot(rows, seeds, path):
@@ -128,13 +117,13 @@ def run(args):
                                                            y_test.numpy()),
                      "live_code_units": compare.active_units(h_test),
                      "dead_at_start": entry["metrics"].get("dead_at_start"),
-                     "denoising_psnr_db": psnr_db(denoised, x_test)})
+                     "denoising_psnr_db": compare.psnr(denoised.numpy(), x_test.numpy())})
         print(f"measured {name}", flush=True)
-    summary = {f"{label}, {mode}": {key: spread([r[key] for r in rows if (r["decoder"], r[
+    summary = {f"{label}, {mode}": {key: compare.spread([r[key] for r in rows if (r["decoder"], r[
         "mode"]) == (label, mode)]) for key in ("test_mse", "knn5_accuracy", "live_code_units",
                                                "denoising_psnr_db")}
         for label in DECODERS for mode in MODES}
-    paired = {f"{mode}: {key}, mirrored minus printed": spread([
+    paired = {f"{mode}: {key}, mirrored minus printed": compare.spread([
         next(r[key] for r in rows if (r["decoder"], r["mode"], r["seed"]) == (
             list(DECODERS)[1], mode, s)) - next(
             r[key] for r in rows if (r["decoder"], r["mode"], r["seed"]) == (

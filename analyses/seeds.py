@@ -83,10 +83,7 @@ def code_measures(train_codes, y_train, test_codes, y_test, sample, seed):
 
 def summary_of(values):
     values = [v for v in values if v is not None]
-    if not values:
-        return None
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
-            else 0.0, "min": min(values), "max": max(values), "n": len(values)}
+    return compare.spread(values) if values else None
 
 
 def measure(args):
