@@ -9,18 +9,16 @@ Every output of a run goes to <out-dir>/<mode>/ (README.md lists them)."""
 import argparse
 import csv
 import importlib.metadata
+import io
 import json
 import math
-import os
 import platform
 import random
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,6 +29,7 @@ from torch import nn
 
 import cuda_graph
 import fashion_mnist
+import publishing
 from fashion_mnist import CLASS_NAMES, FILES, DataError
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
@@ -42,7 +41,7 @@ class UsageError(Exception):
     """A problem the user can fix (bad option, diverged run, missing run): printed, no traceback."""
 
 
-USER_ERRORS = (UsageError, DataError)  # printed as one line by main(), never a traceback
+USER_ERRORS = (UsageError, DataError, publishing.PublishError)  # printed as one line by main(), never a traceback
 
 
 # ----------------------------------------------------------------------------- options
@@ -99,7 +98,8 @@ def build_parser(parser=None):  # analyses/variants.py passes its own, for the s
 
 
 def check_args(args):
-    """Refuse what would fail late, before any data is read; returns the run's folder."""
+    """Refuse what would fail late, before any data is read; returns the run's folder and the
+    folders made for it."""
     test_size = min(args.test_limit or FILES["test"]["count"], FILES["test"]["count"])
     if args.tsne_samples > test_size or 0 < args.tsne_samples < len(CLASS_NAMES):
         raise UsageError(f"--tsne-samples must be 0 (skip) or between {len(CLASS_NAMES)} (one per "
@@ -109,16 +109,16 @@ def check_args(args):
         raise UsageError(f"--device {args.device}: this PyTorch build cannot use it here")
     if args.device == "auto":  # the first one available
         args.device = next((d for d, there in available.items() if there), "cpu")
-    try:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=args.out_dir).close()  # can we write there?
-    except OSError as err:
-        raise UsageError(f"cannot write to --out-dir {args.out_dir}: {err.strerror}") from None
     final_dir = args.out_dir / args.mode
     if final_dir.exists() and not final_dir.is_dir():
         raise UsageError(f"{final_dir} is a file where this run's folder goes; it will not be "
                          f"replaced: move it, or choose another --out-dir")
-    return final_dir
+    try:
+        made = publishing.make_dirs(args.out_dir)  # removed again if the run fails
+        tempfile.TemporaryFile(dir=args.out_dir).close()  # can we write there?
+    except OSError as err:
+        raise UsageError(f"cannot write to --out-dir {args.out_dir}: {err.strerror}") from None
+    return final_dir, made
 
 
 def set_seeds(seed):  # the one place where global generators are seeded
@@ -250,12 +250,18 @@ def save(fig, path, dpi=200, layout=True):
         fig.tight_layout()
     fig.canvas.draw()  # creates the tick labels, whose sizes count too
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
-    try:
-        fig.savefig(path, dpi=dpi, metadata={"WidthInches": f"{fig.get_figwidth():.3f}",
-                                             "SmallestFontPt": f"{min(sizes, default=99):.2f}"})
-    except OSError as err:  # a full disk: the message names the file
-        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+    written(path, lambda p: fig.savefig(p, dpi=dpi, metadata={
+        "WidthInches": f"{fig.get_figwidth():.3f}",
+        "SmallestFontPt": f"{min(sizes, default=99):.2f}"}))
     _matplotlib().close(fig)
+
+
+def written(path, write):
+    """write(path); a full disk's error then names the file (Python's names none on write)."""
+    try:
+        write(path)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
 
 
 def plot_image_rows(rows, column_titles, title, path):
@@ -426,10 +432,12 @@ def train(args, model, data, device, stage):
 
 
 def write_csv(rows, path):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    def write(path):
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    written(path, write)
 
 
 def write_outputs(args, model, data, history, snapshots, stage, device, train_time):
@@ -450,7 +458,9 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
         tsne_note = embed_codes(model, data.x_test, data.y_test, data.tsne_idx, args.seed, title,
                                 stage)
         tsne_seconds = round(time.perf_counter() - t0, 2)
-    torch.save(model.state_dict(), stage / "model.pt")
+    weights = io.BytesIO()  # torch.save on a full disk raises an unreadable RuntimeError
+    torch.save(model.state_dict(), weights)
+    written(stage / "model.pt", lambda p: p.write_bytes(weights.getvalue()))
     tested = [row for row in history if row["test_loss"] is not None]
     metrics = {
         "mode": args.mode, "config": {k: v for k, v in vars(args).items() if k not in (
@@ -470,35 +480,20 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
                      torch.version.cuda, **{name: importlib.metadata.version(name) for name in (
                          "numpy", "matplotlib", "scikit-learn")}},
         "platform": platform.platform()}
-    (stage / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    written(stage / "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=2) + "\n"))
     return metrics
 
 
-def publish(stage, final):
-    """Swap a finished run's private folder into place as a whole: `final` holds the files of
-    one run, the later of two at once. Atomic renames: no lock, nothing POSIX-only needed."""
-    os.umask(mask := os.umask(0))  # (reads the umask) as a plain mkdir, not mkdtemp's 0700:
-    os.chmod(stage, 0o777 & ~mask)
-    for _ in range(100):
-        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        try:
-            if final.exists():
-                os.replace(final, old)
-            os.replace(stage, final)
-            return
-        except OSError:  # another run published between our two renames: try again
-            if old.exists() and not final.exists():
-                os.replace(old, final)  # the earlier results back, never lost
-            time.sleep(0.05)
-        finally:
-            if final.exists():
-                shutil.rmtree(old, ignore_errors=True)
-    raise UsageError(f"could not publish the run into {final}: it keeps changing or is in use "
-                     f"(another program holding a file open there?)")
-
-
 def run(args, make_model=AutoEncoder):  # analyses/variants.py passes other networks
-    final_dir = check_args(args)
+    final_dir, made = check_args(args)
+    try:
+        train_and_publish(args, make_model, final_dir)
+    except BaseException:  # a failed or stopped run leaves no empty --out-dir behind
+        publishing.remove_if_empty(made)
+        raise
+
+
+def train_and_publish(args, make_model, final_dir):
     set_seeds(args.seed)
     # Dead ReLU units' weights and Adam statistics decay into denormals, slow on many CPUs.
     torch.set_flush_denormal(True)
@@ -507,15 +502,18 @@ def run(args, make_model=AutoEncoder):  # analyses/variants.py passes other netw
     print(f"{args.mode} autoencoder on {device}: {len(data.x_train)} training and "
           f"{len(data.x_test)} test images, {args.epochs} epochs")
     model = make_model().to(device)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.partial-", dir=final_dir.parent))
+    stage = publishing.make_stage(final_dir)
     try:
         started = time.perf_counter()
         history, snapshots = train(args, model, data, device, stage)
         train_time = time.perf_counter() - started
         metrics = write_outputs(args, model, data, history, snapshots, stage, device, train_time)
-        publish(stage, final_dir)
+        publishing.publish(stage, final_dir)  # refused after a stop, even a swallowed one
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    if publishing.interrupted():  # the stop came during the publish, which then finished
+        raise SystemExit(f"interrupted: the run had finished; it is published whole in "
+                         f"{final_dir}")
     print(f"done in {time.perf_counter() - STARTED:.1f} s ({train_time:.1f} s training and "
           f"evaluation); final test MSE {metrics['final_test_loss']:.5f}; outputs in {final_dir}")
 
@@ -523,7 +521,8 @@ def run(args, make_model=AutoEncoder):  # analyses/variants.py passes other netw
 def main(argv=None):
     args = build_parser().parse_args(argv)
     untouched = f"nothing was published; earlier results in {args.out_dir / args.mode} stay"
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C, clean up
+    publishing.handle_signals()  # Ctrl+C and `kill`: clean up, publish nothing
+    publishing.end_with_parent()  # started by seeds or reproduce.py: stop when they die
     try:
         run(args)
         return 0

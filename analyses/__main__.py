@@ -2,10 +2,10 @@
 
 import argparse
 import importlib
-import signal
 import sys
 
 import ex09
+import publishing
 
 # name -> (module, one line for --help). Modules are imported when chosen.
 ANALYSES = {
@@ -45,7 +45,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C, clean up
+    publishing.handle_signals()  # Ctrl+C and `kill`: clean up, publish nothing
+    publishing.end_with_parent()  # started by tools/reproduce.py: stop when it dies
     try:
         importlib.import_module(args.module).run(args)
     except ex09.USER_ERRORS as err:
@@ -58,6 +59,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"\ninterrupted: nothing was published; earlier results of {args.name} are "
               f"untouched", file=sys.stderr)
+        return 130
+    if publishing.interrupted():  # the stop came during the publish, which then finished
+        print(f"interrupted: {args.name} had finished; its results are published whole",
+              file=sys.stderr)
         return 130
     return 0
 

@@ -9,19 +9,19 @@ about a minute on 2 CPU cores, most of it the k-nearest-neighbour search on raw 
 
 import csv
 import json
+import math
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import ex09
+import publishing
 import fashion_mnist
 from analyses import variants
 from noise import TEST_NOISE_SEED, add_white_noise
@@ -56,8 +56,25 @@ def run_command(out_dir, name):
     return command + ([] if base == ex09.HERE / "figures" else ["--out-dir", str(base)])
 
 
-def rerun_command(out_dir, name):
-    return "python " + " ".join(run_command(out_dir, name))
+def rerun_command(out_dir, name, config=None):
+    """The command that remakes run `name`; given that run's config, with its own settings."""
+    command = run_command(out_dir, name)
+    if isinstance(config, dict):
+        defaults = vars(ex09.build_parser().parse_args([]))
+        command += [f"--{k.replace('_', '-')}={config[k]}" for k in RUN_SETTINGS if k in config
+                    and k not in ("mode", "variant") and config[k] != defaults.get(k)
+                    and not (k == "noise_std" and config.get("mode") == "plain")
+                    and f"--{k.replace('_', '-')}" not in command]
+    return "python " + " ".join(command)
+
+
+def run_config(out_dir, name):
+    """The config in a run's metrics.json, or None if it cannot be read."""
+    try:
+        config = json.loads((out_dir / name / "metrics.json").read_text())["config"]
+        return config if isinstance(config, dict) else None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 # The settings that make a run what it is: a finished run is reused only if all of them match.
@@ -92,12 +109,8 @@ def differences(config, expected):
 def settings_differ(args, name, options):
     """The settings in which the finished run `name` differs from what `name` with `options`
     would make ([] if none), or None if its metrics.json cannot be read (as good as not there)."""
-    expected = expected_settings(args, name, options)
-    try:
-        config = json.loads((args.out_dir / name / "metrics.json").read_text())["config"]
-        return differences(config, expected)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
+    config = run_config(args.out_dir, name)
+    return None if config is None else differences(config, expected_settings(args, name, options))
 
 
 def check_settings(args, name, metrics, options):
@@ -146,7 +159,7 @@ def ensure_runs(args, names, jobs, options):
                 with open(log, "w") as handle:
                     running.append((name, log, subprocess.Popen(
                         [sys.executable, *run_arguments(args, name, options)], cwd=ex09.HERE,
-                        env=env, stdout=handle, stderr=subprocess.STDOUT)))
+                        env=publishing.child_env(env), stdout=handle, stderr=subprocess.STDOUT)))
             time.sleep(0.5)
             for name, log, process in [r for r in running if r[2].poll() is not None]:
                 running.remove((name, log, process))
@@ -178,7 +191,16 @@ def read_run_file(out_dir, name, file, reader):
     except Exception as err:  # noqa: BLE001 - json, torch, numpy and csv each raise their own
         raise ex09.UsageError(f"{path} is missing or damaged ({type(err).__name__}: "
                               f"{str(err)[:200]}); redo that run:\n  "
-                              f"{rerun_command(out_dir, name)}") from None
+                              f"{rerun_command(out_dir, name, run_config(out_dir, name))}"
+                              ) from None
+
+
+def finite_number(value, field, low=-np.inf):
+    """A run file's number, or a ValueError that names its field (NaN, null, a string...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value >= low):
+        raise ValueError(f"{field} is {value!r}, not a finite number >= {low}")
+    return value
 
 
 def load_run(out_dir, name):
@@ -188,12 +210,18 @@ def load_run(out_dir, name):
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval()
 
-    def rows_from(path):
+    def rows_from(path):  # epochs 0..E; a training loss after epoch 0, a test loss at 0 and E
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         if not rows or any(None in row or None in row.values() for row in rows):
             raise ValueError("rows missing or incomplete")
-        [(int(r["epoch"]), float(r["train_loss"] or 0), float(r["test_loss"] or 0)) for r in rows]
+        if [r["epoch"] for r in rows] != [str(e) for e in range(len(rows))]:
+            raise ValueError("the epochs are not 0, 1, 2, ... in order")
+        for r in rows:
+            epoch, last = int(r["epoch"]), int(r["epoch"]) == len(rows) - 1
+            for key, needed in (("train_loss", epoch > 0), ("test_loss", epoch == 0 or last)):
+                if r[key] or needed:
+                    finite_number(float(r[key]) if r[key] else None, f"{key} at epoch {epoch}")
         return rows
 
     def tsne_from(path):
@@ -201,13 +229,30 @@ def load_run(out_dir, name):
             return None  # t-SNE skipped in that run; checked where it is needed
         with np.load(path) as arrays:
             tsne = {k: arrays[k] for k in ("indices", "labels", "codes", "coords")}
-        if not len(tsne["codes"]) == len(tsne["coords"]) == len(tsne["labels"]):
-            raise ValueError("arrays of different lengths")
+        n = len(tsne["labels"])
+        for key, shape in (("indices", (n,)), ("labels", (n,)), ("codes", (n, None)),
+                           ("coords", (n, 2))):
+            if len(tsne[key].shape) != len(shape) or any(
+                    want not in (None, got) for want, got in zip(shape, tsne[key].shape)):
+                raise ValueError(f"{key} has shape {tsne[key].shape}, expected "
+                                 f"{tuple('any' if w is None else w for w in shape)}")
+            if not np.isfinite(tsne[key]).all():
+                raise ValueError(f"{key} holds NaN or infinite values")
+        if len(set(tsne["labels"].tolist())) < 2 or not set(tsne["labels"].tolist()) <= set(
+                range(len(ex09.CLASS_NAMES))):
+            raise ValueError(f"labels {sorted(set(tsne['labels'].tolist()))[:12]} are not "
+                             f"at least two of the classes 0-9")
         return tsne
 
-    def metrics_from(path):
+    def metrics_from(path):  # the fields the analyses use, of the right kind
         metrics = json.loads(path.read_text())
-        metrics["config"]["seed"], metrics["config"]["noise_std"]  # KeyError if incomplete
+        config = metrics["config"]
+        if metrics["mode"] not in ("plain", "denoise") or config["mode"] != metrics["mode"]:
+            raise ValueError(f"mode is {metrics['mode']!r}, config.mode {config['mode']!r}")
+        if not isinstance(config["seed"], int) or config["seed"] < 0:
+            raise ValueError(f"config.seed is {config['seed']!r}, not a whole number >= 0")
+        finite_number(config["noise_std"], "config.noise_std", 0)
+        finite_number(metrics["final_test_loss"], "final_test_loss", 0)
         return metrics
 
     metrics = read_run_file(out_dir, name, "metrics.json", metrics_from)
@@ -404,9 +449,9 @@ def run(args):
         "test_limit") if plain_config.get(k) != config.get(k)]
     if differ:
         raise ex09.UsageError(f"the plain and denoise runs in {out_dir} were made with other "
-                              f"settings ({', '.join(differ)}); compare needs a matching pair:"
-                              f"\n  {rerun_command(out_dir, 'plain')}\n  "
-                              f"{rerun_command(out_dir, 'denoise')}")
+                              f"settings ({', '.join(differ)}); compare needs a matching pair, "
+                              f"for example the plain run made again as the denoise run was:"
+                              f"\n  {rerun_command(out_dir, 'plain', {**config, 'mode': 'plain'})}")
     x_train, y_train, x_test, y_test = fashion_mnist.load(args)
     y_train, y_test = y_train.numpy(), y_test.numpy()
     # The one fixed noisy copy of the test set that ex09.py's denoise runs are tested on.
@@ -467,11 +512,11 @@ def run(args):
                   "cka_vs_plain": linear_cka(target, results["plain"]["h_test"]),
                   "trustworthiness": None, "silhouette_2d": None})
 
-    stage = Path(tempfile.mkdtemp(prefix=".compare.partial-", dir=out_dir))
+    stage = publishing.make_stage(out_dir / "compare")
     try:
         write_results(stage, runs, per_class, reconstruction, per_class_rows, denoising,
                       psnr_rows, codes, config, x_train, x_test)
-        ex09.publish(stage, out_dir / "compare")
+        publishing.publish(stage, out_dir / "compare")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     print_tables(reconstruction, denoising, psnr_rows, codes, per_class_rows, config)

@@ -33,16 +33,15 @@ denoisers.json and drawn in tuning.png.
 import itertools
 import json
 import shutil
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import ex09
+import publishing
 import fashion_mnist
 from analyses import compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
@@ -499,7 +498,7 @@ def summarise(rows):
 
 def write(args, rows, summary, ranking, tuning, examples, classes, extra):
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".denoisers.partial-", dir=args.out_dir))
+    stage = publishing.make_stage(args.out_dir / "denoisers")
     try:
         plot_standing(summary, args, stage / "standing.png")
         plot_tuning(tuning, stage / "tuning.png")
@@ -519,7 +518,7 @@ def write(args, rows, summary, ranking, tuning, examples, classes, extra):
             "tuning": list(tuning.values()), "rows": rows, "summary": summary,
             "ranking_at_default_sigma": [s["method"] for s in ranking],
             **extra}, indent=1) + "\n")
-        ex09.publish(stage, args.out_dir / "denoisers")
+        publishing.publish(stage, args.out_dir / "denoisers")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

@@ -17,13 +17,12 @@ seed. Measured, per seed and as mean +- sd [min, max]:
 
 import json
 import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import ex09
+import publishing
 import fashion_mnist
 from analyses import compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
@@ -130,7 +129,7 @@ def run(args):
                 list(DECODERS)[0], mode, s)) for s in seeds])
         for mode in MODES for key in ("test_mse", "knn5_accuracy", "denoising_psnr_db")}
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".mirrored.partial-", dir=args.out_dir))
+    stage = publishing.make_stage(args.out_dir / "mirrored")
     try:
         plot(rows, seeds, stage / "mirrored.png")
         ex09.write_csv(rows, stage / "mirrored.csv")
@@ -138,7 +137,7 @@ def run(args):
             "seeds": seeds, "scan_seeds": args.scan_seeds, "dead_at_start": dead,
             "runs": {f"{k[0]}, {k[1]}, seed {k[2]}": v for k, v in names.items()},
             "rows": rows, "summary": summary, "paired_differences": paired}, indent=1) + "\n")
-        ex09.publish(stage, args.out_dir / "mirrored")
+        publishing.publish(stage, args.out_dir / "mirrored")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     for label, found in dead.items():

@@ -28,14 +28,13 @@ import json
 import math
 import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
 import ex09
+import publishing
 from fashion_mnist import load_split
 
 VARIANTS = (("batch", None), ("mini-batch", 128), ("stochastic", 1))  # None: the whole subset
@@ -283,7 +282,7 @@ def run(args):
         print(f"{name:10s} batch {batch_size:5d}  lr {lr:<6g} final loss - optimum "
               f"{', '.join(f'{f[3] - optimum:.2e}' for f in finals)}  "
               f"{chosen[name]['samples_per_second']:9.0f} samples/s", flush=True)
-    stage = Path(tempfile.mkdtemp(prefix=".q1.partial-", dir=args.out_dir))
+    stage = publishing.make_stage(args.out_dir / "q1")
     try:
         plot(curves, floors, chosen, noise, optimum, stage / "q1_gd_variants.png")
         with open(stage / "q1_curves.csv", "w", newline="") as handle:
@@ -299,7 +298,7 @@ def run(args):
             "seeds": args.seeds, "tuning_seed": TUNING_SEED,
             "lr_start_grid": args.lr_grid, "variants": chosen, "gradient_noise": noise,
             "wall_seconds": round(time.perf_counter() - started, 1)}, indent=2) + "\n")
-        ex09.publish(stage, args.out_dir / "q1")
+        publishing.publish(stage, args.out_dir / "q1")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     print(f"done in {time.perf_counter() - started:.1f} s; written to {args.out_dir / 'q1'}")

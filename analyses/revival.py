@@ -14,13 +14,12 @@ networks of seeds 0 .. --scan-seeds - 1 and lists those that start dead.
 import json
 import math
 import shutil
-import tempfile
-from pathlib import Path
 
 import torch
 from torch import nn
 
 import ex09
+import publishing
 import fashion_mnist
 
 BATCH_SIZE = 128  # the sheet's
@@ -117,7 +116,7 @@ def run(args):
         print(f"{name}: first live decoder unit at step {alive}; after {log[-1][0]} steps "
               f"{log[-1][2]}, batch loss {log[-1][1]:.4f}", flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".revival.partial-", dir=args.out_dir))
+    stage = publishing.make_stage(args.out_dir / "revival")
     try:
         plot(results, stage / "revival.png")
         ex09.write_csv([{"variant": name, "step": step, "batch_loss": loss, **h}
@@ -127,7 +126,7 @@ def run(args):
             {"seed": args.seed, "epochs": args.epochs, "steps_per_epoch": -(-len(x_train) // BATCH_SIZE),
              "probe_images": len(probe), "log_every": args.log_every, "dead_seeds": dead_seeds,
              "scanned_seeds": args.scan_seeds, "variants": summary}, indent=2) + "\n")
-        ex09.publish(stage, args.out_dir / "revival")
+        publishing.publish(stage, args.out_dir / "revival")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     print(f"written to {args.out_dir / 'revival'}")

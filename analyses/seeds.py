@@ -21,13 +21,12 @@ import itertools
 import json
 import shutil
 import statistics
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import ex09
+import publishing
 import fashion_mnist
 from analyses import compare
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
@@ -200,7 +199,7 @@ def run(args):
         for c, name in enumerate(ex09.CLASS_NAMES)]
     out = args.out_dir / "seeds"
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".seeds.partial-", dir=args.out_dir))
+    stage = publishing.make_stage(args.out_dir / "seeds")
     try:
         plot(rows, cka, stage / "seeds.png")
         if all(maps.get((name, args.seeds[0])) is not None
@@ -215,7 +214,7 @@ def run(args):
              "training_wall_seconds": round(training_seconds, 1), "jobs": args.jobs,
              "summary": summary, "cka": cka, "rows": rows, "per_class": per_class_rows},
             indent=2) + "\n")
-        ex09.publish(stage, out)
+        publishing.publish(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     for model, values in summary.items():

@@ -34,6 +34,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import ex09  # noqa: E402
+import publishing  # noqa: E402
 import fashion_mnist as fm  # noqa: E402
 
 FULL_EPOCH = 60000
@@ -174,8 +175,10 @@ def main(argv=None):
                         help="use only the first N training images (quick check)")
     parser.add_argument("--skip-md5", action="store_true",
                         help="accept non-official data files (for the test suite's tiny data)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--json", type=ex09.user_path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.json is not None:  # found now, not after all the minutes of measuring
+        publishing.check_writable(args.json)
 
     torch.set_flush_denormal(True)  # as ex09.py does
     x_train, _ = fm.load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
@@ -264,7 +267,7 @@ def main(argv=None):
     results["machine"] = {"cores": torch.get_num_threads(), "cpu": cpu_model(),
                           "torch": torch.__version__, "python": platform.python_version()}
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        publishing.write_atomically(args.json, json.dumps(results, indent=2) + "\n")
     return results
 
 
@@ -279,7 +282,13 @@ def cpu_model():
 
 
 if __name__ == "__main__":
+    publishing.handle_signals()  # Ctrl+C and `kill`: stop, write nothing
+    publishing.end_with_parent()  # started by tools/reproduce.py: stop when it dies
     try:
         main()
+    except ex09.USER_ERRORS as err:  # a bad --data-dir, a --json that cannot be written
+        sys.exit(f"error: {err}")
+    except OSError as err:
+        sys.exit(f"error: {err.filename or ''}: {err.strerror or err}; no results written")
     except KeyboardInterrupt:
         sys.exit("\ninterrupted: no results written")

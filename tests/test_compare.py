@@ -196,6 +196,61 @@ def test_damaged_or_missing_run_files_name_the_file_and_the_run_to_redo(
     assert not (runs / "compare").exists()  # nothing published
 
 
+def set_in_metrics(folder, change):
+    metrics = json.loads((folder / "metrics.json").read_text())
+    change(metrics)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def set_in_tsne(folder, change):
+    with np.load(folder / "tsne_codes.npz") as saved:
+        arrays = dict(saved)
+    change(arrays)
+    np.savez(folder / "tsne_codes.npz", **arrays)
+
+
+def empty_column(folder, column):
+    with open(folder / "losses.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row[column] = ""
+    ex09.write_csv(rows, folder / "losses.csv")
+
+
+@pytest.mark.parametrize("file, damage, field", [
+    ("metrics.json", lambda f: set_in_metrics(f, lambda m: m["config"].update(noise_std=None)),
+     "config.noise_std is None"),
+    ("metrics.json", lambda f: set_in_metrics(f, lambda m: m["config"].update(noise_std="0.5")),
+     "config.noise_std is '0.5'"),
+    ("metrics.json", lambda f: set_in_metrics(f, lambda m: m["config"].update(seed="1")),
+     "config.seed is '1'"),
+    ("metrics.json", lambda f: set_in_metrics(f, lambda m: m.update(final_test_loss=float("nan"))),
+     "final_test_loss is nan"),
+    ("tsne_codes.npz", lambda f: set_in_tsne(f, lambda a: a.update(coords=a["coords"][:, 0])),
+     "coords has shape (30,)"),
+    ("tsne_codes.npz", lambda f: set_in_tsne(f, lambda a: a.update(labels=a["labels"] * 0)),
+     "labels [0] are not"),
+    ("tsne_codes.npz", lambda f: set_in_tsne(f, lambda a: a["codes"].__setitem__((3, 2), np.nan)),
+     "codes holds NaN"),
+    ("losses.csv", lambda f: empty_column(f, "train_loss"), "train_loss at epoch 1 is None"),
+    ("losses.csv", lambda f: empty_column(f, "test_loss"), "test_loss at epoch 0 is None"),
+])
+def test_run_files_that_load_but_hold_nonsense_name_the_file_and_the_field(
+        tiny_runs, tmp_path, file, damage, field):
+    import shutil
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_runs / "denoise", runs / "denoise")
+    compare.load_run(runs, "denoise")  # as made, it loads
+    damage(runs / "denoise")
+    with pytest.raises(ex09.UsageError) as error:
+        compare.load_run(runs, "denoise")
+    message = str(error.value)
+    assert str(runs / "denoise" / file) in message and field in message
+    if file != "metrics.json":  # the advice redoes the run with its own settings
+        assert "python ex09.py --mode denoise --out-dir" in message
+        assert f"--seed={LIVE_SEED} --epochs=2" in message and "--tsne-samples=30" in message
+
+
 def test_linear_code_variant_has_no_relu_on_the_code_and_the_sheets_initial_weights():
     ex09.set_seeds(3)
     sheet = ex09.AutoEncoder()

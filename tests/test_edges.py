@@ -104,3 +104,85 @@ def test_a_run_is_checked_against_its_settings_in_the_read_that_loads_it(fake_da
     metrics["config"]["seed"] = 4  # a run of another seed published in its place
     with pytest.raises(ex09.UsageError, match="seed 4 \\(not 3\\)"):
         compare.check_settings(args, "seed3/denoise", metrics, options)
+
+
+# ----------------------------------------------------------------------------- outputs (class 4)
+
+def test_the_benchmark_refuses_a_json_it_cannot_write_before_measuring(fake_data, tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    for target, why in ((tmp_path / "missing" / "bench.json", "does not exist"),
+                        (tmp_path, "it is a folder")):
+        result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"),
+                                 "--data-dir", str(fake_data), "--skip-md5", "--json",
+                                 str(target)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and why in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "floor" not in result.stdout  # no work
+
+
+def test_the_benchmark_with_a_bad_data_dir_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--data-dir",
+                             str(tmp_path / "nowhere")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and str(tmp_path / "nowhere") in result.stderr
+
+
+def test_weights_that_hit_a_full_disk_name_the_file(fake_data, tmp_path, monkeypatch, capsys):
+    import os
+    import pytest
+    import ex09
+    import publishing
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full (Linux) to fill a disk")
+    real_stage = publishing.make_stage
+
+    def stage_on_a_full_disk(final):  # its model.pt is a full disk; torch.save itself is real
+        stage = real_stage(final)
+        (stage / "model.pt").symlink_to("/dev/full")
+        return stage
+
+    monkeypatch.setattr(publishing, "make_stage", stage_on_a_full_disk)
+    from conftest import TINY_RUN
+    code = ex09.main(["--data-dir", str(fake_data), "--out-dir", str(tmp_path / "out"),
+                      *TINY_RUN, "--epochs", "1", "--tsne-samples", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "model.pt: No space left on device" in err, err
+    assert "nothing was published" in err and not (tmp_path / "out" / "plain").exists()
+
+
+def test_reproduce_refuses_a_file_where_its_logs_go_before_any_step(tmp_path, monkeypatch):
+    import sys
+    import pytest
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "tools"))
+    import reproduce
+    (tmp_path / "logs").write_text("my notes")
+    monkeypatch.setattr(reproduce, "FIGURES", tmp_path)
+    monkeypatch.setattr(reproduce, "run_steps", lambda *a, **k: pytest.fail("a step started"))
+    with pytest.raises(SystemExit, match="logs is a file where a folder of results goes"):
+        reproduce.main(["--skip-benchmark"])
+    assert (tmp_path / "logs").read_text() == "my notes"
+
+
+# ----------------------------------------------------------------------------- small things (7)
+
+def test_a_failed_run_leaves_no_empty_out_dir_behind(tmp_path, capsys):
+    import ex09
+    out = tmp_path / "new" / "results"
+    code = ex09.main(["--data-dir", str(tmp_path / "no-data"), "--mirror", str(tmp_path / "none"),
+                      "--out-dir", str(out)])
+    assert code == 1 and "error" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # neither results/ nor new/ stays
+
+
+def test_revival_without_a_seed_scan_says_nothing_of_seeds(fake_data, tmp_path):
+    result = run_analysis("revival", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                          tmp_path, "--epochs", "1", "--log-every", "1", "--probe", "50",
+                          "--scan-seeds", "0")
+    assert result.returncode == 0, result.stderr
+    assert "seeds 0-" not in result.stdout

@@ -14,6 +14,7 @@ import torch
 
 import ex09
 import fashion_mnist as fm
+import publishing
 from conftest import ROOT, TINY_RUN, make_fake_dataset
 
 
@@ -159,9 +160,9 @@ def test_a_publish_that_cannot_move_the_new_run_in_keeps_the_earlier_results(tmp
             raise PermissionError(13, "in use", str(source))
         real_replace(source, target)
 
-    monkeypatch.setattr(ex09.os, "replace", locked)
-    monkeypatch.setattr(ex09.time, "sleep", lambda s: None)
-    with pytest.raises(ex09.UsageError, match="could not publish"):
-        ex09.publish(stage, earlier)
+    monkeypatch.setattr(publishing.os, "replace", locked)
+    monkeypatch.setattr(publishing.time, "sleep", lambda s: None)
+    with pytest.raises(publishing.PublishError, match="could not publish"):
+        publishing.publish(stage, earlier)
     shutil.rmtree(stage)
     assert_untouched(earlier)

@@ -186,7 +186,8 @@ def test_font_record_is_the_smallest_text_of_the_figure(tmp_path):
 def test_listing_holds_every_script_that_makes_a_figure_or_number():
     listed = set(re.findall(r"\\codefile\{([^}]+)\}",
                             (ROOT / "report" / "report.tex").read_text()))
-    needed = {"ex09.py", "noise.py", "fashion_mnist.py", "cuda_graph.py", "report/make_numbers.py"} | {
+    needed = {"ex09.py", "noise.py", "fashion_mnist.py", "cuda_graph.py", "publishing.py",
+              "report/make_numbers.py"} | {
         p.relative_to(ROOT).as_posix() for p in (ROOT / "analyses").glob("*.py")}
     assert needed <= listed, f"not in the PDF's listing: {sorted(needed - listed)}"
 

@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Everything a grader needs to rerun the exercise and every figure of the report; paths
 # inside the ZIP are relative. The README names only what is here (tests/test_zip.py checks).
-CONTENTS = ("ex09.py", "noise.py", "fashion_mnist.py", "cuda_graph.py", "requirements.txt",
+CONTENTS = ("ex09.py", "noise.py", "fashion_mnist.py", "cuda_graph.py", "publishing.py",
+            "requirements.txt",
             "requirements-dev.txt", "analyses/*.py", "tools/*.py", "tools/handin_README.md",
             "benchmarks/bench.py", "tests/*.py", "report/*.tex", "report/make_numbers.py",
             "report/report.pdf")

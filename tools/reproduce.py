@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import publishing  # noqa: E402
 from analyses import compare, denoisers, variants  # noqa: E402
 from noise import DEFAULT_NOISE_STD  # noqa: E402
 
@@ -179,6 +179,9 @@ def main(argv=None):
                   + (f"\n{'':40s} after: {after}" if after else ""))
         return 0
     log_dir = FIGURES / "logs"
+    for folder in (FIGURES, log_dir):  # found now, not when the first step starts
+        if folder.exists() and not folder.is_dir():
+            sys.exit(f"error: {folder} is a file where a folder of results goes; move it away")
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
@@ -190,7 +193,7 @@ def main(argv=None):
         left_todo = [s for s in todo if s[0] not in done]
         print(f"{len(done)} of {len(todo)} steps done, about "
               f"{simulate(left_todo, seconds, args.jobs) / 60:.0f} minutes left", flush=True)
-        (FIGURES / "reproduce_times.json").write_text(json.dumps({
+        publishing.write_atomically(FIGURES / "reproduce_times.json", json.dumps({
             "jobs": args.jobs, "cores": CORES, "benchmark": not args.skip_benchmark,
             "step_seconds": done, "finished_at_seconds": finished_at}, indent=2) + "\n")
 
@@ -227,7 +230,7 @@ def run_steps(todo, jobs, log_dir, record=lambda done: None):
                 with open(log, "w") as handle:
                     process = subprocess.Popen(command, cwd=cwd, stdout=handle,
                                                stderr=subprocess.STDOUT,
-                                               env=os.environ if alone else env)
+                                               env=publishing.child_env(None if alone else env))
                 running[process] = step + (time.perf_counter(), log)
             if not running:
                 break  # after a failure, or what is left waits for a step that never ran
@@ -251,7 +254,8 @@ def run_steps(todo, jobs, log_dir, record=lambda done: None):
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl+C
+    publishing.handle_signals()  # Ctrl+C and `kill`: the running steps are stopped
+    publishing.end_with_parent()
     try:
         sys.exit(main())
     except BrokenPipeError:  # `--dry-run | head`: the reader has seen enough

@@ -1,0 +1,160 @@
+"""How every program of the project (ex09.py, the analyses, tools/, benchmarks/) leaves its
+results: whole or not at all, and never after a stop was asked for.
+
+- make_stage(final): a private folder beside `final`, named after this process; stages that
+  killed runs left there are removed.
+- publish(stage, final): swaps the finished stage into place in one rename, and refuses once a
+  signal has arrived.
+- handle_signals(): Ctrl+C and `kill` (SIGTERM) raise KeyboardInterrupt and are remembered,
+  because Python swallows an exception raised inside a finalizer or a garbage-collection callback
+  ("Exception ignored in ..."): the record cannot be swallowed, and publish() checks it.
+- child_env() / end_with_parent(): a training or analysis started by another of the project's
+  programs stops (as on Ctrl+C) when that program dies, even by SIGKILL.
+"""
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+PARENT_VARIABLE = "AE09_PARENT_PID"  # set by the project's programs for the children they start
+_signals = {"received": [], "deferred": False}
+
+
+def on_signal(signum, frame):
+    _signals["received"].append(signum)
+    if not _signals["deferred"]:
+        raise KeyboardInterrupt
+
+
+def handle_signals():
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), on_signal)
+
+
+def interrupted():
+    return bool(_signals["received"])
+
+
+def make_stage(final):
+    """A fresh private folder beside `final` (same file system: the publish is one rename)."""
+    prefix = f".{final.name}.partial-"
+    if os.name == "posix":  # Windows has no harmless way to ask whether a pid is alive
+        for old in final.parent.glob(prefix + "*"):
+            pid = old.name[len(prefix):].split("-")[0]
+            if pid.isdigit() and not alive(int(pid)):  # its run was killed: nobody finishes it
+                shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=final.parent))
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, another user's
+        pass
+    return True
+
+
+def publish(stage, final):
+    """Swap a finished run's private folder into place as a whole: `final` holds the files of
+    one run, the later of two at once. Atomic renames: no lock, nothing POSIX-only needed."""
+    if interrupted():  # a stop asked for, even one whose KeyboardInterrupt was swallowed
+        raise KeyboardInterrupt
+    os.umask(mask := os.umask(0))  # (reads the umask) as a plain mkdir, not mkdtemp's 0700:
+    os.chmod(stage, 0o777 & ~mask)
+    _signals["deferred"] = True  # a signal now is acted on after the two renames
+    try:
+        for _ in range(100):
+            old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+            try:
+                if final.exists():
+                    os.replace(final, old)
+                os.replace(stage, final)
+                return
+            except OSError:  # another run published between our two renames: try again
+                if old.exists() and not final.exists():
+                    os.replace(old, final)  # the earlier results back, never lost
+                time.sleep(0.05)
+            finally:
+                if final.exists():
+                    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        _signals["deferred"] = False
+    raise PublishError(f"could not publish the run into {final}: it keeps changing or is in use "
+                       f"(another program holding a file open there?)")
+
+
+class PublishError(Exception):
+    """Printed as one line like any user error (ex09.USER_ERRORS)."""
+
+
+def make_dirs(folder):
+    """mkdir -p; returns the folders it created, deepest first, for remove_if_empty."""
+    made, folder = [], Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
+    Path(made[0] if made else folder).mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def remove_if_empty(made):
+    """After a failure: the folders make_dirs created, if nothing was put in them."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): keep it and everything above
+            return
+
+
+def check_writable(path):
+    """Before any work: can a result file be written at `path`? A one-line error if not."""
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise PublishError(f"cannot write {path}: " + ("it is a folder" if path.is_dir() else
+                           f"the folder {path.parent} does not exist"))
+    try:
+        tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as err:
+        raise PublishError(f"cannot write {path}: {err.strerror}") from None
+
+
+def write_atomically(path, text):
+    """The whole file or, after a failure, the old one: written beside it, then renamed."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    except OSError as err:  # a full disk: name the file (Python names none on write)
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def child_env(env=None):
+    """The environment for a child process that should end with this one."""
+    return {**(os.environ if env is None else env), PARENT_VARIABLE: str(os.getpid())}
+
+
+def end_with_parent(poll_s=0.5):
+    """In a child started with child_env(): when the parent dies (its pid is no longer our
+    parent's: we were re-parented), stop as on Ctrl+C, so that nothing half-made is published
+    and our own children stop too. POSIX only: on Windows a dead parent's pid stays ours."""
+    parent = os.environ.get(PARENT_VARIABLE)
+    if os.name != "posix" or parent != str(os.getppid()):
+        return  # started by a person or another program: a closed terminal is their business
+
+    def watch():
+        while os.getppid() == int(parent):
+            time.sleep(poll_s)
+        print(f"the parent process {parent} ended: stopping", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="end-with-parent").start()
