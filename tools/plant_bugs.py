@@ -2,6 +2,7 @@
 
     python tools/plant_bugs.py --jobs 2      # every bug below; about an hour on 2 cores
     python tools/plant_bugs.py --only 3 7    # just those
+    python tools/plant_bugs.py --bugs mine.json --jobs 2   # a list of one's own (see --help)
 
 Each bug is a one-line change in a behaviour a user relies on. For each, the project's tracked
 files are copied to a scratch folder, the line is changed there (the working tree is never
@@ -143,7 +144,8 @@ NEAREST_TESTS = {
     "ex09.py": ["tests/test_behaviour.py", "tests/test_model.py", "tests/test_cli.py",
                 "tests/test_failures.py"],
     "fashion_mnist.py": ["tests/test_data.py"], "noise.py": ["tests/test_noise.py"],
-    "analyses": ["tests/test_compare.py"], "benchmarks": ["tests/test_bench.py"],
+    "analyses": ["tests/test_compare.py", "tests/test_known_answers.py"],
+    "benchmarks": ["tests/test_bench.py"],
     "tools": ["tests/test_zip.py", "tests/test_reproduce.py"],
 }
 
@@ -160,7 +162,7 @@ def copy_tree(source, target, files):
         shutil.copy2(source / name, target / name)
 
 
-def try_bug(number, bug, snapshot, files, timeout, threads=None):
+def try_bug(number, bug, snapshot, files, timeout, threads=None, only_tests=None):
     path, old, new, _ = bug
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "project"
@@ -174,7 +176,8 @@ def try_bug(number, bug, snapshot, files, timeout, threads=None):
             env["OMP_NUM_THREADS"] = str(threads)
         # The test files nearest the changed file first (quick); only if they all pass, the
         # whole suite. Same verdict as the whole suite alone: a failing test fails in both.
-        for tests in (NEAREST_TESTS.get(path.split("/")[0], []), []):
+        for tests in ([only_tests] if only_tests else (NEAREST_TESTS.get(path.split("/")[0], []),
+                                                        [])):
             try:
                 result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p",
                                          "no:cacheprovider", *tests], cwd=copy, env=env,
@@ -196,18 +199,23 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--jobs", type=int, default=1,
                         help="suites run side by side (each then gets one thread)")
+    parser.add_argument("--bugs", type=Path, help="a JSON list of [file, exact text, what it "
+                        "becomes, the behaviour that breaks] to plant instead of the list here")
+    parser.add_argument("--tests", nargs="+", help="run only these tests (a quick check that "
+                        "they catch a bug), not the whole suite")
     args = parser.parse_args(argv)
+    bugs = [tuple(b) for b in json.loads(args.bugs.read_text())] if args.bugs else BUGS
     files = tracked_files()
     # One snapshot of the tree at the start, so that editing it meanwhile changes nothing here.
     snapshot = Path(tempfile.mkdtemp(prefix="plant-bugs-"))
     copy_tree(ROOT, snapshot, files)
-    chosen = [(n, bug) for n, bug in enumerate(BUGS, 1) if not args.only or n in args.only]
+    chosen = [(n, bug) for n, bug in enumerate(bugs, 1) if not args.only or n in args.only]
 
     def one(item):
         number, bug = item
         started = time.perf_counter()
         outcome = try_bug(number, bug, snapshot, files, args.timeout,
-                          1 if args.jobs > 1 else None)
+                          1 if args.jobs > 1 else None, args.tests)
         result = {"number": number, "file": bug[0], "bug": bug[3], "outcome": outcome,
                   "seconds": round(time.perf_counter() - started)}
         print(f"{number:2d} {bug[0]}: {bug[3]} -> {outcome} ({result['seconds']} s)", flush=True)

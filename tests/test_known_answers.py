@@ -1,0 +1,317 @@
+"""Known-answer tests: each measure on a tiny input whose right answer is worked out here,
+independently of the project's code, so that a wrong number (not only a crash) fails."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import ex09
+import fashion_mnist as fm
+from analyses import compare, denoisers, mirrored, seeds, variants
+from conftest import LIVE_SEED, ROOT, TINY_RUN, write_idx
+from noise import add_white_noise
+
+
+# ----------------------------------------------------------------------------- compare
+
+def test_knn_is_fitted_on_the_training_codes_and_scored_on_the_test_codes():
+    # Six training points, three per class, on a line; k = 5. The test point at 4 has the
+    # training points 2, 1, 10, 0, 11 as its five nearest: class 0 wins 3 to 2. The test point at
+    # 9 is nearer class 1 but its five nearest are 10, 11, 12, 2, 1: class 1 wins 3 to 2.
+    train = np.array([[0.], [1.], [2.], [10.], [11.], [12.]])
+    y_train = np.array([0, 0, 0, 1, 1, 1])
+    test, y_test = np.array([[4.], [9.], [5.]]), np.array([0, 1, 1])
+    # The third test point (5, class 1) is wrong by its neighbours 2, 1, 0, 10, 11: 2 of 3 right.
+    assert compare.knn_accuracy(train, y_train, test, y_test) == pytest.approx(2 / 3)
+    # Fitted on the test codes instead, it could not even find five neighbours.
+    with pytest.raises(ValueError):
+        compare.knn_accuracy(test, y_test, train, y_train)
+
+
+def trustworthiness_by_hand(high, low, k):
+    """Venna and Kaski's trustworthiness, from its definition: 1 - 2/(nk(2n-3k-1)) times the
+    sum over i of (rank of j among i's neighbours in `high`) - k, for each j that is one of i's
+    k nearest in `low` but not in `high`."""
+    n = len(high)
+
+    def ranks(x):  # ranks[i][j]: 1 for i's nearest other point
+        d = ((x[:, None] - x[None]) ** 2).sum(-1)
+        np.fill_diagonal(d, np.inf)
+        order = np.argsort(d, axis=1, kind="stable")
+        r = np.empty_like(order)
+        for i in range(n):
+            r[i, order[i]] = np.arange(1, n + 1)
+        return r
+
+    r_high, r_low = ranks(high), ranks(low)
+    penalty = sum(r_high[i, j] - k for i in range(n) for j in range(n)
+                  if r_low[i, j] <= k and r_high[i, j] > k)
+    return 1 - 2 / (n * k * (2 * n - 3 * k - 1)) * penalty
+
+
+def test_trustworthiness_is_of_the_map_against_the_codes_in_that_order():
+    rng = np.random.default_rng(3)
+    codes = rng.normal(size=(14, 3))
+    identity = {"codes": codes[:, :2], "coords": codes[:, :2], "labels": np.arange(14) % 2}
+    assert compare.embedding_scores(identity)["trustworthiness"] == pytest.approx(1.0)
+    coords = rng.normal(size=(14, 2))  # a map that keeps little
+    right = trustworthiness_by_hand(codes, coords, compare.KNN_K)
+    swapped = trustworthiness_by_hand(coords, codes, compare.KNN_K)
+    assert abs(right - swapped) > 0.01  # the order matters on this input
+    scores = compare.embedding_scores({"codes": codes, "coords": coords,
+                                       "labels": np.arange(14) % 2})
+    assert scores["trustworthiness"] == pytest.approx(right)
+
+
+def test_compares_code_rows_are_the_runs_codes_measured_train_to_test(tiny_runs_for_answers,
+                                                                       fake_data, capsys):
+    """End to end: the plain and denoise rows of comparison.json against the same measures
+    computed here from the saved weights (sklearn directly): a leak, a swapped argument or
+    another run's codes at any call site changes the number."""
+    from sklearn.manifold import trustworthiness
+    from sklearn.neighbors import KNeighborsClassifier
+    from analyses.__main__ import main
+    runs = tiny_runs_for_answers
+    assert main(["compare", "--data-dir", str(fake_data), "--out-dir", str(runs),
+                 "--skip-md5"]) == 0
+    capsys.readouterr()
+    summary = json.loads((runs / "compare" / "comparison.json").read_text())
+    rows = {r["code"]: r for r in summary["codes"]}
+    x_train, y_train = fm.load_split(fake_data, "train", verify_md5=False)
+    x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
+    for name in ("plain", "denoise"):
+        model = compare.load_run(runs, name)["model"]
+        with torch.no_grad():
+            h_train, h_test = model.f(x_train).numpy(), model.f(x_test).numpy()
+        knn = KNeighborsClassifier(5).fit(h_train, y_train.numpy()).score(h_test, y_test.numpy())
+        assert rows[name]["knn5_accuracy"] == pytest.approx(knn), name
+        with np.load(runs / name / "tsne_codes.npz") as saved:
+            assert np.allclose(saved["codes"], h_test[saved["indices"]], atol=1e-5)
+            trust = trustworthiness(saved["codes"], saved["coords"], n_neighbors=5)
+        assert rows[name]["trustworthiness"] == pytest.approx(trust), name
+
+
+@pytest.fixture(scope="module")
+def tiny_runs_for_answers(fake_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("answers")
+    for mode in ("plain", "denoise"):
+        assert ex09.main(["--data-dir", str(fake_data), "--out-dir", str(out), "--skip-md5",
+                          "--epochs", "2", "--tsne-samples", "30", "--seed", str(LIVE_SEED),
+                          "--mode", mode]) == 0
+    return out
+
+
+# ----------------------------------------------------------------------------- seeds
+
+def test_per_class_knn_accuracy_is_the_share_right_of_each_true_class():
+    # Ten clusters of five training points, class c at 10 c. One test point per class at its
+    # cluster (right), and one more of class 1 lying at class 0's cluster (predicted 0: wrong).
+    train = np.repeat(np.arange(10) * 10.0, 5)[:, None] + np.tile(np.arange(5) * 0.1, 10)[:, None]
+    y_train = np.repeat(np.arange(10), 5)
+    test = np.concatenate([np.arange(10) * 10.0, [0.0]])[:, None]
+    y_test = np.concatenate([np.arange(10), [1]])
+    sample = np.array([0, 0])  # one point twice: a collapsed sample, no t-SNE map needed
+    result = seeds.code_measures(train, y_train, test, y_test, sample, seed=0)
+    assert result["knn5_accuracy"] == pytest.approx(10 / 11)
+    # By true class: class 1 has two images, one right. (By predicted class it would be class 0
+    # with two predictions, one right.)
+    expected = [1.0, 0.5] + [1.0] * 8
+    assert result["knn5_per_class"] == pytest.approx(expected)
+
+
+# ----------------------------------------------------------------------------- denoisers
+
+def test_a_best_value_at_either_edge_of_a_grid_is_flagged():
+    rising = denoisers.Param("x", (1.0, 2.0, 4.0), 2.0, factor=2)
+    chosen, curves, _ = denoisers.tune(lambda v: v["x"], (rising,))  # better without end
+    assert curves["x"]["at_grid_edge"] and chosen["x"] == max(curves["x"]["grid"])
+    chosen, curves, _ = denoisers.tune(lambda v: -v["x"], (rising,))  # the other edge
+    assert curves["x"]["at_grid_edge"] and chosen["x"] == min(curves["x"]["grid"])
+    chosen, curves, _ = denoisers.tune(lambda v: -(v["x"] - 2) ** 2, (rising,))  # inside
+    assert not curves["x"]["at_grid_edge"] and chosen["x"] == 2.0
+
+
+def test_filters_are_tuned_on_held_out_training_images_never_on_the_test_images(
+        fake_data, tmp_path, monkeypatch, capsys):
+    seen = []
+    real_apply = denoisers.apply
+
+    def spy(name, images, sigma, values, pool=None):
+        seen.append((name, np.array(images)))
+        return real_apply(name, images, sigma, values, pool)
+
+    monkeypatch.setattr(denoisers, "apply", spy)
+    monkeypatch.setattr(denoisers, "learned_groups", lambda args: {})  # the filters only
+    monkeypatch.setattr(denoisers, "write", lambda *args: None)  # (whose figures need DAEs)
+    # Two quick filters: the tuning code is the same for all (non-local means takes 40 s).
+    monkeypatch.setattr(denoisers, "FILTERS", {k: denoisers.FILTERS[k] for k in (
+        "Gaussian", "total variation")})
+    from analyses.__main__ import main
+    assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
+                 str(tmp_path), "--epochs", "1", "--tsne-samples", "0",
+                 "--tune-images", "6", "--nlm-tune-images", "2",
+                 "--bm3d-tune-images", "2", "--subset-images", "5", "--sigmas", "0.5",
+                 "--jobs", "1", "--skip-bm3d"]) == 0
+    capsys.readouterr()
+    x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    held_out = add_white_noise(x_train[-6:], 0.5, torch.Generator().manual_seed(
+        denoisers.TUNE_NOISE_SEED)).double().numpy().reshape(-1, 28, 28)
+    test = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(
+        ex09.TEST_NOISE_SEED)).double().numpy().reshape(-1, 28, 28)
+    tuning = [(n, im) for n, im in seen if not np.allclose(im, test[:len(im)])]
+    final = [n for n, im in seen if len(im) == len(test) and np.allclose(im, test)]
+    assert sorted(final) == ["Gaussian", "total variation"]  # once each
+    assert len(tuning) == len(seen) - len(final) > 10
+    for name, images in tuning:  # every other call: a prefix of the held-out training images
+        assert np.allclose(images, held_out[:len(images)], atol=1e-6), name
+
+
+# ----------------------------------------------------------------------------- revival
+
+def test_revival_probes_the_networks_health_on_test_images(fake_data, tmp_path, monkeypatch,
+                                                           capsys):
+    probed = []
+    real_health = ex09.network_health
+    monkeypatch.setattr(ex09, "network_health", lambda model, x, *a: probed.append(x.clone())
+                        or real_health(model, x, *a))
+    from analyses.__main__ import main
+    assert main(["revival", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
+                 str(tmp_path), "--epochs", "1", "--log-every", "1", "--probe", "40",
+                 "--scan-seeds", "2"]) == 0
+    capsys.readouterr()
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    assert len(probed) > 3
+    assert torch.equal(probed[0], x_test) and torch.equal(probed[1], x_test)  # the seed scan
+    for x in probed[2:]:
+        assert torch.equal(x, x_test[:40])
+
+
+# ----------------------------------------------------------------------------- variants
+
+@pytest.mark.parametrize("width", [8, 16, 128])
+def test_a_widened_network_keeps_the_sheets_output_layer(width):
+    g = variants.widened_autoencoder(width).g.net
+    assert isinstance(g[-1], torch.nn.Tanh) and isinstance(g[-2], torch.nn.Linear)
+    assert g[-2].out_features == 784
+    assert not any(isinstance(m, torch.nn.ReLU) for m in g[-2:])
+    # Tanh right after the last Linear: outputs in (-1, 1) whatever the input.
+    assert variants.widened_autoencoder(width)(torch.full((2, 784), 50.0)).abs().max() < 1
+
+
+# ----------------------------------------------------------------------------- ex09.py
+
+def test_metrics_hold_the_last_epochs_training_loss_and_the_start_read_at_epoch_0(tmp_path):
+    """A history whose network starts dead and comes alive: what metrics.json says of it."""
+    from types import SimpleNamespace
+    args = ex09.build_parser().parse_args(["--tsne-samples", "0"])
+    x = torch.zeros(4, 784)
+    data = SimpleNamespace(x_train=x, x_test=x, x_test_in=x, y_test=torch.zeros(4), shown=[0],
+                           titles=["T-shirt/top"], tsne_idx=None, name="test")
+
+    def row(epoch, train, test, alive):
+        return {"epoch": epoch, "train_loss": train, "test_loss": test,
+                "live_code_units": 8 * alive, "live_decoder_units": 8 * alive,
+                "output_varies": alive, "train_seconds": 1.0 if epoch else None,
+                "epoch_seconds": 1.0 if epoch else None}
+
+    history = [row(0, None, 0.5, False), row(1, 0.4, None, False), row(2, 0.3, 0.25, True)]
+    metrics = ex09.write_outputs(args, ex09.AutoEncoder(), data, history, [], tmp_path,
+                                 torch.device("cpu"), 1.0)
+    assert metrics["final_train_loss"] == 0.3 and metrics["final_test_loss"] == 0.25
+    assert metrics["dead_at_start"] is True
+    assert metrics["test_loss_by_epoch"] == {0: 0.5, 2: 0.25}
+    assert json.loads((tmp_path / "metrics.json").read_text())["dead_at_start"] is True
+
+
+def test_the_training_noise_differs_from_image_to_image(monkeypatch):
+    batch = torch.zeros(64, 784)
+    noisy = add_white_noise(batch, 0.1, torch.Generator().manual_seed(0))
+    assert (noisy[1:] - noisy[:1]).abs().amax(dim=1).min() > 0.05  # no pattern repeats
+    assert float(noisy.std(dim=0).mean()) == pytest.approx(0.1, rel=0.1)  # across images too
+    # And in training: the inputs of one batch, less their clean targets, are all different.
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            seen.append(x.detach().clone())
+            return x * self.w
+
+    model = Recorder()
+    target = torch.zeros(8, 784)
+    ex09.train_epoch(model, torch.optim.SGD(model.parameters(), lr=0.0), torch.nn.MSELoss(),
+                     target, 8, torch.Generator().manual_seed(0), 0.2,
+                     torch.Generator().manual_seed(1))
+    noise = seen[0] - target
+    assert (noise[1:] - noise[:1]).abs().amax(dim=1).min() > 0.1
+
+
+# ----------------------------------------------------------------------------- fashion_mnist.py
+
+@pytest.mark.parametrize("n_labels", [9, 11])
+def test_a_split_with_more_or_fewer_labels_than_images_is_refused(tmp_path, n_labels):
+    raw = fm.raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    write_idx(raw / fm.FILES["test"]["images"][0], np.zeros((10, 28, 28)), fm.IDX_IMAGES_MAGIC)
+    write_idx(raw / fm.FILES["test"]["labels"][0], np.zeros(n_labels), fm.IDX_LABELS_MAGIC)
+    with pytest.raises(fm.DataError, match=f"10 images.*{n_labels} labels"):
+        fm.load_split(tmp_path, "test", verify_md5=False)
+
+
+@pytest.mark.parametrize("mirror", ["http://127.0.0.1:8/fm", "http://127.0.0.1:8/fm/"])
+def test_a_mirror_with_or_without_a_trailing_slash_gives_the_same_file_urls(mirror):
+    assert fm.mirror_url(mirror, "t10k-labels-idx1-ubyte.gz") == \
+        "http://127.0.0.1:8/fm/t10k-labels-idx1-ubyte.gz"
+
+
+# ----------------------------------------------------------------------------- tools
+
+def runs_read_by(name):
+    """The run folders each analysis reads with its defaults, from the analysis itself."""
+    from analyses.__main__ import build_parser
+    args = build_parser().parse_args([name])
+    if name == "compare":
+        return {"plain", "denoise", *compare.OPTIONAL_RUNS.values()}
+    if name == "seeds":
+        return {seeds.run_dir(None, s, m) for s in args.seeds for m in seeds.MODES}
+    if name == "mirrored":
+        return {mirrored.run_name(d, m, s) for d in mirrored.DECODERS.values()
+                for m in mirrored.MODES for s in args.seeds}
+    return {run for group in denoisers.learned_groups(args).values() for run in group.values()}
+
+
+@pytest.mark.parametrize("analysis", ["compare", "seeds", "mirrored", "denoisers"])
+def test_reproduce_starts_an_analysis_only_after_every_run_it_reads(analysis):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import reproduce
+    steps = {label: after for label, _, _, after, _ in reproduce.steps(skip_benchmark=True)}
+    needed = runs_read_by(analysis)
+    assert needed <= set(steps), f"no step makes {sorted(needed - set(steps))}"
+    assert needed <= set(steps[analysis]), f"not waited for: {sorted(needed - set(steps[analysis]))}"
+
+
+def test_the_handin_zip_holds_what_its_tests_need(tmp_path):
+    import zipfile
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_zip
+    target = tmp_path / "handin.zip"
+    make_zip.build(target)
+    names = set(zipfile.ZipFile(target).namelist())
+    tests = {p.name for p in (ROOT / "tests").glob("*.py")}
+    assert {f"ex09/tests/{t}" for t in tests} <= names  # conftest.py among them
+    assert "ex09/tests/conftest.py" in names
+    # Every project module that a packed file imports is packed too.
+    project = {p.stem for p in ROOT.glob("*.py")}
+    import re
+    for name in names:
+        if name.endswith(".py"):
+            source = zipfile.ZipFile(target).read(name).decode()
+            for module in set(re.findall(r"^\s*(?:import|from) (\w+)", source, re.M)) & project:
+                assert f"ex09/{module}.py" in names, f"{name} imports {module}, not packed"
