@@ -74,15 +74,22 @@ def test_a_failed_zip_build_leaves_no_partial_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_compare_refuses_a_plain_and_denoise_pair_made_with_other_settings(fake_data, tmp_path):
+def test_compare_refuses_a_plain_and_denoise_pair_made_with_other_settings(fake_data, tmp_path,
+                                                                           capsys):
+    import ex09
+    from analyses.__main__ import main
     from conftest import TINY_RUN
     for mode, seed in (("plain", "1"), ("denoise", "2")):
-        result = run_script(*TINY_RUN, "--mode", mode, "--seed", seed, "--data-dir", fake_data,
-                            "--out-dir", tmp_path)
-        assert result.returncode == 0, result.stderr
-    result = run_analysis("compare", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path)
-    assert result.returncode == 1 and "seed 1 (plain) vs 2 (denoise)" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "compare").exists()
+        assert ex09.main([*TINY_RUN, "--mode", mode, "--seed", seed, "--data-dir",
+                          str(fake_data), "--out-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["compare", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
+                 str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "seed 1 (plain) vs 2 (denoise)" in err and not (tmp_path / "compare").exists()
+    # The advice remakes the plain run as the denoise run was made: its seed and settings.
+    assert f"python ex09.py --mode plain --out-dir {tmp_path} --seed=2 --epochs=3 " \
+        f"--batch-size=32 --tsne-samples=30" in err
 
 
 def test_a_run_is_checked_against_its_settings_in_the_read_that_loads_it(fake_data, tmp_path):
@@ -93,8 +100,8 @@ def test_a_run_is_checked_against_its_settings_in_the_read_that_loads_it(fake_da
     import ex09
     from analyses import compare
     from conftest import TINY_RUN
-    assert run_script(*TINY_RUN, "--mode", "denoise", "--seed", "3", "--data-dir", fake_data,
-                      "--out-dir", tmp_path / "seed3").returncode == 0
+    assert ex09.main([*TINY_RUN, "--mode", "denoise", "--seed", "3", "--data-dir",
+                      str(fake_data), "--out-dir", str(tmp_path / "seed3")]) == 0
     from types import SimpleNamespace
     args = SimpleNamespace(out_dir=tmp_path, data_dir=fake_data, mirror="m", skip_md5=True,
                            train_limit=None, test_limit=None)

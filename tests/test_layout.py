@@ -129,7 +129,7 @@ def test_no_module_is_loaded_twice_in_one_process(command, fake_data, tmp_path_f
     record = hook / "modules.txt"
     env = {**os.environ, "PYTHONPATH": str(hook), "MODULES_OUT": str(record),
            "MODULES_ROOT": str(ROOT.resolve())}
-    extra = ["--epochs", "1", "--tsne-samples", "20"] if command[0] == "ex09.py" else []
+    extra = ["--epochs", "1", "--tsne-samples", "10"] if command[0] == "ex09.py" else []
     result = subprocess.run([sys.executable, *command, "--data-dir", str(fake_data), "--out-dir",
                              str(out), "--skip-md5", *extra], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)

@@ -140,13 +140,15 @@ BUGS = [
 ]
 
 
+KNOWN = "tests/test_known_answers.py"
 NEAREST_TESTS = {
     "ex09.py": ["tests/test_behaviour.py", "tests/test_model.py", "tests/test_cli.py",
-                "tests/test_failures.py"],
-    "fashion_mnist.py": ["tests/test_data.py"], "noise.py": ["tests/test_noise.py"],
-    "analyses": ["tests/test_compare.py", "tests/test_known_answers.py"],
-    "benchmarks": ["tests/test_bench.py"],
-    "tools": ["tests/test_zip.py", "tests/test_reproduce.py"],
+                "tests/test_failures.py", KNOWN],
+    "fashion_mnist.py": ["tests/test_data.py", KNOWN], "noise.py": ["tests/test_noise.py", KNOWN],
+    "publishing.py": ["tests/test_signals.py", "tests/test_failures.py", "tests/test_edges.py"],
+    "analyses": ["tests/test_compare.py", "tests/test_denoisers.py", "tests/test_edges.py", KNOWN],
+    "benchmarks": ["tests/test_bench.py", "tests/test_edges.py"],
+    "tools": ["tests/test_zip.py", "tests/test_reproduce.py", KNOWN],
 }
 
 
