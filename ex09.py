@@ -14,7 +14,6 @@ import json
 import math
 import platform
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -41,7 +40,8 @@ class UsageError(Exception):
     """A problem the user can fix (bad option, diverged run, missing run): printed, no traceback."""
 
 
-USER_ERRORS = (UsageError, DataError, publishing.PublishError)  # printed as one line by main(), never a traceback
+# Printed as one line by main(), never a traceback.
+USER_ERRORS = (UsageError, DataError, publishing.PublishError)
 
 
 # ----------------------------------------------------------------------------- options
@@ -250,18 +250,10 @@ def save(fig, path, dpi=200, layout=True):
         fig.tight_layout()
     fig.canvas.draw()  # creates the tick labels, whose sizes count too
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
-    written(path, lambda p: fig.savefig(p, dpi=dpi, metadata={
+    publishing.written(path, lambda p: fig.savefig(p, dpi=dpi, metadata={
         "WidthInches": f"{fig.get_figwidth():.3f}",
         "SmallestFontPt": f"{min(sizes, default=99):.2f}"}))
     _matplotlib().close(fig)
-
-
-def written(path, write):
-    """write(path); a full disk's error then names the file (Python's names none on write)."""
-    try:
-        write(path)
-    except OSError as err:
-        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
 
 
 def plot_image_rows(rows, column_titles, title, path):
@@ -437,7 +429,7 @@ def write_csv(rows, path):
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
-    written(path, write)
+    publishing.written(path, write)
 
 
 def write_outputs(args, model, data, history, snapshots, stage, device, train_time):
@@ -460,7 +452,7 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
         tsne_seconds = round(time.perf_counter() - t0, 2)
     weights = io.BytesIO()  # torch.save on a full disk raises an unreadable RuntimeError
     torch.save(model.state_dict(), weights)
-    written(stage / "model.pt", lambda p: p.write_bytes(weights.getvalue()))
+    publishing.written(stage / "model.pt", lambda p: p.write_bytes(weights.getvalue()))
     tested = [row for row in history if row["test_loss"] is not None]
     metrics = {
         "mode": args.mode, "config": {k: v for k, v in vars(args).items() if k not in (
@@ -480,7 +472,8 @@ def write_outputs(args, model, data, history, snapshots, stage, device, train_ti
                      torch.version.cuda, **{name: importlib.metadata.version(name) for name in (
                          "numpy", "matplotlib", "scikit-learn")}},
         "platform": platform.platform()}
-    written(stage / "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=2) + "\n"))
+    publishing.written(stage / "metrics.json",
+                       lambda p: p.write_text(json.dumps(metrics, indent=2) + "\n"))
     return metrics
 
 
@@ -502,15 +495,11 @@ def train_and_publish(args, make_model, final_dir):
     print(f"{args.mode} autoencoder on {device}: {len(data.x_train)} training and "
           f"{len(data.x_test)} test images, {args.epochs} epochs")
     model = make_model().to(device)
-    stage = publishing.make_stage(final_dir)
-    try:
+    with publishing.staged(final_dir) as stage:  # published whole, or not at all
         started = time.perf_counter()
         history, snapshots = train(args, model, data, device, stage)
         train_time = time.perf_counter() - started
         metrics = write_outputs(args, model, data, history, snapshots, stage, device, train_time)
-        publishing.publish(stage, final_dir)  # refused after a stop, even a swallowed one
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     if publishing.interrupted():  # the stop came during the publish, which then finished
         raise SystemExit(f"interrupted: the run had finished; it is published whole in "
                          f"{final_dir}")

@@ -1,10 +1,12 @@
 """How every program of the project (ex09.py, the analyses, tools/, benchmarks/) leaves its
 results: whole or not at all, and never after a stop was asked for.
 
-- make_stage(final): a private folder beside `final`, named after this process; stages that
-  killed runs left there are removed.
-- publish(stage, final): swaps the finished stage into place in one rename, and refuses once a
-  signal has arrived.
+- staged(final): `with staged(final) as stage:` write into `stage`; at the end of the block it
+  is published, after an error or a stop it is removed. Built from make_stage(final), a private
+  folder beside `final` named after this process (stages that killed runs left there are
+  removed), and publish(stage, final), which swaps it into place in one rename and refuses once
+  a signal has arrived.
+- written(path, write): a write whose error on a full disk names the file.
 - handle_signals(): Ctrl+C and `kill` (SIGTERM) raise KeyboardInterrupt and are remembered,
   because Python swallows an exception raised inside a finalizer or a garbage-collection callback
   ("Exception ignored in ..."): the record cannot be swallowed, and publish() checks it.
@@ -20,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 PARENT_VARIABLE = "AE09_PARENT_PID"  # set by the project's programs for the children they start
@@ -39,6 +42,18 @@ def handle_signals():
 
 def interrupted():
     return bool(_signals["received"])
+
+
+@contextmanager
+def staged(final):
+    """The private folder to write `final`'s results into; published when the block ends
+    without an error, removed in every case."""
+    stage = make_stage(final)
+    try:
+        yield stage
+        publish(stage, final)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def make_stage(final):
@@ -126,14 +141,19 @@ def check_writable(path):
         raise PublishError(f"cannot write {path}: {err.strerror}") from None
 
 
+def written(path, write):
+    """write(path); a full disk's error then names the file (Python's names none on write)."""
+    try:
+        write(path)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+
+
 def write_atomically(path, text):
     """The whole file or, after a failure, the old one: written beside it, then renamed."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        partial.write_text(text)
-        os.replace(partial, path)
-    except OSError as err:  # a full disk: name the file (Python names none on write)
-        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+        written(path, lambda _: (partial.write_text(text), os.replace(partial, path)))
     finally:
         partial.unlink(missing_ok=True)
 

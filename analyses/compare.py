@@ -11,7 +11,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -21,8 +20,8 @@ import numpy as np
 import torch
 
 import ex09
-import publishing
 import fashion_mnist
+import publishing
 from analyses import variants
 from noise import TEST_NOISE_SEED, add_white_noise
 
@@ -451,7 +450,7 @@ def run(args):
         raise ex09.UsageError(f"the plain and denoise runs in {out_dir} were made with other "
                               f"settings ({', '.join(differ)}); compare needs a matching pair, "
                               f"for example the plain run made again as the denoise run was:"
-                              f"\n  {rerun_command(out_dir, 'plain', {**config, 'mode': 'plain'})}")
+                              f"\n  {rerun_command(out_dir, 'plain', config | {'mode': 'plain'})}")
     x_train, y_train, x_test, y_test = fashion_mnist.load(args)
     y_train, y_test = y_train.numpy(), y_test.numpy()
     # The one fixed noisy copy of the test set that ex09.py's denoise runs are tested on.
@@ -512,13 +511,9 @@ def run(args):
                   "cka_vs_plain": linear_cka(target, results["plain"]["h_test"]),
                   "trustworthiness": None, "silhouette_2d": None})
 
-    stage = publishing.make_stage(out_dir / "compare")
-    try:
+    with publishing.staged(out_dir / "compare") as stage:
         write_results(stage, runs, per_class, reconstruction, per_class_rows, denoising,
                       psnr_rows, codes, config, x_train, x_test)
-        publishing.publish(stage, out_dir / "compare")
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     print_tables(reconstruction, denoising, psnr_rows, codes, per_class_rows, config)
     print(f"\nwritten to {out_dir / 'compare'}")
 

@@ -32,7 +32,6 @@ denoisers.json and drawn in tuning.png.
 
 import itertools
 import json
-import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -41,8 +40,8 @@ import numpy as np
 import torch
 
 import ex09
-import publishing
 import fashion_mnist
+import publishing
 from analyses import compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
@@ -498,8 +497,7 @@ def summarise(rows):
 
 def write(args, rows, summary, ranking, tuning, examples, classes, extra):
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = publishing.make_stage(args.out_dir / "denoisers")
-    try:
+    with publishing.staged(args.out_dir / "denoisers") as stage:
         plot_standing(summary, args, stage / "standing.png")
         plot_tuning(tuning, stage / "tuning.png")
         plot_examples(examples, classes, stage / "examples.png")
@@ -518,9 +516,6 @@ def write(args, rows, summary, ranking, tuning, examples, classes, extra):
             "tuning": list(tuning.values()), "rows": rows, "summary": summary,
             "ranking_at_default_sigma": [s["method"] for s in ranking],
             **extra}, indent=1) + "\n")
-        publishing.publish(stage, args.out_dir / "denoisers")
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- figures

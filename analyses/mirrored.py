@@ -16,14 +16,13 @@ seed. Measured, per seed and as mean +- sd [min, max]:
 """
 
 import json
-import shutil
 
 import numpy as np
 import torch
 
 import ex09
-import publishing
 import fashion_mnist
+import publishing
 from analyses import compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
@@ -129,17 +128,13 @@ def run(args):
                 list(DECODERS)[0], mode, s)) for s in seeds])
         for mode in MODES for key in ("test_mse", "knn5_accuracy", "denoising_psnr_db")}
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = publishing.make_stage(args.out_dir / "mirrored")
-    try:
+    with publishing.staged(args.out_dir / "mirrored") as stage:
         plot(rows, seeds, stage / "mirrored.png")
         ex09.write_csv(rows, stage / "mirrored.csv")
         (stage / "mirrored.json").write_text(json.dumps({
             "seeds": seeds, "scan_seeds": args.scan_seeds, "dead_at_start": dead,
             "runs": {f"{k[0]}, {k[1]}, seed {k[2]}": v for k, v in names.items()},
             "rows": rows, "summary": summary, "paired_differences": paired}, indent=1) + "\n")
-        publishing.publish(stage, args.out_dir / "mirrored")
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     for label, found in dead.items():
         print(f"{label}: seeds 0-{args.scan_seeds - 1} that start dead: {found}")
     for key, s in summary.items():

@@ -26,7 +26,6 @@ step of batch B costs.
 import csv
 import json
 import math
-import shutil
 import statistics
 import time
 
@@ -282,8 +281,7 @@ def run(args):
         print(f"{name:10s} batch {batch_size:5d}  lr {lr:<6g} final loss - optimum "
               f"{', '.join(f'{f[3] - optimum:.2e}' for f in finals)}  "
               f"{chosen[name]['samples_per_second']:9.0f} samples/s", flush=True)
-    stage = publishing.make_stage(args.out_dir / "q1")
-    try:
+    with publishing.staged(args.out_dir / "q1") as stage:
         plot(curves, floors, chosen, noise, optimum, stage / "q1_gd_variants.png")
         with open(stage / "q1_curves.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
@@ -298,7 +296,4 @@ def run(args):
             "seeds": args.seeds, "tuning_seed": TUNING_SEED,
             "lr_start_grid": args.lr_grid, "variants": chosen, "gradient_noise": noise,
             "wall_seconds": round(time.perf_counter() - started, 1)}, indent=2) + "\n")
-        publishing.publish(stage, args.out_dir / "q1")
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     print(f"done in {time.perf_counter() - started:.1f} s; written to {args.out_dir / 'q1'}")

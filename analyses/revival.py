@@ -13,14 +13,13 @@ networks of seeds 0 .. --scan-seeds - 1 and lists those that start dead.
 
 import json
 import math
-import shutil
 
 import torch
 from torch import nn
 
 import ex09
-import publishing
 import fashion_mnist
+import publishing
 
 BATCH_SIZE = 128  # the sheet's
 
@@ -116,8 +115,7 @@ def run(args):
         print(f"{name}: first live decoder unit at step {alive}; after {log[-1][0]} steps "
               f"{log[-1][2]}, batch loss {log[-1][1]:.4f}", flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = publishing.make_stage(args.out_dir / "revival")
-    try:
+    with publishing.staged(args.out_dir / "revival") as stage:
         plot(results, stage / "revival.png")
         ex09.write_csv([{"variant": name, "step": step, "batch_loss": loss, **h}
                         for name, log in results.items() for step, loss, h in log],
@@ -126,7 +124,4 @@ def run(args):
             {"seed": args.seed, "epochs": args.epochs, "steps_per_epoch": -(-len(x_train) // BATCH_SIZE),
              "probe_images": len(probe), "log_every": args.log_every, "dead_seeds": dead_seeds,
              "scanned_seeds": args.scan_seeds, "variants": summary}, indent=2) + "\n")
-        publishing.publish(stage, args.out_dir / "revival")
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     print(f"written to {args.out_dir / 'revival'}")

@@ -19,15 +19,14 @@ Measured per seed, on all 10,000 test images unless said otherwise:
 
 import itertools
 import json
-import shutil
 import statistics
 
 import numpy as np
 import torch
 
 import ex09
-import publishing
 import fashion_mnist
+import publishing
 from analyses import compare
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
@@ -199,8 +198,7 @@ def run(args):
         for c, name in enumerate(ex09.CLASS_NAMES)]
     out = args.out_dir / "seeds"
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stage = publishing.make_stage(args.out_dir / "seeds")
-    try:
+    with publishing.staged(args.out_dir / "seeds") as stage:
         plot(rows, cka, stage / "seeds.png")
         if all(maps.get((name, args.seeds[0])) is not None
                for name in ("plain", "denoise", "denoise (noisy input)")):
@@ -214,9 +212,6 @@ def run(args):
              "training_wall_seconds": round(training_seconds, 1), "jobs": args.jobs,
              "summary": summary, "cka": cka, "rows": rows, "per_class": per_class_rows},
             indent=2) + "\n")
-        publishing.publish(stage, out)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     for model, values in summary.items():
         print(model)
         for key, s in values.items():

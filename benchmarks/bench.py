@@ -175,7 +175,8 @@ def main(argv=None):
                         help="use only the first N training images (quick check)")
     parser.add_argument("--skip-md5", action="store_true",
                         help="accept non-official data files (for the test suite's tiny data)")
-    parser.add_argument("--json", type=ex09.user_path, default=None, help="also write the results here")
+    parser.add_argument("--json", type=ex09.user_path, default=None,
+                        help="also write the results here")
     args = parser.parse_args(argv)
     if args.json is not None:  # found now, not after all the minutes of measuring
         publishing.check_writable(args.json)
