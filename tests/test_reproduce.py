@@ -118,3 +118,18 @@ def test_schedule_estimates_on_a_known_graph():
     assert reproduce.floor_on(2, steps, seconds) == 7.0
     assert reproduce.simulate(steps, seconds, 2) == 9.0  # c alone (4), then a|d, then b
     assert reproduce.simulate(steps, seconds, 1) == 10.0
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 8])
+def test_the_denoiser_comparison_gets_every_job_and_its_time_scales_with_them(
+        tmp_path, monkeypatch, jobs):
+    found = {s[0]: s for s in reproduce.steps(skip_benchmark=True, jobs=jobs)}
+    _, command, _, after, alone = found["denoisers"]
+    assert command[-2:] == ["--jobs", str(jobs)] and alone  # nothing beside its processes
+    assert not found["seeds"][4] and not found["plain"][4]  # the others share the cores
+    # Recorded with 2 processes: 800 s; at `jobs` processes 1600 / jobs; other steps unscaled.
+    monkeypatch.setattr(reproduce, "FIGURES", tmp_path)
+    (tmp_path / "reproduce_times.json").write_text(
+        '{"jobs": 2, "step_seconds": {"denoisers": 800, "plain": 150, "q1": 240}}')
+    assert reproduce.recorded_seconds(jobs) == {"denoisers": 1600 / jobs, "plain": 150.0,
+                                                "q1": 240.0}

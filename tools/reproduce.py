@@ -20,9 +20,11 @@ prints them all). What they make:
 --jobs steps run at a time (default: as many as the machine has cores), each with an even share
 of the cores: on 2 cores, two steps of one thread each finish the trainings about 1.9 times
 sooner than one at a time with two threads, and give the same numbers (README). The steps that
-time themselves (q1, the benchmark) run alone, first. After every step it prints how many are
-done and about how long the rest takes, from the step times of the last regeneration. A step starts once the runs it
-reads are finished; if one fails, the others finish and nothing after it starts.
+time themselves (q1, the benchmark) run alone, first. The denoiser comparison, the longest step
+and the last to become ready, also runs alone, with --jobs processes of its own (its results do
+not depend on how many). After every step it prints how many are done and about how long the
+rest takes, from the step times of the last regeneration. A step starts once the runs it reads
+are finished; if one fails, the others finish and nothing after it starts.
 """
 
 import argparse
@@ -57,7 +59,12 @@ MIRRORED = [variants.run_folder("mirrored", mode, seed) for seed in (0, *SEEDS)
 LINEAR = [variants.run_folder("linear-code", "plain", seed) for seed in (0, 1)]
 
 
-def steps(skip_benchmark):
+# Steps that spread their own work over --jobs processes: they run alone, and their recorded
+# time is scaled by (the jobs it was recorded with) / (the jobs asked for).
+WIDE = ("denoisers",)
+
+
+def steps(skip_benchmark, jobs=CORES):
     """(label, command, folder, labels it waits for, alone?) in the order they may start."""
     def trainings(names):
         return [(name, [PY, *compare.run_command(FIGURES, name)], ROOT, (), False)
@@ -68,14 +75,14 @@ def steps(skip_benchmark):
     if not skip_benchmark:
         found.append(("benchmark", [PY, "benchmarks/bench.py", "--json",
                                     "benchmarks/results/bench.json"], ROOT, (), True))
-    # The denoisers' runs first: their comparison, the longest analysis, then starts early
-    # and runs beside the remaining trainings.
+    # The denoisers' runs first: their comparison, the longest analysis, can then start as
+    # soon as the trainings are done, with every core to itself (WIDE).
     for part in (["plain"] + DENOISE_RUNS + PLAIN_RUNS + SWEEPS + MIRRORED, LINEAR):
         found += trainings(part)
         done.update(part)
         if part != LINEAR:
-            found += [("denoisers", analysis + ["denoisers", "--jobs", "1"], ROOT,
-                       tuple(dict.fromkeys(part)), False),
+            found += [("denoisers", analysis + ["denoisers", "--jobs", str(jobs)], ROOT,
+                       tuple(dict.fromkeys(part)), True),
                       ("revival", analysis + ["revival"], ROOT, (), False)]
     found += [("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
                False),
@@ -100,13 +107,16 @@ def positive_int(text):
     return value
 
 
-def recorded_seconds():
-    """Each step's time in the last full regeneration (figures/reproduce_times.json)."""
+def recorded_seconds(jobs):
+    """Each step's time in the last full regeneration (figures/reproduce_times.json), a WIDE
+    step's scaled from the jobs it ran with to `jobs`."""
     try:
-        times = json.loads((FIGURES / "reproduce_times.json").read_text())["step_seconds"]
-        return {k: float(v) for k, v in times.items()}
+        recorded = json.loads((FIGURES / "reproduce_times.json").read_text())
+        times = {k: float(v) for k, v in recorded["step_seconds"].items()}
+        ran_with = int(recorded.get("jobs", 1))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+    return {k: v * ran_with / jobs if k in WIDE else v for k, v in times.items()}
 
 
 def critical_path(todo, seconds):
@@ -158,15 +168,16 @@ def main(argv=None):
                              f"(default: the {CORES} cores this machine has)")
     parser.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")
     args = parser.parse_args(argv)
-    todo = steps(args.skip_benchmark)
+    todo = steps(args.skip_benchmark, args.jobs)
     if shutil.which("latexmk") is None and not args.dry_run:
         print("latexmk not found: the PDF is skipped (see README for the TeX packages)")
         todo = [step for step in todo if step[0] != "report"]
-    recorded = recorded_seconds()
+    recorded = recorded_seconds(args.jobs)
     seconds = {s[0]: recorded.get(s[0], UNKNOWN_STEP_SECONDS) for s in todo}
     if args.dry_run:
         print(f"{len(todo)} steps, {args.jobs} at a time (each with "
-              f"{threads_for(args.jobs)} thread(s); a step that times itself alone); from the "
+              f"{threads_for(args.jobs)} thread(s); a step that times itself alone, and "
+              f"{', '.join(WIDE)} alone with {args.jobs} processes); from the "
               f"recorded step times (figures/reproduce_times.json): about "
               f"{simulate(todo, seconds, args.jobs) / 60:.0f} minutes, critical path "
               f"{critical_path(todo, seconds) / 60:.0f}, floor on {args.jobs} cores "
