@@ -179,6 +179,10 @@ def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch
     assert spread["mean"] == pytest.approx(np.mean(per_seed))
     assert spread["sd"] == pytest.approx(np.std(per_seed, ddof=1))
     assert [spread["min"], spread["max"]] == [min(per_seed), max(per_seed)]
+    # The ranking at sigma 0.5: every method once, best subset PSNR first.
+    ranked = [summary[m]["subset"]["psnr_db"]["mean"] for m in result["ranking_at_default_sigma"]]
+    assert sorted(result["ranking_at_default_sigma"]) == sorted(summary)
+    assert ranked == sorted(ranked, reverse=True) and ranked[0] > ranked[-1]
     for name in ("standing.png", "tuning.png", "examples.png"):
         assert (tmp_path / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
 
@@ -202,4 +206,21 @@ def test_mirrored_study_end_to_end(fake_data, tmp_path):
     row, = [r for r in result["rows"] if (r["decoder"], r["mode"]) == (
         "mirrored (8-16-32)", "plain")]
     assert row["test_mse"] == pytest.approx(ex09.evaluate(model, x_test, x_test), rel=1e-4)
+    # Denoising PSNR: each run's model on the fixed noisy test set against the CLEAN images, the
+    # mean over images of 10 log10(2**2 / that image's MSE), worked out here.
+    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
+    by = {(r["decoder"], r["mode"]): r for r in result["rows"]}
+    for (decoder, mode), r in by.items():
+        name = ("variants/mirrored/seed1/" if decoder.startswith("mirrored") else "seed1/") + mode
+        with torch.no_grad():
+            out = compare.load_run(tmp_path, name)["model"](noisy).double()
+        per_image = ((out - x_test.double()) ** 2).mean(dim=1)
+        assert r["denoising_psnr_db"] == pytest.approx(
+            float((10 * torch.log10(4 / per_image)).mean()), rel=1e-6)
+    # The paired difference at one seed: mirrored minus printed, nothing else.
+    for mode in ("plain", "denoise"):
+        for key in ("test_mse", "knn5_accuracy", "denoising_psnr_db"):
+            difference = result["paired_differences"][f"{mode}: {key}, mirrored minus printed"]
+            assert difference["mean"] == pytest.approx(
+                by["mirrored (8-16-32)", mode][key] - by["as printed (8-8-32)", mode][key])
     assert (tmp_path / "mirrored" / "mirrored.png").read_bytes()[:4] == b"\x89PNG"

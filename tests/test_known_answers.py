@@ -315,3 +315,75 @@ def test_the_handin_zip_holds_what_its_tests_need(tmp_path):
             source = zipfile.ZipFile(target).read(name).decode()
             for module in set(re.findall(r"^\s*(?:import|from) (\w+)", source, re.M)) & project:
                 assert f"ex09/{module}.py" in names, f"{name} imports {module}, not packed"
+
+
+# ------------------------------------------- the gaps an independent planted-bug list found
+
+def test_per_class_mse_is_each_class_own_images_error():
+    # Class c's two images are the constant c against a zero estimate: that class's MSE is c**2,
+    # whatever the other classes' images hold.
+    labels = np.repeat(np.arange(10), 2)
+    target = np.repeat(labels[:, None], 4, axis=1).astype(np.float64)
+    assert compare.per_class_mse(np.zeros_like(target), target, labels) == [
+        float(c * c) for c in range(10)]
+
+
+@pytest.mark.parametrize("samples, refused", [(9, True), (10, False)])
+def test_the_seed_study_needs_a_tsne_sample_of_one_image_per_class(samples, refused,
+                                                                   monkeypatch, tmp_path):
+    class Reached(Exception):
+        pass
+
+    def reached(*args, **kwargs):
+        raise Reached
+    monkeypatch.setattr(compare, "ensure_runs", reached)  # past the option checks: stop there
+    parser = __import__("argparse").ArgumentParser()
+    seeds.build_parser(parser)
+    args = parser.parse_args(["--tsne-samples", str(samples), "--out-dir", str(tmp_path)])
+    with pytest.raises(ex09.UsageError if refused else Reached):
+        seeds.run(args)
+
+
+def test_each_sweep_level_and_width_reads_its_own_run():
+    assert denoisers.sweep_run(0.5, 8, 2) == compare.seed_run(2, "denoise")
+    assert denoisers.sweep_run(0.2, 8, 1) == "variants/sheet-sigma0.2/seed1/denoise"
+    assert denoisers.sweep_run(1.0, 8, 3) == "variants/sheet-sigma1/seed3/denoise"
+    assert denoisers.sweep_run(0.5, 16, 1) == "variants/width16/seed1/denoise"
+    assert len({denoisers.sweep_run(s, w, 1) for s in denoisers.SIGMAS
+                for w in denoisers.WIDTHS}) == len(denoisers.SIGMAS) * len(denoisers.WIDTHS)
+
+
+def test_the_widest_documented_variant_is_accepted_and_one_wider_refused():
+    import argparse
+    assert variants.variant_name(f"width{variants.MAX_WIDTH}") == "width4096"
+    assert variants.variant_name("width1") == "width1"
+    for text in ("width4097", "width0", "width"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            variants.variant_name(text)
+
+
+def test_q1_learning_rate_search_never_lets_a_diverged_rate_win(monkeypatch):
+    from analyses import q1_gd_variants as q1
+    final = {0.25: 0.9, 0.5: 0.6, 1.0: 0.4, 2.0: float("nan"), 4.0: float("inf")}
+    monkeypatch.setattr(q1, "train_for", lambda model, x, b, lr, seed, seconds, n_logs: [
+        (1, 1, 1.0, final[lr])])
+    best, results, at_edge = q1.choose_lr(torch.zeros(4, 784), 2, 1.0, (0.5, 1.0, 2.0))
+    # 2.0 diverged: 1.0 is the best finite loss and lies inside the grid 0.5, 1, 2.
+    assert (best, at_edge) == (1.0, False) and results[2.0] == float("inf")
+    # Every rate diverged: the smallest is extended downwards until one does not.
+    best, results, _ = q1.choose_lr(torch.zeros(4, 784), 2, 1.0, (2.0, 4.0))
+    assert best == 1.0 and results[0.5] == 0.6
+
+
+def test_bench_drift_compares_the_first_five_epochs_with_the_last_five(monkeypatch):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench
+    # 12 epochs of the continued model: 1 s for the first five, 2 s for the last five, 3 s in
+    # between (in no window); the fresh control 1 s throughout.
+    times = iter(t for epoch in range(12) for t in (
+        1.0 if epoch < 5 else 2.0 if epoch >= 7 else 3.0, 1.0))
+    monkeypatch.setattr(bench, "timed", lambda fn: next(times))
+    monkeypatch.setattr(bench.fm, "load_split", lambda *a, **k: (torch.zeros(4, 784), None))
+    result = bench.drift(None, 4, False, 12, True)
+    assert (result["early_s"], result["late_s"]) == (1.0, 2.0)
+    assert result["late_over_early"] == 2.0 and result["late_over_early_vs_control"] == 2.0
