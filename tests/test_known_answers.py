@@ -11,7 +11,7 @@ import torch
 import ex09
 import fashion_mnist as fm
 from analyses import compare, denoisers, mirrored, seeds, variants
-from conftest import LIVE_SEED, ROOT, TINY_RUN, write_idx
+from conftest import LIVE_SEED, ROOT, write_idx
 from noise import add_white_noise
 
 

@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python tools/reproduce.py                     # 40 minutes on 2 CPU cores
+    python tools/reproduce.py                     # 95 minutes on 2 CPU cores (README)
     python tools/reproduce.py --skip-benchmark    # without the 7-minute benchmark
     python tools/reproduce.py --dry-run           # list the steps, run nothing
 
