@@ -150,6 +150,11 @@ def collect(root=ROOT):
     seconds = max(t for step, t in times["finished_at_seconds"].items()
                   if step not in ("numbers", "report")) - times["step_seconds"].get("benchmark", 0)
     m["RegenMinutes"] = f"{seconds / 60:.0f}"
+    # That regeneration ran on another CPU; its default runs, kept beside the benchmark.
+    other = root / "benchmarks" / "results" / "intel_xeon"
+    for key, name in (("Plain", "plain"), ("Denoise", "denoise")):
+        m[f"OtherCpu{key}FinalTest"] = f4(load_json(other / f"{name}_metrics.json")[
+            "final_test_loss"])
 
     recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}
     codes = {r["code"]: r for r in comp["codes"]}
