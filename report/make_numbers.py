@@ -104,6 +104,15 @@ def q1_numbers(q1):
     return m
 
 
+def regen_seconds(times):
+    """tools/reproduce.py's wall time up to the report's numbers, the benchmark (alone) aside,
+    from its reproduce_times.json: finished_at_seconds holds only that run's steps (a
+    --skip-benchmark run has no benchmark to take off; step_seconds keeps earlier times)."""
+    finished = times["finished_at_seconds"]
+    return max(t for step, t in finished.items() if step not in ("numbers", "report")) - (
+        times["step_seconds"]["benchmark"] if "benchmark" in finished else 0)
+
+
 def collect(root=ROOT):
     """All macros as an ordered dict name -> text, and the generated tables as name -> rows."""
     fig = root / "figures"
@@ -145,11 +154,8 @@ def collect(root=ROOT):
     m["PythonVersion"] = plain["versions"]["python"]
     m["Threads"] = str(plain["torch_threads"])
     m["CpuModel"] = tex_escape(bench["machine"]["cpu"])
-    # tools/reproduce.py: every step before the report's numbers, the benchmark (alone) aside.
     m["RegenJobs"] = str(times["jobs"])
-    seconds = max(t for step, t in times["finished_at_seconds"].items()
-                  if step not in ("numbers", "report")) - times["step_seconds"].get("benchmark", 0)
-    m["RegenMinutes"] = f"{seconds / 60:.0f}"
+    m["RegenMinutes"] = f"{regen_seconds(times) / 60:.0f}"
     # That regeneration ran on another CPU; its default runs, kept beside the benchmark.
     other = root / "benchmarks" / "results" / "intel_xeon"
     for key, name in (("Plain", "plain"), ("Denoise", "denoise")):

@@ -251,3 +251,15 @@ def test_code_listing_prints_at_7pt_or_more_in_one_column():
     assert "\\twocolumn" not in code and "\\codefile" in code
     # No \resizebox or \scalebox shrinks it as printed.
     assert "\\resizebox" not in code and "\\scalebox" not in code
+
+
+def test_regeneration_minutes_take_off_the_benchmark_only_when_that_run_made_it():
+    # Full run: the last step before the numbers ended at 6000 s, the benchmark took 600 s.
+    full = {"step_seconds": {"benchmark": 600, "compare": 50},
+            "finished_at_seconds": {"benchmark": 600, "compare": 6000, "numbers": 6001,
+                                    "report": 6030}}
+    assert make_numbers.regen_seconds(full) == 5400
+    # --skip-benchmark: the benchmark's time is an earlier run's, kept for the estimates.
+    skipped = {"step_seconds": {"benchmark": 600, "compare": 50},
+               "finished_at_seconds": {"compare": 5000, "numbers": 5001}}
+    assert make_numbers.regen_seconds(skipped) == 5000

@@ -1,5 +1,6 @@
 """tools/reproduce.py: the scheduler of the full regeneration, on tiny stand-in steps."""
 
+import json
 import sys
 
 import pytest
@@ -118,6 +119,12 @@ def test_schedule_estimates_on_a_known_graph():
     assert reproduce.floor_on(2, steps, seconds) == 7.0
     assert reproduce.simulate(steps, seconds, 2) == 9.0  # c alone (4), then a|d, then b
     assert reproduce.simulate(steps, seconds, 1) == 10.0
+    # From a state part-way through: c done and a running for 1 s: a's last 2 s beside d (1 s),
+    # then b (2 s). Steps whose inputs are done are ready (b after a, c and d: 2 s).
+    assert reproduce.simulate(steps, seconds, 2, done={"c"}, running={"a": 1.0}) == 4.0
+    assert reproduce.simulate(steps, seconds, 2, done={"a", "c", "d"}) == 2.0
+    # a step running past its recorded time counts as ending now: d and b beside each other
+    assert reproduce.simulate(steps, seconds, 2, done={"c"}, running={"a": 9.0}) == 2.0
 
 
 @pytest.mark.parametrize("jobs", [1, 2, 8])
@@ -133,3 +140,56 @@ def test_the_denoiser_comparison_gets_every_job_and_its_time_scales_with_them(
         '{"jobs": 2, "step_seconds": {"denoisers": 800, "plain": 150, "q1": 240}}')
     assert reproduce.recorded_seconds(jobs) == {"denoisers": 1600 / jobs, "plain": 150.0,
                                                 "q1": 240.0}
+
+
+def test_progress_counts_every_step_left_and_a_stopped_run_keeps_the_earlier_times(
+        tmp_path, monkeypatch, capsys):
+    # Recorded: a 600 s, b (after a) 1200 s, c 300 s; the stand-ins take a fraction of a second.
+    log = tmp_path / "log"
+    monkeypatch.setattr(reproduce, "FIGURES", tmp_path)
+    monkeypatch.setattr(reproduce, "steps", lambda skip, jobs: [
+        fake(log, "a", 0.2), fake(log, "b", 0.2, after=["a"])])
+    times = tmp_path / "reproduce_times.json"
+    times.write_text('{"jobs": 1, "step_seconds": {"a": 600, "b": 1200, "c": 300}}')
+    assert reproduce.main(["--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 steps done, about 20 minutes left" in out  # b, which waits for a, counted
+    assert "2 of 2 steps done, about 0 minutes left" in out
+    record = json.loads(times.read_text())
+    assert record["complete"] and set(record["finished_at_seconds"]) == {"a", "b"}
+    assert record["step_seconds"]["b"] < 10 and record["step_seconds"]["c"] == 300
+    # b fails: the run is incomplete, and b keeps the time it had (not a gap counted at 150 s).
+    times.write_text('{"jobs": 1, "step_seconds": {"a": 600, "b": 1200}}')
+    monkeypatch.setattr(reproduce, "steps", lambda skip, jobs: [
+        fake(log, "a", 0.1), fake(log, "b", 0.1, after=["a"], code=3)])
+    with pytest.raises(SystemExit, match="b failed"):
+        reproduce.main(["--jobs", "1"])
+    record = json.loads(times.read_text())
+    assert not record["complete"] and record["step_seconds"]["b"] == 1200
+    assert list(record["finished_at_seconds"]) == ["a"]
+
+
+@pytest.mark.parametrize("text", [
+    "", "{", "[]", "null", '{"jobs": 2}', '{"step_seconds": []}',
+    '{"step_seconds": {"plain": "abc"}}', '{"step_seconds": {"plain": -5}}',
+    '{"step_seconds": {"plain": NaN}}', '{"step_seconds": {"plain": Infinity}}',
+    '{"step_seconds": {"plain": true}}', '{"jobs": 0, "step_seconds": {"plain": 5}}',
+    '{"jobs": 1e400, "step_seconds": {"plain": 5}}', '{"jobs": 1.5, "step_seconds": {}}'])
+def test_an_unusable_times_file_is_named_and_every_step_counted_at_the_default(
+        tmp_path, monkeypatch, text):
+    monkeypatch.setattr(reproduce, "FIGURES", tmp_path)
+    (tmp_path / "reproduce_times.json").write_text(text)
+    said = []
+    assert reproduce.recorded_seconds(2, said.append) == {}
+    assert said and "unusable" in said[0] and "150 s" in said[0]
+
+
+def test_a_missing_times_file_is_said_and_a_folder_in_its_place_refused_before_any_step(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(reproduce, "FIGURES", tmp_path)
+    said = []
+    assert reproduce.recorded_seconds(2, said.append) == {} and "no reproduce_times.json" in said[0]
+    (tmp_path / "reproduce_times.json").mkdir()
+    monkeypatch.setattr(reproduce, "run_steps", lambda *a: pytest.fail("a step ran"))
+    with pytest.raises(SystemExit, match="is a folder where the step times go"):
+        reproduce.main([])

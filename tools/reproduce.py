@@ -23,8 +23,10 @@ sooner than one at a time with two threads, and give the same numbers (README). 
 time themselves (q1, the benchmark) run alone, first. The denoiser comparison, the longest step
 and the last to become ready, also runs alone, with --jobs processes of its own (its results do
 not depend on how many). After every step it prints how many are done and about how long the
-rest takes, from the step times of the last regeneration. A step starts once the runs it reads
-are finished; if one fails, the others finish and nothing after it starts.
+rest takes, from the step times of the last regeneration (the steps running counted at what
+they have left); a run that stops early keeps the earlier times of the steps it did not finish.
+A step starts once the runs it reads are finished; if one fails, the others finish and nothing
+after it starts.
 """
 
 import argparse
@@ -107,16 +109,26 @@ def positive_int(text):
     return value
 
 
-def recorded_seconds(jobs):
-    """Each step's time in the last full regeneration (figures/reproduce_times.json), a WIDE
-    step's scaled from the jobs it ran with to `jobs`."""
+def recorded_seconds(jobs, warn=lambda text: None):
+    """Each step's time in the last regeneration (figures/reproduce_times.json), a WIDE step's
+    scaled from the jobs it ran with to `jobs`; {} (and a warning why) if the file is missing or
+    holds anything but finite times of at least 0 s and a whole number of jobs."""
+    path = FIGURES / "reproduce_times.json"
     try:
-        recorded = json.loads((FIGURES / "reproduce_times.json").read_text())
-        times = {k: float(v) for k, v in recorded["step_seconds"].items()}
-        ran_with = int(recorded.get("jobs", 1))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        recorded = json.loads(path.read_text())
+        times, ran_with = recorded["step_seconds"], recorded.get("jobs", 1)
+        if not isinstance(times, dict) or not all(
+                type(v) in (int, float) and 0 <= v < float("inf") for v in times.values()):
+            raise ValueError("a step time that is not a number of seconds")
+        if type(ran_with) is not int or ran_with < 1:
+            raise ValueError(f"jobs {ran_with!r} is not a whole number of at least 1")
+    except FileNotFoundError:
+        warn(f"no {path.name}: every step counted at {UNKNOWN_STEP_SECONDS} s")
         return {}
-    return {k: v * ran_with / jobs if k in WIDE else v for k, v in times.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        warn(f"{path} unusable ({err}): every step counted at {UNKNOWN_STEP_SECONDS} s")
+        return {}
+    return {k: v * ran_with / jobs if k in WIDE else float(v) for k, v in times.items()}
 
 
 def critical_path(todo, seconds):
@@ -136,9 +148,15 @@ def floor_on(cores, todo, seconds):
     return max(critical_path(todo, seconds), alone + rest / cores)
 
 
-def simulate(todo, seconds, jobs):
-    """The wall time of run_steps' schedule if every step took its recorded time."""
-    todo, clock, running, done = list(todo), 0.0, {}, set()
+def simulate(todo, seconds, jobs, done=(), running=None):
+    """The wall time of run_steps' schedule if every step took its recorded time, from the start
+    or from a state in which the steps `done` are finished and `running` ({label: seconds
+    running}) are under way."""
+    under_way = running or {}
+    running = {s[0]: (s, max(0.0, seconds[s[0]] - under_way[s[0]])) for s in todo
+               if s[0] in under_way}
+    done = set(done)
+    todo, clock = [s for s in todo if s[0] not in done and s[0] not in running], 0.0
     while todo or running:
         for step in [s for s in todo if all(a in done for a in s[3])]:
             label, *_, alone = step
@@ -169,18 +187,22 @@ def main(argv=None):
     parser.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")
     args = parser.parse_args(argv)
     todo = steps(args.skip_benchmark, args.jobs)
-    if shutil.which("latexmk") is None and not args.dry_run:
+    if shutil.which("latexmk") is None:
         print("latexmk not found: the PDF is skipped (see README for the TeX packages)")
         todo = [step for step in todo if step[0] != "report"]
-    recorded = recorded_seconds(args.jobs)
+    if args.jobs > CORES:
+        print(f"note: {args.jobs} steps at a time on {CORES} cores share them; the estimates "
+              f"assume {args.jobs} cores")
+    recorded = recorded_seconds(args.jobs, lambda text: print(f"note: {text}"))
+    previous = dict(recorded)  # kept for the steps this run does not reach
     seconds = {s[0]: recorded.get(s[0], UNKNOWN_STEP_SECONDS) for s in todo}
     if args.dry_run:
         print(f"{len(todo)} steps, {args.jobs} at a time (each with "
-              f"{threads_for(args.jobs)} thread(s); a step that times itself alone, and "
-              f"{', '.join(WIDE)} alone with {args.jobs} processes); from the "
+              f"{count(threads_for(args.jobs), 'thread')}; a step that times itself alone, and "
+              f"{', '.join(WIDE)} alone with {count(args.jobs, 'process')}); from the "
               f"recorded step times (figures/reproduce_times.json): about "
               f"{simulate(todo, seconds, args.jobs) / 60:.0f} minutes, critical path "
-              f"{critical_path(todo, seconds) / 60:.0f}, floor on {args.jobs} cores "
+              f"{critical_path(todo, seconds) / 60:.0f}, floor on {count(args.jobs, 'core')} "
               f"{floor_on(args.jobs, todo, seconds) / 60:.0f}")
         for label, command, cwd, after, _ in todo:
             shown = " ".join(c if c != PY else "python" for c in command).replace(
@@ -193,20 +215,26 @@ def main(argv=None):
     for folder in (FIGURES, log_dir):  # found now, not when the first step starts
         if folder.exists() and not folder.is_dir():
             sys.exit(f"error: {folder} is a file where a folder of results goes; move it away")
+    if (FIGURES / "reproduce_times.json").is_dir():
+        sys.exit(f"error: {FIGURES / 'reproduce_times.json'} is a folder where the step times "
+                 f"go; move it away")
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     finished_at = {}
 
-    def record(done):  # after every step, so that the numbers step reads the times so far
+    def record(done, running):  # after every step: the numbers step reads the times so far
         finished_at.update({label: round(time.perf_counter() - started, 1)
                             for label in done if label not in finished_at})
-        left_todo = [s for s in todo if s[0] not in done]
         print(f"{len(done)} of {len(todo)} steps done, about "
-              f"{simulate(left_todo, seconds, args.jobs) / 60:.0f} minutes left", flush=True)
+              f"{simulate(todo, seconds, args.jobs, done, running) / 60:.0f} minutes left",
+              flush=True)
+        # A step this run has not (yet) finished keeps its earlier time, so that an interrupted
+        # or partial run leaves the estimates whole; finished_at_seconds: this run's steps only.
         publishing.write_atomically(FIGURES / "reproduce_times.json", json.dumps({
             "jobs": args.jobs, "cores": CORES, "benchmark": not args.skip_benchmark,
-            "step_seconds": done, "finished_at_seconds": finished_at}, indent=2) + "\n")
+            "complete": len(done) == len(todo), "step_seconds": {**previous, **done},
+            "finished_at_seconds": finished_at}, indent=2) + "\n")
 
     done, failed, left = run_steps(todo, args.jobs, log_dir, record)
     if failed or left:
@@ -220,7 +248,11 @@ def threads_for(jobs):
     return max(1, CORES // jobs)
 
 
-def run_steps(todo, jobs, log_dir, record=lambda done: None):
+def count(n, word):
+    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
+
+
+def run_steps(todo, jobs, log_dir, record=lambda done, running: None):
     """Run the steps `jobs` at a time (each with an even share of the cores when more than one),
     each once the steps it waits for are done, an `alone` step with nothing beside it (and every
     thread); after a failure, the running ones finish and no other starts. Returns
@@ -255,7 +287,7 @@ def run_steps(todo, jobs, log_dir, record=lambda done: None):
                     done[label] = round(time.perf_counter() - t0, 1)
                     print(f"[{time.perf_counter() - started:5.0f} s] done  {label} in "
                           f"{done[label]:.0f} s", flush=True)
-                    record(done)
+                    record(done, {s[0]: time.perf_counter() - s[5] for s in running.values()})
     finally:  # Ctrl+C or SIGTERM: the running steps are stopped (they clean up) and waited for
         for process in running:
             process.terminate()
