@@ -176,7 +176,7 @@ def simulate(todo, seconds, jobs, done=(), running=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] + " Overwrites figures/, benchmarks/results/ "
+        description=__doc__.split("\n\n")[0].rstrip(":") + ". Overwrites figures/, benchmarks/results/ "
                     "and report/numbers.tex and report.pdf; each step's log goes to "
                     "figures/logs/, every step's time to figures/reproduce_times.json.")
     parser.add_argument("--skip-benchmark", action="store_true",
