@@ -157,6 +157,7 @@ def test_progress_counts_every_step_left_and_a_stopped_run_keeps_the_earlier_tim
     assert "2 of 2 steps done, about 0 minutes left" in out
     record = json.loads(times.read_text())
     assert record["complete"] and set(record["finished_at_seconds"]) == {"a", "b"}
+    assert record["cpu"] == reproduce.cpu_model() and record["cpu"]  # whose times these are
     assert record["step_seconds"]["b"] < 10 and record["step_seconds"]["c"] == 300
     # b fails: the run is incomplete, and b keeps the time it had (not a gap counted at 150 s).
     times.write_text('{"jobs": 1, "step_seconds": {"a": 600, "b": 1200}}')

@@ -40,9 +40,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import publishing  # noqa: E402
 from analyses import compare, denoisers, variants  # noqa: E402
+from bench import cpu_model  # noqa: E402
 from noise import DEFAULT_NOISE_STD  # noqa: E402
 
 PY = sys.executable
@@ -232,7 +234,8 @@ def main(argv=None):
         # A step this run has not (yet) finished keeps its earlier time, so that an interrupted
         # or partial run leaves the estimates whole; finished_at_seconds: this run's steps only.
         publishing.write_atomically(FIGURES / "reproduce_times.json", json.dumps({
-            "jobs": args.jobs, "cores": CORES, "benchmark": not args.skip_benchmark,
+            "jobs": args.jobs, "cores": CORES, "cpu": cpu_model(),  # results depend on it
+            "benchmark": not args.skip_benchmark,
             "complete": len(done) == len(todo), "step_seconds": {**previous, **done},
             "finished_at_seconds": finished_at}, indent=2) + "\n")
 
