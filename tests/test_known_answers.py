@@ -1,6 +1,7 @@
 """Known-answer tests: each measure on a tiny input whose right answer is worked out here,
 independently of the project's code, so that a wrong number (not only a crash) fails."""
 
+import argparse
 import json
 import sys
 
@@ -337,7 +338,7 @@ def test_the_seed_study_needs_a_tsne_sample_of_one_image_per_class(samples, refu
     def reached(*args, **kwargs):
         raise Reached
     monkeypatch.setattr(compare, "ensure_runs", reached)  # past the option checks: stop there
-    parser = __import__("argparse").ArgumentParser()
+    parser = argparse.ArgumentParser()
     seeds.build_parser(parser)
     args = parser.parse_args(["--tsne-samples", str(samples), "--out-dir", str(tmp_path)])
     with pytest.raises(ex09.UsageError if refused else Reached):
@@ -354,7 +355,6 @@ def test_each_sweep_level_and_width_reads_its_own_run():
 
 
 def test_the_widest_documented_variant_is_accepted_and_one_wider_refused():
-    import argparse
     assert variants.variant_name(f"width{variants.MAX_WIDTH}") == "width4096"
     assert variants.variant_name("width1") == "width1"
     for text in ("width4097", "width0", "width"):

@@ -178,9 +178,9 @@ def simulate(todo, seconds, jobs, done=(), running=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0].rstrip(":") + ". Overwrites figures/, benchmarks/results/ "
-                    "and report/numbers.tex and report.pdf; each step's log goes to "
-                    "figures/logs/, every step's time to figures/reproduce_times.json.")
+        description=__doc__.split("\n\n")[0].rstrip(":") + ". Overwrites figures/, "
+                    "benchmarks/results/ and report/numbers.tex and report.pdf; each step's log "
+                    "goes to figures/logs/, every step's time to figures/reproduce_times.json.")
     parser.add_argument("--skip-benchmark", action="store_true",
                         help="leave benchmarks/results/bench.json as it is")
     parser.add_argument("--jobs", type=positive_int, default=CORES,
@@ -196,7 +196,6 @@ def main(argv=None):
         print(f"note: {args.jobs} steps at a time on {CORES} cores share them; the estimates "
               f"assume {args.jobs} cores")
     recorded = recorded_seconds(args.jobs, lambda text: print(f"note: {text}"))
-    previous = dict(recorded)  # kept for the steps this run does not reach
     seconds = {s[0]: recorded.get(s[0], UNKNOWN_STEP_SECONDS) for s in todo}
     if args.dry_run:
         print(f"{len(todo)} steps, {args.jobs} at a time (each with "
@@ -223,7 +222,7 @@ def main(argv=None):
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    finished_at = {}
+    finished_at, cpu = {}, cpu_model()  # the CPU: both times and results depend on it
 
     def record(done, running):  # after every step: the numbers step reads the times so far
         finished_at.update({label: round(time.perf_counter() - started, 1)
@@ -234,9 +233,8 @@ def main(argv=None):
         # A step this run has not (yet) finished keeps its earlier time, so that an interrupted
         # or partial run leaves the estimates whole; finished_at_seconds: this run's steps only.
         publishing.write_atomically(FIGURES / "reproduce_times.json", json.dumps({
-            "jobs": args.jobs, "cores": CORES, "cpu": cpu_model(),  # results depend on it
-            "benchmark": not args.skip_benchmark,
-            "complete": len(done) == len(todo), "step_seconds": {**previous, **done},
+            "jobs": args.jobs, "cores": CORES, "cpu": cpu, "benchmark": not args.skip_benchmark,
+            "complete": len(done) == len(todo), "step_seconds": {**recorded, **done},
             "finished_at_seconds": finished_at}, indent=2) + "\n")
 
     done, failed, left = run_steps(todo, args.jobs, log_dir, record)
