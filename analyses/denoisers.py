@@ -15,8 +15,8 @@ Tuning, never on the test set: each method's main parameters (listed in FILTERS;
 the library's defaults) are tuned on noisy copies of the last --tune-images TRAINING images
 (noise from TUNE_NOISE_SEED; non-local means on the first --nlm-tune-images of them, BM3D on
 the first --bm3d-tune-images; PCA is fitted on the other training images), by a coordinate
-search: each parameter in turn over its grid, the others fixed, and a step of two at once where
-that gains, until nothing changes. A grid whose best value is at an edge is extended past it,
+search: each parameter in turn over its grid, the others fixed, and a step of two at once (not
+along a named category) where that gains, until nothing changes. A grid whose best value is at an edge is extended past it,
 unless that edge is the parameter's natural bound (sigma 0 of non-local means, k = 784 of PCA,
 window 1 of the median); a best value still at an edge after MAX_EXTENSIONS is flagged. Each
 method's curves, chosen values and its score at the library's defaults are recorded in
@@ -42,7 +42,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import compare, variants
+from analyses import clipping, compare, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 SIGMAS = (0.2, DEFAULT_NOISE_STD, 1.0)
@@ -173,6 +173,21 @@ NLM_DEFAULT_H = 0.1  # skimage's default h, on the image scale (not relative to 
 PCA_PARAM = Param("k", (8, 16, 32, 64, 96, 128, 192, 256, 384, 512), 784, step=0, low=1,
                   high=784)
 PCA_EXTEND = {512: 784, 8: 4, 4: 2, 2: 1}  # k halves towards 1, or jumps to all 784
+# Every classical method twice, tuned separately from the same filter outputs: blind to the
+# clipping (as built for zero-mean noise), and with its output debiased through the noise model
+# (clipping.debias), which the DAE learned from its training pairs.
+PIPELINES = {"blind": lambda estimate, sigma: estimate, "clipping-aware": clipping.debias}
+CEILING = "plain AE fed the clean input"
+EXAMPLE_METHODS = ("noisy input (no denoising)", "BM3D", "BM3D, clipping-aware",
+                   "non-local means, clipping-aware", "DAE", "DAE, code size 128")
+EXAMPLE_TITLES = {"noisy input (no denoising)": "noisy", "BM3D": "BM3D\nblind",
+                  "BM3D, clipping-aware": "BM3D\naware",
+                  "non-local means, clipping-aware": "NL-means\naware",
+                  "DAE, code size 128": "DAE code\nsize 128"}
+
+
+def method_label(name, pipeline):
+    return name if pipeline == "blind" else f"{name}, {pipeline}"
 
 
 def mean_psnr(estimate, clean):
@@ -191,15 +206,16 @@ def scores(estimate, clean):
             "mse": float(np.mean((estimate - clean) ** 2))}
 
 
-def tune(score, params, log=lambda text: None):
+def tune(score, params, log=lambda text: None, start=None):
     """Coordinate search for the values of `params` that maximise score(values): each parameter
     in turn over its grid with the others fixed, and one grid step of two parameters at once
-    where that gains, until nothing changes; an edge that is best is extended past
+    (neither a named category) where that gains, until nothing changes; an edge that is best is extended past
     (Param.beyond; PCA's k by PCA_EXTEND) up to MAX_EXTENSIONS times; then REFINEMENTS rounds
     halve the grid steps beside each continuous best value and search again. Returns the chosen
     values; per parameter its grid, its curve at the chosen values of the others, whether the
     choice sits at an edge that is not a natural bound and whether the search converged; and
-    the score at the chosen values."""
+    the score at the chosen values. The search starts at `start` (values on the grids, e.g.
+    another search's result) if given, else at the defaults or the grids' middles."""
     cache = {}
 
     def at(values):
@@ -212,10 +228,18 @@ def tune(score, params, log=lambda text: None):
              for p in params}
     chosen = {p.name: p.default if p.default in grids[p.name] else
               grids[p.name][len(grids[p.name]) // 2] for p in params}
+    if start:
+        for p in params:
+            if start[p.name] not in grids[p.name]:
+                grids[p.name] = sorted(grids[p.name] + [start[p.name]])
+        chosen = dict(start)
     extended, converged = {p.name: 0 for p in params}, True
 
     def diagonal_step():  # coupled parameters (h and sigma): one step of two at once
-        for p, q in itertools.combinations([p.name for p in params], 2):
+        # not with a named category (BM3D's profile): its order on the grid means nothing, so
+        # a step along it and another value at once follows no ridge (and costs BM3D runs)
+        for p, q in itertools.combinations([p.name for p in params
+                                            if not isinstance(p.grid[0], str)], 2):
             for dp, dq in itertools.product((-1, 1), repeat=2):
                 i, j = grids[p].index(chosen[p]) + dp, grids[q].index(chosen[q]) + dq
                 if 0 <= i < len(grids[p]) and 0 <= j < len(grids[q]):
@@ -284,7 +308,7 @@ def learned_groups(args):
         groups[f"DAE trained at sigma {sigma:g}"] = {s: sweep_run(sigma, 8, s)
                                                      for s in args.sweep_seeds}
     for width in args.widths:
-        groups[f"DAE, width {width}"] = {s: sweep_run(DEFAULT_NOISE_STD, width, s)
+        groups[f"DAE, code size {width}"] = {s: sweep_run(DEFAULT_NOISE_STD, width, s)
                                          for s in args.sweep_seeds}
     return groups
 
@@ -382,7 +406,8 @@ def run(args):
             pool.shutdown(cancel_futures=True)
     rows, tuning, examples, shown = results
     summary = summarise(rows)
-    ranking = sorted((s for s in summary if s["sigma"] == DEFAULT_NOISE_STD),
+    ranking = sorted((s for s in summary if s["sigma"] == DEFAULT_NOISE_STD
+                      and s["kind"] != "reference"),
                      key=lambda s: -s["subset"]["psnr_db"]["mean"])
     write(args, rows, summary, ranking, tuning, examples, [ex09.CLASS_NAMES[int(y_test[i])]
                                                            for i in shown],
@@ -403,6 +428,7 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
     subset = np.arange(args.subset_images)
     shown = ex09.first_of_each_class(y_test)
     examples, rows, tuning = [("original", clean[shown])], [], {}
+    ceiling = clean_input_ceiling(models, x_test, clean, subset)
     for sigma in args.sigmas:
         noisy_test = add_white_noise(x_test, sigma, torch.Generator().manual_seed(TEST_NOISE_SEED))
         noisy_tune = add_white_noise(torch.from_numpy(tune_clean).float().reshape(-1, 784), sigma,
@@ -411,53 +437,71 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
         noisy_tune = noisy_tune.numpy().reshape(-1, 28, 28).astype(np.float64)
         outputs = {"noisy input (no denoising)": ("input", noisy, None)}
         for name, (_, params) in filters.items():
-            t0 = time.perf_counter()
             n_tune = {"BM3D": args.bm3d_tune_images,
                       "non-local means": args.nlm_tune_images}.get(name, args.tune_images)
+            cache = {}  # values -> the filter's outputs on the tuning images, both pipelines'
 
-            def score(values, name=name, n=n_tune):
-                return mean_psnr(apply(name, noisy_tune[:n], sigma, values, pool),
-                                 tune_clean[:n])
-            print(f"sigma {sigma:g}: tuning {name} on {n_tune} held-out training images",
-                  flush=True)
-            chosen, curves, best = tune(score, params, lambda text: print(text, flush=True))
-            defaults = {p.name: p.default for p in params}
-            if name == "non-local means":
-                defaults["h"] = NLM_DEFAULT_H / sigma
-            default_psnr = score(defaults)
-            tuned_at = time.perf_counter()
-            images = noisy[subset] if name == "BM3D" else noisy
-            estimate = apply(name, images, sigma, chosen, pool)
-            tuning[f"{sigma:g}", name] = {
-                "sigma": sigma, "method": name, "tune_images": n_tune, "chosen": chosen,
-                "parameters": curves, "tuned_psnr_db": best, "defaults": defaults,
-                "default_psnr_db": default_psnr,
-                "tuning_seconds": round(tuned_at - t0, 1),
-                # of one core: the wall time of filtering the images, times the processes
-                "core_seconds_per_image": (time.perf_counter() - tuned_at) * (
-                    args.jobs if pool is not None and name not in BATCH_FILTERS else 1) / len(
-                    images)}
-            for p, c in curves.items():
-                flag = " AT THE GRID EDGE" if c["at_grid_edge"] else ""
-                print(f"  {p} = {c['chosen']}{flag} (curve range {c['range_db']:.3f} dB)")
-            print(f"  tuned {best:.2f} dB on the tuning images, defaults {default_psnr:.2f} dB "
-                  f"({tuned_at - t0:.0f} s)", flush=True)
-            outputs[name] = ("filter", estimate, chosen)
+            def filtered(values, name=name, n=n_tune, cache=cache):
+                key = tuple(values.items())
+                if key not in cache:
+                    cache[key] = apply(name, noisy_tune[:n], sigma, values, pool)
+                return cache[key]
+            on_test = {}  # values -> the filter's outputs on the test images, likewise
+            for pipeline, finish in PIPELINES.items():
+                t0 = time.perf_counter()
 
-        def pca_score(values):
-            estimate = compare.pca_reconstruct(noisy_tune.reshape(-1, 784), mean,
-                                               components[:values["k"]])
-            return mean_psnr(estimate.reshape(-1, 28, 28), tune_clean)
-        chosen, curves, best = tune(pca_score, (PCA_PARAM,))
-        tuning[f"{sigma:g}", "PCA-k"] = {
-            "sigma": sigma, "method": "PCA-k", "tune_images": args.tune_images, "chosen": chosen,
-            "parameters": curves, "tuned_psnr_db": best, "defaults": {"k": 784},
-            "default_psnr_db": pca_score({"k": 784}), "seconds": None}
-        outputs[f"PCA-{chosen['k']} (k tuned)"] = ("pca", compare.pca_reconstruct(
-            noisy_test.numpy(), mean, components[:chosen["k"]]).reshape(-1, 28, 28), chosen)
-        outputs["PCA-8 (the code size)"] = ("pca", compare.pca_reconstruct(
-            noisy_test.numpy(), mean, components[:8]).reshape(-1, 28, 28), {"k": 8})
-        print(f"sigma {sigma:g}: PCA k = {chosen['k']} (grid {curves['k']['grid']})", flush=True)
+                def score(values, n=n_tune, finish=finish):
+                    return mean_psnr(finish(filtered(values), sigma), tune_clean[:n])
+                print(f"sigma {sigma:g}: tuning {name}, {pipeline}, on {n_tune} held-out "
+                      f"training images", flush=True)
+                # the clipping-aware search starts where the blind one ended: shared outputs
+                chosen, curves, best = tune(score, params, lambda text: print(text, flush=True),
+                                            start=tuning.get((f"{sigma:g}", name), {}).get(
+                                                "chosen"))
+                defaults = {p.name: p.default for p in params}
+                if name == "non-local means":
+                    defaults["h"] = NLM_DEFAULT_H / sigma
+                default_psnr = score(defaults)
+                tuned_at = time.perf_counter()
+                images = noisy[subset] if name == "BM3D" else noisy
+                key = tuple(chosen.items())
+                if key not in on_test:
+                    on_test[key] = apply(name, images, sigma, chosen, pool)
+                    # of one core: the wall time of filtering the images, times the processes
+                    per_image = (time.perf_counter() - tuned_at) * (
+                        args.jobs if pool is not None and name not in BATCH_FILTERS else 1) / len(
+                        images)
+                label = method_label(name, pipeline)
+                tuning[f"{sigma:g}", label] = {
+                    "sigma": sigma, "method": label, "filter": name, "pipeline": pipeline,
+                    "tune_images": n_tune, "chosen": chosen, "parameters": curves,
+                    "tuned_psnr_db": best, "defaults": defaults, "default_psnr_db": default_psnr,
+                    "tuning_seconds": round(tuned_at - t0, 1), "core_seconds_per_image": per_image}
+                for p, c in curves.items():
+                    flag = " AT THE GRID EDGE" if c["at_grid_edge"] else ""
+                    print(f"  {p} = {c['chosen']}{flag} (curve range {c['range_db']:.3f} dB)")
+                print(f"  tuned {best:.2f} dB on the tuning images, defaults {default_psnr:.2f} "
+                      f"dB ({tuned_at - t0:.0f} s)", flush=True)
+                outputs[label] = ("filter", finish(on_test[key], sigma), chosen)
+
+        for pipeline, finish in PIPELINES.items():
+            def pca_score(values, finish=finish):
+                estimate = compare.pca_reconstruct(noisy_tune.reshape(-1, 784), mean,
+                                                   components[:values["k"]])
+                return mean_psnr(finish(estimate.reshape(-1, 28, 28), sigma), tune_clean)
+            chosen, curves, best = tune(pca_score, (PCA_PARAM,))
+            label = method_label("PCA-k", pipeline)
+            tuning[f"{sigma:g}", label] = {
+                "sigma": sigma, "method": label, "filter": "PCA-k", "pipeline": pipeline,
+                "tune_images": args.tune_images, "chosen": chosen, "parameters": curves,
+                "tuned_psnr_db": best, "defaults": {"k": 784},
+                "default_psnr_db": pca_score({"k": 784}), "seconds": None}
+            for k, suffix in ((chosen["k"], " (k tuned)"), (8, " (the code size)")):
+                outputs[method_label(f"PCA-{k}{suffix}", pipeline)] = ("pca", finish(
+                    compare.pca_reconstruct(noisy_test.numpy(), mean, components[:k]).reshape(
+                        -1, 28, 28), sigma), {"k": k})
+            print(f"sigma {sigma:g}: PCA, {pipeline}: k = {chosen['k']} (grid "
+                  f"{curves['k']['grid']})", flush=True)
         for (label, seed), model in models.items():
             if label.startswith("DAE trained at sigma") and label != f"DAE trained at sigma " \
                                                                      f"{sigma:g}":
@@ -468,16 +512,46 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
                                     None)
         for key, (kind, estimate, values) in outputs.items():
             method, seed = key if isinstance(key, tuple) else (key, None)
-            on_subset = scores(estimate if method == "BM3D" else estimate[subset], clean[subset])
+            bm3d = method.startswith("BM3D")
             rows.append({"sigma": sigma, "method": method, "kind": kind, "seed": seed,
-                         "values": values, "subset": on_subset,
-                         "full": None if method == "BM3D" else scores(estimate, clean)})
-            if sigma == DEFAULT_NOISE_STD and len(estimate) > max(shown) and (
-                    kind in ("input", "filter") or (method, seed) == ("DAE", 0)):
-                short = {"noisy input (no denoising)": "noisy", "DAE": "DAE (seed 0)"}.get(
-                    method, method.replace(" (BayesShrink)", ""))
-                examples.append((short, np.clip(estimate, -1, 1)[shown]))
+                         "values": values,
+                         "subset": scores(estimate if bm3d else estimate[subset], clean[subset]),
+                         "full": None if bm3d else scores(estimate, clean)})
+        rows += [{**row, "sigma": sigma} for row in ceiling]
+        if sigma == DEFAULT_NOISE_STD:
+            examples += example_columns(outputs, rows, sigma, shown)
     return rows, tuning, examples, shown
+
+
+def clean_input_ceiling(models, x_test, clean, subset):
+    """Q3 against Q2: the plain AE fed the clean test images, one row per seed. Its error is
+    what the 8-number code alone costs, a ceiling for a DAE of the same shape."""
+    return [{"method": CEILING, "kind": "reference", "seed": seed, "values": None,
+             "subset": scores(estimate[subset], clean[subset]), "full": scores(estimate, clean)}
+            for (label, seed), model in models.items() if label == "plain AE fed the noisy input"
+            for estimate in [output(model, x_test).reshape(-1, 28, 28)]]
+
+
+def median_seed(rows, sigma, method):
+    """The seed of the median subset PSNR among `method`'s rows (the lower middle of an even
+    count); None for a method without seeds."""
+    seeds = sorted((r["subset"]["psnr_db"], r["seed"]) for r in rows
+                   if r["sigma"] == sigma and r["method"] == method)
+    return seeds[(len(seeds) - 1) // 2][1]
+
+
+def example_columns(outputs, rows, sigma, shown):
+    """The examples figure's columns: the noisy input, the strongest filters both ways, and the
+    DAE of the sheet and of code size 128 at the seed of median PSNR (not a chosen one)."""
+    columns = []
+    for method in EXAMPLE_METHODS:
+        if not any(r["sigma"] == sigma and r["method"] == method for r in rows):
+            continue
+        seed = median_seed(rows, sigma, method)
+        key = method if seed is None else (method, seed)
+        title = EXAMPLE_TITLES.get(method, method) + ("" if seed is None else f"\nseed {seed}")
+        columns.append((title, np.clip(outputs[key][1], -1, 1)[shown]))
+    return columns
 
 
 def summarise(rows):
@@ -515,42 +589,50 @@ def write(args, rows, summary, ranking, tuning, examples, classes, extra):
             "sweep_seeds": args.sweep_seeds, "widths": args.widths, "epochs": args.epochs,
             "tuning": list(tuning.values()), "rows": rows, "summary": summary,
             "ranking_at_default_sigma": [s["method"] for s in ranking],
+            "pipelines": {"blind": "the filter's output as it is",
+                          "clipping-aware": "clipping.debias(filter output): f^-1, f(y) = "
+                                            "E[clip(y + sigma e, -1, 1)]"},
+            # what a blind filter's output tends to on the background (y = -1): f(-1)
+            "clipped_background_mean": {f"{s:g}": float(clipping.clipped_mean(-1.0, s))
+                                        for s in args.sigmas},
             **extra}, indent=1) + "\n")
 
 
 # ----------------------------------------------------------------------------- figures
 
 def plot_tuning(tuning, path):
-    """Every tuning curve: one panel per method and parameter, one line per noise level, PSNR
-    relative to the best value found at that level; the chosen value marked."""
+    """Every tuning curve: one panel per method and parameter, one colour per noise level, solid
+    blind and dashed clipping-aware, PSNR relative to that search's best; the chosen value
+    marked."""
     plt = ex09._matplotlib()
-    from matplotlib.ticker import FormatStrFormatter, NullFormatter
-    panels = list(dict.fromkeys((t["method"], p) for t in tuning.values() for p in t["parameters"]))
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
+    panels = list(dict.fromkeys((t["filter"], p) for t in tuning.values()
+                                for p in t["parameters"]))
     cols = 4
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5, 1.75 * rows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5, 1.6 * rows + 0.6), squeeze=False)
     colours = {}
     for ax, (method, name) in zip(axes.flat, panels):
         for t in tuning.values():
-            if t["method"] != method:
+            if t["filter"] != method:
                 continue
             c = t["parameters"][name]
-            sigma = t["sigma"]
-            colour = colours.setdefault(sigma, f"C{len(colours)}")
+            colour = colours.setdefault(t["sigma"], f"C{len(colours)}")
+            style = "-" if t["pipeline"] == "blind" else "--"
             x = [str(v) for v in c["grid"]] if isinstance(c["grid"][0], (str, bool)) else c["grid"]
             y = np.array(c["psnr_db"]) - t["tuned_psnr_db"]
-            ax.plot(x, y, ".-", color=colour, linewidth=1, markersize=3,
-                    label=rf"$\sigma$ = {sigma:g}")
+            ax.plot(x, y, ".", linestyle=style, color=colour, linewidth=1, markersize=2.5)
             chosen = str(c["chosen"]) if isinstance(x[0], str) else c["chosen"]
             ax.plot([chosen], [y[list(c["grid"]).index(c["chosen"])]], "o", color=colour,
-                    markersize=5, fillstyle="none")
-        if not isinstance(c["grid"][0], (str, bool)) and name not in ("patch_size",
-                                                                      "patch_distance", "window"):
+                    markersize=4.5, fillstyle="none")
+        if name in ("patch_size", "patch_distance", "window"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        elif not isinstance(c["grid"][0], (str, bool)):
             ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")
             ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         label = {"sigma_factor": r"$\sigma_{filter} / \sigma$", "h": r"$h / \sigma$",
-                 "std": "std (px)", "k": "k"}.get(name, name.replace("_", " "))
+                 "std": "std (px)", "k": "k (components)"}.get(name, name.replace("_", " "))
         ax.set_xlabel(label, fontsize=7, labelpad=1)
         ax.set_title(method.replace(" (BayesShrink)", ""), fontsize=7.5, pad=2)
         ax.set_ylim(max(ax.get_ylim()[0], -3), 0.3)
@@ -560,80 +642,112 @@ def plot_tuning(tuning, path):
         ax.set_ylabel("PSNR - best (dB)", fontsize=7)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles + [plt.Line2D([], [], marker="o", fillstyle="none", color="0.3",
-                                     linestyle="none")], labels + ["chosen value"],
-               loc="upper center", fontsize=7, ncol=len(labels) + 1, bbox_to_anchor=(0.5, 1.0))
+    line = plt.Line2D
+    handles = [line([], [], color=c, marker=".") for c in colours.values()] + [
+        line([], [], color="0.3"), line([], [], color="0.3", linestyle="--"),
+        line([], [], marker="o", fillstyle="none", color="0.3", linestyle="none")]
+    labels = [rf"$\sigma$ = {s:g}" for s in colours] + ["blind", "clipping-aware",
+                                                         "chosen value"]
+    fig.legend(handles, labels, loc="upper center", fontsize=7, ncol=len(labels),
+               bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     ex09.save(fig, path, layout=False)
 
 
+def short_name(method):
+    return (method.replace(" (BayesShrink)", "").replace(" (no denoising)", "")
+            .replace("plain AE fed the noisy input", "AE (Q2), noisy in")
+            .replace(CEILING, "AE (Q2), clean in").replace(" (k tuned)", "")
+            .replace(", clipping-aware", "").replace("non-local means", "NL-means"))
+
+
 def plot_standing(summary, args, path):
-    """Left: the ranking at sigma 0.5 (subset PSNR, seeds as error bars). Middle: PSNR against
-    the noise level, DAE trained per level with its seed range, BM3D and the best other filter.
-    Right: PSNR against width at sigma 0.5, with BM3D's and the best other filter's level."""
+    """Left: the ranking at sigma 0.5 (subset PSNR): each classical method blind and
+    clipping-aware on one row, learned rows with their seeds' min-max. Middle: PSNR against the
+    noise level. Right: PSNR against the code size at sigma 0.5. Both with BM3D either way, the
+    best other aware filter and the clean-input AE (what an 8-number code can reconstruct)."""
     plt = ex09._matplotlib()
-    fig, (rank_ax, noise_ax, width_ax) = plt.subplots(1, 3, figsize=(6.5, 3.1),
-                                                      gridspec_kw={"width_ratios": (1.3, 1, 1)})
+    fig, (rank_ax, noise_ax, code_ax) = plt.subplots(1, 3, figsize=(6.5, 3.6),
+                                                     gridspec_kw={"width_ratios": (1.3, 1, 1)})
+
+    def level(sigma, method):
+        return next((s["subset"]["psnr_db"] for s in summary
+                     if s["sigma"] == sigma and s["method"] == method), None)
     at = {s["method"]: s for s in summary if s["sigma"] == DEFAULT_NOISE_STD}
-    shown = [m for m in at if not m.startswith(("DAE trained", "DAE, width", "PCA-8 (the"))
-             or m == "DAE, width 128"]
-    shown.sort(key=lambda m: at[m]["subset"]["psnr_db"]["mean"])
-    first_learned = next(i for i, m in enumerate(shown) if at[m]["kind"] == "learned")
-    first_other = next(i for i, m in enumerate(shown) if at[m]["kind"] != "learned")
-    for i, method in enumerate(shown):
-        p = at[method]["subset"]["psnr_db"]
-        learned = at[method]["kind"] == "learned"
-        rank_ax.errorbar(p["mean"], i, xerr=[[p["mean"] - p["min"]], [p["max"] - p["mean"]]]
-                         if learned else None, fmt="o" if learned else "s", markersize=3.5,
-                         color="tab:red" if learned else "tab:blue", capsize=2, linewidth=1,
-                         label=("learned: mean, min-max of seeds" if learned else
-                                "classical, PCA, input") if i in (first_learned, first_other)
+    blind = [m for m in at if at[m]["kind"] in ("filter", "pca", "input")
+             and not m.endswith(", clipping-aware") and "(the code size)" not in m]
+    pairs = {m: next((a for a in at if a.endswith(", clipping-aware") and
+                      a.split(" (")[0].split(",")[0] == m.split(" (")[0]), None) for m in blind}
+    learned = [m for m in at if at[m]["kind"] in ("learned", "reference")
+               and not m.startswith(("DAE trained", "DAE, code size")) or m == "DAE, code size 128"]
+
+    def best(m):
+        return max(level(DEFAULT_NOISE_STD, x)["mean"] for x in (m, pairs.get(m)) if x)
+    rows = sorted(blind + learned, key=best)
+    for i, m in enumerate(rows):
+        p = level(DEFAULT_NOISE_STD, m)
+        if m in blind:
+            rank_ax.plot(p["mean"], i, "s", color="tab:blue", fillstyle="none", markersize=4,
+                         label="classical, blind to the clipping" if i == rows.index(blind[0])
                          else None)
-    rank_ax.set_yticks(range(len(shown)), [m.replace(" (BayesShrink)", "").replace(
-        " (no denoising)", "").replace("plain AE fed the noisy input", "AE (Q2), noisy in")
-        .replace(" (k tuned)", "") for m in shown], fontsize=7)
-    rank_ax.set(xlabel="mean PSNR (dB)", title=rf"$\sigma$ = {DEFAULT_NOISE_STD:g}, "
-                f"{args.subset_images} test images")
-    rank_ax.title.set_fontsize(8)
-    filters = [m for m in FILTERS if m != "BM3D"]
+            if pairs[m]:
+                q = level(DEFAULT_NOISE_STD, pairs[m])
+                rank_ax.plot([p["mean"], q["mean"]], [i, i], color="tab:blue", linewidth=0.6)
+                rank_ax.plot(q["mean"], i, "s", color="tab:blue", markersize=4,
+                             label="classical, clipping-aware" if m == next(
+                                 b for b in rows if b in blind and pairs[b]) else None)
+        else:
+            kind = at[m]["kind"]
+            rank_ax.errorbar(p["mean"], i, xerr=[[p["mean"] - p["min"]], [p["max"] - p["mean"]]],
+                             fmt="o" if kind == "learned" else "D", markersize=3.5, capsize=2,
+                             linewidth=1, color="tab:red" if kind == "learned" else "0.4",
+                             label={"DAE": "learned: mean, min-max of seeds",
+                                    CEILING: "AE fed clean images (no noise)"}.get(m))
+    rank_ax.set_yticks(range(len(rows)), [short_name(m) for m in rows], fontsize=7)
+    rank_ax.set(xlabel="mean PSNR (dB)")
+    rank_ax.set_title(rf"$\sigma$ = {DEFAULT_NOISE_STD:g}, first {args.subset_images} test "
+                      f"images", fontsize=8)
+    rank_ax.grid(True, axis="x", alpha=0.3)
+    others = [m for m in FILTERS if m != "BM3D"]
+    ceiling = level(DEFAULT_NOISE_STD, CEILING)
     for ax, xs, pick, xlabel in (
-            (noise_ax, args.sigmas, lambda x: [(x, f"DAE trained at sigma {x:g}")],
+            (noise_ax, args.sigmas, lambda x: (x, f"DAE trained at sigma {x:g}"),
              r"noise std $\sigma$ (on $[-1, 1]$)"),
-            (width_ax, args.widths, lambda x: [(DEFAULT_NOISE_STD, f"DAE, width {x}")],
-             "width $w$ (8: the sheet's)")):
-        def level(sigma, method):
-            return next((s for s in summary if s["sigma"] == sigma and s["method"] == method),
-                        None)
-        dae = [level(*pick(x)[0]) for x in xs]
-        mean = [d["subset"]["psnr_db"]["mean"] for d in dae]
-        ax.errorbar(xs, mean, yerr=[[d["subset"]["psnr_db"]["mean"] - d["subset"]["psnr_db"]
-                                     ["min"] for d in dae],
-                                    [d["subset"]["psnr_db"]["max"] - d["subset"]["psnr_db"]
-                                     ["mean"] for d in dae]],
+            (code_ax, args.widths, lambda x: (DEFAULT_NOISE_STD, f"DAE, code size {x}"),
+             "code size (8: the sheet's)")):
+        dae = [level(*pick(x)) for x in xs]
+        ax.errorbar(xs, [d["mean"] for d in dae], yerr=[[d["mean"] - d["min"] for d in dae],
+                                                        [d["max"] - d["mean"] for d in dae]],
                     fmt="o-", color="tab:red", capsize=2, markersize=3.5, linewidth=1.2,
-                    label=f"DAE per level / width, seeds "
-                          f"{', '.join(map(str, args.sweep_seeds))}")
+                    label=f"DAE, seeds {', '.join(map(str, args.sweep_seeds))}: mean, min-max")
         sigmas = xs if ax is noise_ax else [DEFAULT_NOISE_STD] * len(xs)
-        bm3d = [level(s, "BM3D") for s in sigmas]
-        if all(bm3d):
-            ax.plot(xs, [b["subset"]["psnr_db"]["mean"] for b in bm3d], "s--", color="black",
-                    markersize=3, linewidth=1, label="BM3D (tuned)")
-        best = [max((level(s, m) for m in filters), key=lambda r: r["subset"]["psnr_db"]["mean"])
-                for s in sigmas]
-        ax.plot(xs, [b["subset"]["psnr_db"]["mean"] for b in best], "^:", color="tab:blue",
-                markersize=3, linewidth=1, label="best other classical filter")
+        for method, style, label in (("BM3D", "s:", "BM3D, blind"),
+                                     ("BM3D, clipping-aware", "s--", "BM3D, clipping-aware")):
+            if all(level(s, method) for s in sigmas):
+                ax.plot(xs, [level(s, method)["mean"] for s in sigmas], style, color="black",
+                        markersize=3, linewidth=1, fillstyle="none" if "blind" in label
+                        else "full", label=label)
+        ax.plot(xs, [max(level(s, f"{m}, clipping-aware")["mean"] for m in others)
+                     for s in sigmas], "^--", color="tab:blue", markersize=3, linewidth=1,
+                label="best other filter, clipping-aware")
+        if ceiling:
+            x0 = xs if ax is noise_ax else [8]
+            ax.errorbar(x0, [ceiling["mean"]] * len(x0), yerr=[[ceiling["mean"] - ceiling["min"]]
+                        * len(x0), [ceiling["max"] - ceiling["mean"]] * len(x0)], fmt="D",
+                        color="0.4", markersize=3, capsize=2, linewidth=1,
+                        label="AE fed clean images (code size 8)")
         ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [f"{x:g}" for x in xs])
         ax.set(xlabel=xlabel, ylabel="mean PSNR (dB)")
         ax.grid(True, alpha=0.3)
+    noise_ax.set_title("trained / tuned per level", fontsize=8)
+    code_ax.set_title(rf"at $\sigma$ = {DEFAULT_NOISE_STD:g}", fontsize=8)
     handles, labels = rank_ax.get_legend_handles_labels()
-    more = width_ax.get_legend_handles_labels()
-    fig.legend(handles + more[0], labels + more[1], loc="lower center", fontsize=7, ncol=3,
-               bbox_to_anchor=(0.5, 0.0))
-    noise_ax.set_title("tuned / trained per level", fontsize=8)
-    width_ax.set_title(rf"width, at $\sigma$ = {DEFAULT_NOISE_STD:g}", fontsize=8)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    more = code_ax.get_legend_handles_labels()
+    keep = [(h, lab) for h, lab in zip(handles + more[0], labels + more[1])
+            if lab not in ("AE fed clean images (code size 8)",)]
+    fig.legend(*zip(*keep), loc="lower center", fontsize=7, ncol=3, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     ex09.save(fig, path, layout=False)
 
 
@@ -645,7 +759,7 @@ def plot_examples(examples, classes, path):
     rows = [i for i, name in enumerate(classes) if name in EXAMPLE_CLASSES]
     images = {name: torch.as_tensor(np.asarray(x, np.float32)).reshape(-1, 784)
               for name, x in examples}
-    titles = [name.replace(" ", "\n", 1) if len(name) > 9 else name for name in images]
+    titles = list(images)
     ex09.plot_image_rows([(classes[i], torch.stack([x[i] for x in images.values()]))
                           for i in rows], titles,
                          rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) denoised by "
