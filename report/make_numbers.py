@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import publishing  # noqa: E402  (the project's one way to write a result)
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
@@ -83,8 +85,9 @@ def q1_numbers(q1):
     m["QOneMeanImageLoss"] = f3(q1["mean_image_loss"])
     for key, name in (("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic")):
         m[f"QOne{key}FinalLoss"] = f2(statistics.median(v[name]["final_loss"]))
-    m["QOneDivergeNote"] = ("twice that learning rate diverged"
-                            if larger and math.isinf(min(larger)) else
+    m["QOneDivergeNote"] = (("the one larger rate tried, twice it, diverged" if len(larger) == 1
+                             else "every larger rate tried diverged")
+                            if larger and all(math.isinf(x) for x in larger) else
                             "a larger one did worse in tuning")
     floors = {name: statistics.median(v[name]["floor_excess"]) for name in v}
     m["QOneFloorRatio"] = f"{floors['stochastic'] / floors['mini-batch']:.0f}"
@@ -102,6 +105,26 @@ def q1_numbers(q1):
     m["QOneNoiseBelowSignalB"] = str(min(r["batch_size"] for r in start
                                          if r["exact_noise"] < r["full_gradient_sq"]))
     return m
+
+
+def q1_samples_numbers(q1, curves):
+    """Progress per sample: how many samples stochastic GD needs to reach the excess loss that
+    mini-batch GD ends at (the same seed's), against the samples mini-batch GD took for it."""
+    optimum, v = q1["optimum_loss"], q1["variants"]
+    sgd, mini = [], []
+    for seed, target in enumerate(v["mini-batch"]["final_excess"]):
+        curve = [r for r in curves if (r["variant"], r["start"], r["seed"]) ==
+                 ("stochastic", "random", str(seed))]
+        sgd.append(min(int(r["samples"]) for r in curve
+                       if float(r["loss"]) - optimum <= target))
+        mini.append(v["mini-batch"]["samples"][seed])
+    ratios = [b / a for a, b in zip(sgd, mini)]
+
+    def span(values, fmt):
+        low, high = fmt(min(values)), fmt(max(values))
+        return low if low == high else f"{low}--{high}"
+    return {"QOneSgdSamplesToMini": span(sgd, sci), "QOneMiniSamples": span(mini, sci),
+            "QOneSampleRatio": span(ratios, lambda x: f"{x:.0f}")}
 
 
 def regen_seconds(times):
@@ -158,9 +181,12 @@ def collect(root=ROOT):
     m["RegenMinutes"] = f"{regen_seconds(times) / 60:.0f}"
     # That regeneration ran on another CPU; its default runs, kept beside the benchmark.
     other = root / "benchmarks" / "results" / "intel_xeon"
+    other_loss = {name: load_json(other / f"{name}_metrics.json")["final_test_loss"]
+                  for name in ("plain", "denoise")}
     for key, name in (("Plain", "plain"), ("Denoise", "denoise")):
-        m[f"OtherCpu{key}FinalTest"] = f4(load_json(other / f"{name}_metrics.json")[
-            "final_test_loss"])
+        m[f"OtherCpu{key}FinalTest"] = f4(other_loss[name])
+        diff = 100 * abs(other_loss[name] / runs[name]["final_test_loss"] - 1)
+        m[f"OtherCpu{key}DiffPct"] = f"{diff:.2f}" if diff < 0.1 else f"{diff:.1f}"
 
     recon = {r["model"]: r["test_mse"] for r in comp["reconstruction"]}
     codes = {r["code"]: r for r in comp["codes"]}
@@ -171,6 +197,7 @@ def collect(root=ROOT):
     m["SeedOneLinearVarying"] = str(codes["seed1/plain-linear-code"]["varying_units"])
 
     m.update(q1_numbers(q1))
+    m.update(q1_samples_numbers(q1, load_csv(fig / "q1" / "q1_curves.csv")))
 
     variants = list(revival["variants"].values())
     m["RevivalLastSeed"] = str(revival["scanned_seeds"] - 1)
@@ -184,9 +211,11 @@ def collect(root=ROOT):
     start_units = int(no_decay[0]["live_code_units"])
     drops = [int(r["step"]) for r, q in zip(no_decay[1:], no_decay) if
              int(r["live_code_units"]) < int(q["live_code_units"])]
+    steps = [int(r["step"]) for r in no_decay]
+    # the drop began after the last probe before it: "between steps 80 and 95"
     m["RevivalNoDecayCodeDrop"] = (f"from {start_units} to {no_decay[-1]['live_code_units']} "
-                                   f"between steps {min(drops)} and {max(drops)}"
-                                   if drops else "none")
+                                   f"between steps {steps[steps.index(min(drops)) - 1]} and "
+                                   f"{max(drops)}" if drops else "none")
     m["RevivalProbe"] = f"{revival['probe_images']:,}".replace(",", "\\,")
 
     summary = seeds["summary"]
@@ -231,9 +260,28 @@ def collect(root=ROOT):
     for name in ("Sandal", "Ankle boot"):
         values = [by_seed[("plain", s)]["silhouette_code_per_class"][CLASS_NAMES.index(name)]
                   for s in seeds["seeds"]]
-        m["SilCode" + name.replace(" ", "")] = (f"{statistics.fmean(values):.2f}~$\\pm$~"
+        m["SilCode" + name.replace(" ", "")] = (f"${statistics.fmean(values):.2f}$~$\\pm$~"
                                                 f"{statistics.stdev(values):.2f}")
     m["SignTestAll"] = f"{2 * 0.5 ** len(seeds['seeds']):.2f}"
+    # The chance that at least one of ten classes moves the same way at every seed by chance.
+    m["SignTestAny"] = f"{1 - (1 - 2 * 0.5 ** len(seeds['seeds'])) ** len(CLASS_NAMES):.2f}"
+    sneaker = [by_seed[("plain", s)]["silhouette_2d_per_class"][CLASS_NAMES.index("Sneaker")]
+               for s in seeds["seeds"]]
+    m["MapSilSneakerRange"] = f"{min(sneaker):.2f}--{max(sneaker):.2f}"
+    m["DenoiseCleanWorseSeeds"] = str(sum(by_seed[("denoise", s)]["test_mse"]
+                                          > by_seed[("plain", s)]["test_mse"]
+                                          for s in seeds["seeds"]))
+    knn_diff = [100 * (by_seed[("denoise", s)]["knn5_accuracy"]
+                       - by_seed[("plain", s)]["knn5_accuracy"]) for s in seeds["seeds"]]
+    m["KnnPairedDiff"] = (f"${statistics.fmean(knn_diff):.1f}$~$\\pm$~"
+                          f"{statistics.stdev(knn_diff):.1f}")
+    live_diff = [by_seed[("denoise", s)]["live_units"] - by_seed[("plain", s)]["live_units"]
+                 for s in seeds["seeds"]]
+    m["LivePairedDiff"] = (f"${statistics.fmean(live_diff):.1f}$~$\\pm$~"
+                           f"{statistics.stdev(live_diff):.1f}")
+    for key, model in (("Plain", "plain"), ("Denoise", "denoise (noisy input)")):
+        s = summary[model]["test_mse"]
+        m[f"Seeds{key}CvPct"] = f"{100 * s['sd'] / s['mean']:.0f}"
 
     def seeds_where(name, better):
         c = CLASS_NAMES.index(name)
@@ -282,8 +330,9 @@ def collect(root=ROOT):
     tables["PerClassRows"] = [
         [tex_escape(name)] + [pct(per_class[(model, name)]["knn5_per_class"]).replace("\\,\\%", "")
                               for model in ("plain", "denoise", "denoise (noisy input)", "PCA-8")]
-        + [f2(seed0["silhouette_2d_per_class"][c])]
-        + [f2(per_class[(model, name)]["silhouette_2d_per_class"]) for model in ("plain", "denoise")]
+        + [f"${f2(seed0['silhouette_2d_per_class'][c])}$"]
+        + [f"${f2(per_class[(model, name)]['silhouette_2d_per_class'])}$"
+           for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
     tables["DenoiseTableRows"] = denoise_table(den)
     tables["SweepTableRows"] = sweep_table(den)
@@ -298,13 +347,18 @@ def collect(root=ROOT):
 
 FILTER_NAMES = ("Gaussian", "median", "total variation", "wavelet (BayesShrink)",
                 "non-local means", "BM3D")
-# The learned rows of the ranking table; the sweeps' rows at sigma 0.5 and width 8 are seeds of
-# the DAE row, so they are not repeated.
-LEARNED_SHOWN = ("DAE", "plain AE fed the noisy input", "DAE, mirrored decoder", "DAE, width 128")
+AWARE = ", clipping-aware"
+CEILING = "plain AE fed the clean input"
+# The learned rows of the ranking table; the sweeps' rows at sigma 0.5 and code size 8 are
+# seeds of the DAE row, so they are not repeated.
+LEARNED_SHOWN = ("DAE", "plain AE fed the noisy input", "DAE, mirrored decoder",
+                 "DAE, code size 128")
 TABLE_NAMES = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)": "noisy input",
                "plain AE fed the noisy input": "AE (Q2) fed the noisy input",
                "DAE, mirrored decoder": "DAE, mirrored decoder",
-               "DAE, width 128": "DAE, every layer 128 wide"}
+               "DAE, code size 128": "DAE, widened to 128",
+               "PCA-k (k tuned)": "PCA, $k$ tuned", "PCA-8 (the code size)": "PCA-8",
+               CEILING: "AE (Q2) fed the \\emph{clean} input"}
 
 
 def value_text(method, values):
@@ -313,7 +367,7 @@ def value_text(method, values):
         return ""
     short = {"sigma_factor": "$\\sigma_f/\\sigma$", "h": "$h/\\sigma$", "patch_size": "patch",
              "patch_distance": "dist.", "fast_mode": "fast", "profile": "", "std": "std",
-             "window": "window", "weight": "weight", "k": "k"}
+             "window": "window", "weight": "weight", "k": "$k$"}
     parts = []
     for name, v in values.items():
         text = tex_escape(v) if isinstance(v, str) else ("yes" if v is True else "no"
@@ -327,155 +381,186 @@ def standing(den, sigma=0.5):
     return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma}
 
 
-def psnr_cell(s, part="subset"):
-    p = s[part]["psnr_db"]
-    return spread(p, f2) if p["n"] > 1 else f2(p["mean"])
+def base_name(method):
+    """The classical method without its pipeline; PCA-k's tuned k dropped."""
+    method = method.removesuffix(AWARE)
+    if method.startswith("PCA-") and method.endswith("(k tuned)"):
+        return "PCA-k (k tuned)"
+    return method
+
+
+def classical_pairs(at):
+    """base name -> (blind entry, clipping-aware entry or None), the noisy input included."""
+    pairs = {}
+    for method, s in at.items():
+        if s["kind"] in ("filter", "pca", "input"):
+            blind, aware = pairs.get(base_name(method), (None, None))
+            pairs[base_name(method)] = (s, aware) if not method.endswith(AWARE) else (blind, s)
+    return pairs
+
+
+def best_aware(at, names):
+    return max((at[f"{n}{AWARE}"] for n in names), key=lambda s: s["subset"]["psnr_db"]["mean"])
+
+
+def psnr(s, part="subset"):
+    return s[part]["psnr_db"]["mean"]
 
 
 def denoise_table(den):
+    """Classical methods blind and clipping-aware side by side, learned rows over seeds, best
+    (of the two pipelines) first; the clean-input AE, no denoiser, last."""
     at = standing(den)
-    shown = [m for m in at if at[m]["kind"] != "learned" or m in LEARNED_SHOWN]
-    shown.sort(key=lambda m: -at[m]["subset"]["psnr_db"]["mean"])
+    rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
+    rows += [(m, at[m], None) for m in LEARNED_SHOWN]
+    rows.sort(key=lambda r: -max(psnr(s) for s in r[1:] if s))
+    rows.append((CEILING, at[CEILING], None))
     table = []
-    for place, method in enumerate(shown, 1):
-        s = at[method]
-        name = TABLE_NAMES.get(method, tex_escape(method.replace(" (BayesShrink)", "")))
-        values = value_text(method, s["values"]) if s["kind"] == "filter" else (
-            f"$n={s['subset']['psnr_db']['n']}$ seeds" if s["kind"] == "learned" else "")
-        ssim = s["subset"]["ssim"]
-        table.append([str(place), name, values, psnr_cell(s),
-                      mean_sd(ssim, f3) if ssim["n"] > 1 else f3(ssim["mean"]),
-                      "--" if s["full"] is None else f2(s["full"]["psnr_db"]["mean"])])
+    for name, blind, aware in rows:
+        label = TABLE_NAMES.get(name, tex_escape(name.replace(" (BayesShrink)", "")))
+        if name == CEILING:  # not a denoiser: set apart
+            label = "\\midrule " + label
+        full = aware or blind
+        full_cell = "--" if full["full"] is None else f2(psnr(full, "full"))
+        if blind["kind"] in ("learned", "reference"):
+            p, q = blind["subset"]["psnr_db"], blind["subset"]["ssim"]
+            table.append([label, f"$n={p['n']}$ seeds",
+                          f"\\multicolumn{{2}}{{c}}{{{spread(p, f2)}}}",
+                          f"\\multicolumn{{2}}{{c}}{{{mean_sd(q, f3)}}}", full_cell])
+        else:
+            values = aware["values"] if aware else blind["values"]
+            table.append([label, value_text(name, values) if blind["kind"] == "filter" else (
+                value_text(name, values) if blind["kind"] == "pca" else ""),
+                          f2(psnr(blind)), f2(psnr(aware)) if aware else "--",
+                          f3(blind["subset"]["ssim"]["mean"]),
+                          f3(aware["subset"]["ssim"]["mean"]) if aware else "--", full_cell])
     return table
 
 
 def sweep_table(den):
-    """PSNR (subset, mean +- sd over seeds) of the DAE per noise level and per width."""
+    """PSNR (subset) per noise level: the DAE (mean +- sd over seeds), BM3D both ways, the best
+    other aware filter, the noisy input; then the DAE per code size at sigma 0.5."""
     rows = []
     for sigma in den["sigmas"]:
         at = standing(den, sigma)
         dae = at[f"DAE trained at sigma {sigma:g}"]
-        best = max((at[m] for m in FILTER_NAMES[:-1]), key=lambda r: r["subset"]["psnr_db"]["mean"])
-        rows.append([f"$\\sigma={sigma:g}$, $w=8$", mean_sd(dae["subset"]["psnr_db"], f2),
-                     f2(at["BM3D"]["subset"]["psnr_db"]["mean"]),
-                     f"{f2(best['subset']['psnr_db']['mean'])} ({tex_escape(best['method'])})",
-                     f2(at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])])
+        best = best_aware(at, FILTER_NAMES[:-1])
+        rows.append([f"$\\sigma={sigma:g}$", mean_sd(dae["subset"]["psnr_db"], f2),
+                     f2(psnr(at["BM3D"])), f2(psnr(at["BM3D" + AWARE])),
+                     f"{f2(psnr(best))} ({tex_escape(base_name(best['method']).replace(' (BayesShrink)', ''))})",
+                     f2(psnr(at["noisy input (no denoising)"]))])
     at = standing(den)
     for width in den["widths"]:
-        if width == 8:
-            continue
-        dae = at[f"DAE, width {width}"]
-        rows.append([f"$\\sigma=0.5$, $w={width}$", mean_sd(dae["subset"]["psnr_db"], f2),
-                     "", "", ""])
+        if width != 8:
+            rows.append([f"widened to {width}, $\\sigma=0.5$",
+                         mean_sd(at[f"DAE, code size {width}"]["subset"]["psnr_db"], f2),
+                         "", "", "", ""])
     return rows
 
 
 def denoiser_numbers(den):
+    from analyses.clipping import clipped_mean
     at = standing(den)
     m = {"TuneImages": f"{den['tune_images']:,}".replace(",", "\\,"),
          "BmTuneImages": str(den["bm3d_tune_images"]),
+         "NlmTuneImages": str(den["nlm_tune_images"]),
          "SubsetImages": f"{den['subset_images']:,}".replace(",", "\\,"),
          "SweepSeeds": f"{min(den['sweep_seeds'])}--{max(den['sweep_seeds'])}",
-         "SweepSeedsN": str(len(den["sweep_seeds"]))}
-    order = sorted((k for k in at if at[k]["kind"] != "learned" or k in LEARNED_SHOWN),
-                   key=lambda k: -at[k]["subset"]["psnr_db"]["mean"])
-    dae, bm3d, nlm = at["DAE"], at["BM3D"], at["non-local means"]
-    m["DaeRank"], m["DaeOf"] = str(order.index("DAE") + 1), str(len(order))
+         "SweepSeedsN": str(len(den["sweep_seeds"])),
+         "DenSeedsList": f"{min(den['seeds'])}--{max(den['seeds'])}",
+         "BgMean": f"{float(clipped_mean(-1.0, 0.5)):.2f}"}
+    dae, ceiling = at["DAE"], at[CEILING]
     m["DaePsnr"] = spread(dae["subset"]["psnr_db"], f2)
-    m["DaePsnrMean"] = f2(dae["subset"]["psnr_db"]["mean"])
-    m["DaeSsim"] = f3(dae["subset"]["ssim"]["mean"])
-    m["DaeFullPsnr"] = f2(dae["full"]["psnr_db"]["mean"])
+    m["DaePsnrMean"] = f2(psnr(dae))
+    m["DaeSsim"] = mean_sd(dae["subset"]["ssim"], f3)
     m["DaeSeedsN"] = str(dae["subset"]["psnr_db"]["n"])
-    for key, s in (("Bm", bm3d), ("Nlm", nlm)):
-        m[f"{key}Psnr"], m[f"{key}Ssim"] = f2(s["subset"]["psnr_db"]["mean"]), f3(
-            s["subset"]["ssim"]["mean"])
-        m[f"{key}Values"] = value_text(s["method"], s["values"])
-    m["NlmFullPsnr"] = f2(nlm["full"]["psnr_db"]["mean"])
-    dae_seeds = [r for r in den["rows"] if r["sigma"] == 0.5 and r["method"] == "DAE"]
-    m["DaeSeedsAboveNlm"] = str(sum(r["subset"]["psnr_db"] > nlm["subset"]["psnr_db"]["mean"]
-                                    for r in dae_seeds))
+    dae_seeds = [r["subset"]["psnr_db"] for r in den["rows"]
+                 if r["sigma"] == 0.5 and r["method"] == "DAE"]
+    bm, awbm = at["BM3D"], at["BM3D" + AWARE]
+    for key, s in (("Bm", bm), ("AwBm", awbm)):
+        m[f"{key}Psnr"], m[f"{key}Ssim"] = f2(psnr(s)), f3(s["subset"]["ssim"]["mean"])
+        m[f"{key}Values"] = value_text("BM3D", s["values"])
+    pairs = classical_pairs(at)
+    gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
+    m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
+    m["AwGainBm"] = f2(gains["BM3D"])
+    aware = [s for s in at.values() if s["method"].endswith(AWARE)]
+    top = max(aware, key=psnr)
+    m["AwTop"] = tex_escape(base_name(top["method"]).replace(" (BayesShrink)", ""))
+    m["AwTopPsnr"], m["AwTopSsim"] = f2(psnr(top)), f3(top["subset"]["ssim"]["mean"])
+    blind_top = max((s for s in at.values() if s["kind"] in ("filter", "pca")
+                     and not s["method"].endswith(AWARE)), key=psnr)
+    m["BlindTop"] = tex_escape(base_name(blind_top["method"]).replace(" (BayesShrink)", ""))
+    m["BlindTopPsnr"] = f2(psnr(blind_top))
+    m["DaeSeedsAboveBlindTop"] = str(sum(v > psnr(blind_top) for v in dae_seeds))
+    m["AwFilterCount"] = str(sum(psnr(s) > psnr(dae) for s in aware))
+    m["AwN"] = str(len(aware))
+    widest = at["DAE, code size 128"]
+    m["CodeMaxPsnr"] = spread(widest["subset"]["psnr_db"], f2)
+    m["CodeMaxSsim"] = mean_sd(widest["subset"]["ssim"], f3)
+    m["CodeMaxGapTop"] = f2(psnr(top) - psnr(widest))
+    m["CodeMaxSeedsAboveTop"] = str(sum(
+        r["subset"]["psnr_db"] > psnr(top) for r in den["rows"]
+        if r["sigma"] == 0.5 and r["method"] == "DAE, code size 128"))
+    m["CodeMaxSeedsN"] = str(widest["subset"]["psnr_db"]["n"])
+    m["CodeMaxSeedsAboveBlindTop"] = str(sum(
+        r["subset"]["psnr_db"] > psnr(blind_top) for r in den["rows"]
+        if r["sigma"] == 0.5 and r["method"] == "DAE, code size 128"))
+    m["CeilingGap"] = f2(psnr(ceiling) - psnr(dae))
+    reference = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
+                 if r["sigma"] == 0.5 and r["method"] == CEILING}
+    m["DaeBelowCeilingSeeds"] = str(sum(r["subset"]["psnr_db"] < reference[r["seed"]]
+                                        for r in den["rows"]
+                                        if r["sigma"] == 0.5 and r["method"] == "DAE"))
+    m["DaeGapTop"] = f2(psnr(top) - psnr(dae))
     learned = [s for s in at.values() if s["kind"] == "learned"]
-    best_learned = max(learned, key=lambda s: s["subset"]["psnr_db"]["mean"])
-    m["BestLearned"] = tex_escape(best_learned["method"])
-    m["BestLearnedPsnr"] = spread(best_learned["subset"]["psnr_db"], f2)
-    m["BestLearnedSsim"] = f3(best_learned["subset"]["ssim"]["mean"])
-    # Every DAE run at this level once (the sweeps' rows at sigma 0.5 and width 8 are the
-    # DAE's seed runs again), the plain AE aside.
-    folder = {(label, int(seed)): name for label, runs in den["groups"].items()
-              for seed, name in runs.items() if label.startswith("DAE")}
-    dae_runs = {}
-    for r in den["rows"]:
-        if r["sigma"] == 0.5 and (r["method"], r["seed"]) in folder:
-            dae_runs[folder[r["method"], r["seed"]]] = r["subset"]["psnr_db"]
-    m["LearnedRunsAboveBm"] = str(sum(v > bm3d["subset"]["psnr_db"]["mean"]
-                                      for v in dae_runs.values()))
-    m["LearnedRunsN"] = str(len(dae_runs))
-    m["BmGap"] = f2(bm3d["subset"]["psnr_db"]["mean"] - dae["subset"]["psnr_db"]["mean"])
-    m["BestLearnedGap"] = f2(bm3d["subset"]["psnr_db"]["mean"]
-                             - best_learned["subset"]["psnr_db"]["mean"])
-    classical = max((at[k] for k in FILTER_NAMES), key=lambda r: r["subset"]["psnr_db"]["mean"])
-    m["BestClassical"] = tex_escape(classical["method"])
-    m["BestClassicalPsnr"] = f2(classical["subset"]["psnr_db"]["mean"])
-    m["BestClassicalSsim"] = f3(classical["subset"]["ssim"]["mean"])
-    m["DaeSeedsAboveClassical"] = str(sum(
-        r["subset"]["psnr_db"] > classical["subset"]["psnr_db"]["mean"] for r in dae_seeds))
-    m["DaeClassicalGap"] = f2(classical["subset"]["psnr_db"]["mean"]
-                              - dae["subset"]["psnr_db"]["mean"])
-    widths = {w: at[f"DAE, width {w}"]["subset"]["psnr_db"] for w in den["widths"]}
-    for key, level in (("Bm", bm3d), ("Classical", classical)):
-        over = [w for w in sorted(widths) if widths[w]["mean"] > level["subset"]["psnr_db"]["mean"]]
-        m[f"WidthOvertake{key}"] = str(over[0]) if over else "none"
-    m["WidthAllSeedsAboveBm"] = str(min(
-        (w for w in sorted(widths) if widths[w]["min"] > bm3d["subset"]["psnr_db"]["mean"]),
-        default="none"))
-    m["WidthAllSeedsAboveClassical"] = str(min(
-        (w for w in sorted(widths) if widths[w]["min"] > classical["subset"]["psnr_db"]["mean"]),
-        default="none"))
     m["BestLearnedSsimAny"] = f3(max(s["subset"]["ssim"]["mean"] for s in learned))
+    m["BestLearnedPsnrAny"] = f2(max(psnr(s) for s in learned))
+    pca = [s for s in at.values() if s["kind"] == "pca" and "(k tuned)" in s["method"]]
+    best_pca = max(pca, key=psnr)
+    m["BestPca"] = ("PCA-" + best_pca["method"].split("-")[1].split(" ")[0]
+                    + (" (clipping-aware)" if best_pca["method"].endswith(AWARE) else ""))
+    m["BestPcaPsnr"] = f2(psnr(best_pca))
+    m["DaeSeedsAbovePca"] = str(sum(v > psnr(best_pca) for v in dae_seeds))
     m["MirroredDaePsnr"] = spread(at["DAE, mirrored decoder"]["subset"]["psnr_db"], f2)
     m["PlainNoisyPsnr"] = spread(at["plain AE fed the noisy input"]["subset"]["psnr_db"], f2)
-    m["NoisyPsnr"] = f2(at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])
-    pca = next(s for k, s in at.items() if k.endswith("(k tuned)"))
-    m["BestPca"], m["BestPcaPsnr"] = pca["method"].replace(" (k tuned)", ""), f2(
-        pca["subset"]["psnr_db"]["mean"])
-    tuning = {(t["sigma"], t["method"]): t for t in den["tuning"]}
-    nlm_t = tuning[(0.5, "non-local means")]
-    m["NlmDefaultPsnr"], m["NlmTunedPsnr"] = f2(nlm_t["default_psnr_db"]), f2(
-        nlm_t["tuned_psnr_db"])
+    m["NoisyPsnr"] = f2(psnr(at["noisy input (no denoising)"]))
+    m["CeilingPsnr"] = spread(ceiling["subset"]["psnr_db"], f2)
+    m["CeilingSeedsN"] = str(ceiling["subset"]["psnr_db"]["n"])
+    m["DaeFullPsnr"] = f2(psnr(dae, "full"))
+    m["AwTopFullPsnr"] = "--" if top["full"] is None else f2(psnr(top, "full"))
     for key, sigma in (("Low", 0.2), ("High", 1.0)):
         s_at = standing(den, sigma)
-        best = max((s_at[k] for k in FILTER_NAMES), key=lambda r: r["subset"]["psnr_db"]["mean"])
         m[f"Sweep{key}Sigma"] = f"{sigma:g}"
-        m[f"Sweep{key}Dae"] = mean_sd(s_at[f"DAE trained at sigma {sigma:g}"]["subset"]
-                                      ["psnr_db"], f2)
-        m[f"Sweep{key}Filter"] = tex_escape(best["method"])
-        m[f"Sweep{key}FilterPsnr"] = f2(best["subset"]["psnr_db"]["mean"])
-        m[f"Sweep{key}Pca"] = f2(next(v for k, v in s_at.items() if k.endswith("(k tuned)"))
-                                  ["subset"]["psnr_db"]["mean"])
-        m[f"Sweep{key}Noisy"] = f2(s_at["noisy input (no denoising)"]["subset"]["psnr_db"]["mean"])
+        m[f"Sweep{key}Dae"] = spread(s_at[f"DAE trained at sigma {sigma:g}"]["subset"]["psnr_db"],
+                                     f2)
+        m[f"Sweep{key}AwBm"] = f2(psnr(s_at["BM3D" + AWARE]))
+        best = max((s for s in s_at.values() if s["method"].endswith(AWARE)), key=psnr)
+        m[f"Sweep{key}AwTop"] = tex_escape(base_name(best["method"]).replace(" (BayesShrink)", ""))
+        m[f"Sweep{key}AwTopPsnr"] = f2(psnr(best))
+        m[f"Sweep{key}Noisy"] = f2(psnr(s_at["noisy input (no denoising)"]))
     words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour", 128: "OneTwentyEight"}
     for w in den["widths"]:
-        s = at[f"DAE, width {w}"]
-        m[f"Width{words[w]}Psnr"] = mean_sd(s["subset"]["psnr_db"], f2)
-        m[f"Width{words[w]}Ssim"] = f3(s["subset"]["ssim"]["mean"])
+        m[f"Code{words[w]}Psnr"] = mean_sd(at[f"DAE, code size {w}"]["subset"]["psnr_db"], f2)
+
     def numeric(curve):
         return not isinstance(curve["grid"][0], (str, bool))
     values = [(t, name, c) for t in den["tuning"] for name, c in t["parameters"].items()
               if numeric(c)]
     edges = [f"{tex_escape(t['method'])} {tex_escape(name)} at $\\sigma={t['sigma']:g}$"
              for t, name, c in values if c["at_grid_edge"]]
-    natural = [f"{tex_escape(t['method'])} {tex_escape(name)} at $\\sigma={t['sigma']:g}$"
-               for t, name, c in values if c["at_natural_bound"]]
     m["GridNote"] = (f"All {len(values)} tuned numeric values lie inside their grids or at a "
-                     f"natural bound" if not edges else
+                     f"natural bound." if not edges else
                      f"{len(edges)} of {len(values)} tuned numeric values lie at the edge of "
-                     f"their grid ({'; '.join(edges)})") + (
-        f"; at a natural bound: {'; '.join(natural)}." if natural else ".")
-    m["NlmTuneImages"] = str(nlm_t["tune_images"])
-    m["DenSeedsList"] = f"{min(den['seeds'])}--{max(den['seeds'])}"
+                     f"their grid: {'; '.join(edges)}.")
+    m["GridEdges"] = str(len(edges))
     m["TunedBeatsDefaults"] = str(sum(t["tuned_psnr_db"] >= t["default_psnr_db"]
                                       for t in den["tuning"]))
     m["TunedN"] = str(len(den["tuning"]))
+    # The examples figure shows each learned model at its seed of median PSNR.
+    from analyses.denoisers import median_seed
+    m["ExampleDaeSeed"] = str(median_seed(den["rows"], 0.5, "DAE"))
+    m["ExampleWideSeed"] = str(median_seed(den["rows"], 0.5, "DAE, code size 128"))
     return m
 
 
@@ -547,8 +632,8 @@ def main(argv=None):
     except (ValueError, KeyError, TypeError, IndexError, StopIteration) as err:
         sys.exit(f"error: a result file under {root} is damaged or from an older version "
                  f"({type(err).__name__}: {err}); regenerate it; {out} is unchanged")
-    try:
-        out.write_text(text)
+    try:  # the whole file or, on a full disk, the old one (never a file cut mid-macro)
+        publishing.write_atomically(out, text)
     except OSError as err:
         sys.exit(f"error: cannot write {out}: {err.strerror or err}")
     print(f"wrote {out}")
