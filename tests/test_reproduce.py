@@ -1,6 +1,7 @@
 """tools/reproduce.py: the scheduler of the full regeneration, on tiny stand-in steps."""
 
 import json
+import shutil
 import sys
 
 import pytest
@@ -66,7 +67,12 @@ def test_a_failed_step_stops_what_follows_but_lets_the_running_finish(tmp_path):
     assert set(intervals(log)[0]) == {"slow", "broken"}
 
 
-def test_dry_run_lists_every_step_once_and_runs_nothing(capsys, monkeypatch):
+@pytest.mark.parametrize("latexmk", [None, "/usr/bin/latexmk"], ids=["no TeX", "TeX"])
+def test_dry_run_lists_every_step_once_and_runs_nothing(capsys, monkeypatch, latexmk):
+    # Both branches, whatever this machine has: the PDF step only where latexmk is found.
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: latexmk
+                        if name == "latexmk" else which(name, *args, **kwargs))
     monkeypatch.setattr(reproduce, "run_steps", lambda *a: pytest.fail("a dry run ran a step"))
     assert reproduce.main(["--dry-run"]) == 0
     labels = [line.split()[0] for line in capsys.readouterr().out.splitlines()
@@ -74,10 +80,12 @@ def test_dry_run_lists_every_step_once_and_runs_nothing(capsys, monkeypatch):
     assert len(labels) == len(set(labels))
     assert {"plain", "denoise", "seed4/denoise", "variants/width64/seed1/denoise", "q1",
             "benchmark", "seeds", "denoisers", "compare", "revival", "numbers"} <= set(labels)
+    assert ("report" in labels) == (latexmk is not None)
     # Every run an analysis reads is trained before it, by the step that makes it.
     order = {label: i for i, label in enumerate(labels)}
     for label, _, _, after, _ in reproduce.steps(skip_benchmark=False):
-        assert all(order[a] < order[label] for a in after), label
+        if label in order:
+            assert all(order[a] < order[label] for a in after), label
 
 
 def most_at_once(spans):
