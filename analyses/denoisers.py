@@ -658,7 +658,8 @@ def short_name(method):
     return (method.replace(" (BayesShrink)", "").replace(" (no denoising)", "")
             .replace("plain AE fed the noisy input", "AE (Q2), noisy in")
             .replace(CEILING, "AE (Q2), clean in").replace(" (k tuned)", "")
-            .replace(", clipping-aware", "").replace("non-local means", "NL-means"))
+            .replace(", clipping-aware", "").replace("non-local means", "NL-means")
+            .replace("DAE, code size", "DAE, width"))
 
 
 def plot_standing(summary, args, path):
@@ -714,7 +715,7 @@ def plot_standing(summary, args, path):
             (noise_ax, args.sigmas, lambda x: (x, f"DAE trained at sigma {x:g}"),
              r"noise std $\sigma$ (on $[-1, 1]$)"),
             (code_ax, args.widths, lambda x: (DEFAULT_NOISE_STD, f"DAE, code size {x}"),
-             "code size (8: the sheet's)")):
+             "width $W$ (= code size)")):
         dae = [level(*pick(x)) for x in xs]
         ax.errorbar(xs, [d["mean"] for d in dae], yerr=[[d["mean"] - d["min"] for d in dae],
                                                         [d["max"] - d["mean"] for d in dae]],

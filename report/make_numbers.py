@@ -80,6 +80,8 @@ def q1_numbers(q1):
         m[f"QOne{key}Floor"] = sci(statistics.median(v[name]["floor_excess"]))
         m[f"QOne{key}Rate"] = f"{v[name]['samples_per_second']:,.0f}".replace(",", "\\,")
         m[f"QOne{key}Steps"] = f"{statistics.median(v[name]['steps']):,.0f}".replace(",", "\\,")
+        m[f"QOne{key}StepsRange"] = "--".join(f"{x:,.0f}".replace(",", "\\,") for x in (
+            min(v[name]["steps"]), max(v[name]["steps"])))
     larger = [loss for lr, loss in v["batch"]["tuning_final_loss"].items()
               if float(lr) > v["batch"]["lr"]]
     m["QOneMeanImageLoss"] = f3(q1["mean_image_loss"])
@@ -275,6 +277,12 @@ def collect(root=ROOT):
                        - by_seed[("plain", s)]["knn5_accuracy"]) for s in seeds["seeds"]]
     m["KnnPairedDiff"] = (f"${statistics.fmean(knn_diff):.1f}$~$\\pm$~"
                           f"{statistics.stdev(knn_diff):.1f}")
+    # 95 % confidence interval of the mean paired difference (t with n - 1 degrees of freedom)
+    from scipy.stats import t as student
+    half = student.ppf(0.975, len(knn_diff) - 1) * statistics.stdev(knn_diff) / math.sqrt(
+        len(knn_diff))
+    m["KnnPairedCi"] = (f"[${statistics.fmean(knn_diff) - half:.1f}$, "
+                        f"${statistics.fmean(knn_diff) + half:.1f}$]")
     live_diff = [by_seed[("denoise", s)]["live_units"] - by_seed[("plain", s)]["live_units"]
                  for s in seeds["seeds"]]
     m["LivePairedDiff"] = (f"${statistics.fmean(live_diff):.1f}$~$\\pm$~"
@@ -488,6 +496,7 @@ def denoiser_numbers(den):
     top = max(aware, key=psnr)
     m["AwTop"] = tex_escape(base_name(top["method"]).replace(" (BayesShrink)", ""))
     m["AwTopPsnr"], m["AwTopSsim"] = f2(psnr(top)), f3(top["subset"]["ssim"]["mean"])
+    m["AwTopGapBm"] = f2(psnr(top) - psnr(awbm))
     blind_top = max((s for s in at.values() if s["kind"] in ("filter", "pca")
                      and not s["method"].endswith(AWARE)), key=psnr)
     m["BlindTop"] = tex_escape(base_name(blind_top["method"]).replace(" (BayesShrink)", ""))
@@ -509,6 +518,20 @@ def denoiser_numbers(den):
     m["CeilingGap"] = f2(psnr(ceiling) - psnr(dae))
     reference = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
                  if r["sigma"] == 0.5 and r["method"] == CEILING}
+    low_ref = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
+               if r["sigma"] == 0.2 and r["method"] == CEILING}
+    low_dae = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
+               if r["sigma"] == 0.2 and r["method"] == "DAE trained at sigma 0.2"}
+    from analyses.compare import spread as over_seeds
+    m["SweepLowRef"] = spread(over_seeds([low_ref[s] for s in low_dae]), f2)
+    m["SweepLowBelowRefSeeds"] = str(sum(low_dae[s] < low_ref[s] for s in low_dae))
+    m["SweepLowMaxGapRef"] = f2(max(abs(low_dae[s] - low_ref[s]) for s in low_dae))
+    by_width = {}
+    for r in den["rows"]:
+        if r["sigma"] == 0.5 and r["method"].startswith("DAE, code size "):
+            by_width.setdefault(r["seed"], {})[int(r["method"].split()[-1])] = r["subset"]["psnr_db"]
+    m["WidthMonotoneSeeds"] = str(sum(
+        [v for _, v in sorted(w.items())] == sorted(w.values()) for w in by_width.values()))
     m["DaeBelowCeilingSeeds"] = str(sum(r["subset"]["psnr_db"] < reference[r["seed"]]
                                         for r in den["rows"]
                                         if r["sigma"] == 0.5 and r["method"] == "DAE"))
