@@ -13,7 +13,7 @@ ANALYSES = {
                                     "denoising PSNR, side-by-side t-SNE (needs the plain and "
                                     "denoise runs)"),
     "q1": ("analyses.q1_gd_variants", "Q1: batch vs mini-batch vs stochastic gradient descent "
-                                      "on the sheet's network"),
+                                      "on a linear autoencoder with a known optimum"),
     "seeds": ("analyses.seeds", "Q2e/Q3c over seeds: every measure per seed and as mean, sd, "
                                 "min-max, next to PCA-8; the DAE's codes of noisy images"),
     "denoisers": ("analyses.denoisers", "Q3: the DAE against tuned classical filters and PCA-k "

@@ -6,8 +6,8 @@ The model is a linear autoencoder with an 8-d code and biases, x -> W2 (W1 x + b
 the first --subset training images, centred. Its lowest possible MSE is known exactly: the error of
 projecting the centred images onto their 8 leading principal components (PCA-8 fitted on
 exactly these images), so every curve can be drawn as its distance to the optimum. (The
-sheet's own network is no good for this: at seed 0 it starts dead, and plain SGD never
-revives it; see python -m analyses revival.)
+sheet's own network is no good for this: at seed 0 it starts dead, and plain SGD did not
+revive it within 3 epochs; see python -m analyses revival.)
 
 All three variants run plain SGD (no momentum, no weight decay) on the same MSE from the same
 initial weights and differ only in the batch: all --subset images (batch GD), 128 (mini-batch,

@@ -497,6 +497,12 @@ def denoiser_numbers(den):
     m["AwTop"] = tex_escape(base_name(top["method"]).replace(" (BayesShrink)", ""))
     m["AwTopPsnr"], m["AwTopSsim"] = f2(psnr(top)), f3(top["subset"]["ssim"]["mean"])
     m["AwTopGapBm"] = f2(psnr(top) - psnr(awbm))
+    best_seed = max(r["subset"]["psnr_db"] for r in den["rows"]
+                    if r["sigma"] == 0.5 and r["kind"] == "learned")
+    above = [base_name(s["method"]).replace(" (BayesShrink)", "") for s in
+             sorted(aware, key=psnr, reverse=True) if psnr(s) > best_seed]
+    m["AwAboveNets"] = tex_escape(", ".join(above[:-1]) + " and " + above[-1]
+                                  if len(above) > 1 else "".join(above) or "no method")
     blind_top = max((s for s in at.values() if s["kind"] in ("filter", "pca")
                      and not s["method"].endswith(AWARE)), key=psnr)
     m["BlindTop"] = tex_escape(base_name(blind_top["method"]).replace(" (BayesShrink)", ""))
