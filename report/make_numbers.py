@@ -497,6 +497,7 @@ def denoiser_numbers(den):
     m["AwTop"] = tex_escape(base_name(top["method"]).replace(" (BayesShrink)", ""))
     m["AwTopPsnr"], m["AwTopSsim"] = f2(psnr(top)), f3(top["subset"]["ssim"]["mean"])
     m["AwTopGapBm"] = f2(psnr(top) - psnr(awbm))
+    m["DaeGapAwBm"] = f2(psnr(awbm) - psnr(dae))
     best_seed = max(r["subset"]["psnr_db"] for r in den["rows"]
                     if r["sigma"] == 0.5 and r["kind"] == "learned")
     above = [base_name(s["method"]).replace(" (BayesShrink)", "") for s in

@@ -276,7 +276,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("is the worst of \\SeedsN{} seeds by test MSE", m["PlainFinalTest"] == f"{plain[3]:.4f}")
     holds("\\DaeSeedsAbovePca{} of the DAE's \\DaeSeedsN{} seeds above it",
           float(m["BestPcaPsnr"]) > dae[0])
-    assert checked == 21
+    gains = [parse_spread(m[k]) for k in ("MirMseGain", "MirPsnrGain")]
+    holds("No test was made and both ranges include zero",
+          all(low <= 0 <= high for _, _, low, high in gains))
+    assert checked == 22
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
