@@ -272,7 +272,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     plain, pca = parse_spread(m["SeedsPlainMse"]), parse_spread(m["SeedsPcaMse"])
     holds("The AE reconstructs better than PCA-8 at every seed", plain[3] < pca[0])
     knn, pca_knn = parse_spread(m["SeedsPlainKnn"]), parse_spread(m["SeedsPcaKnn"])
-    holds("PCA-8's accuracy lies inside the AE's seed range", knn[2] <= pca_knn[0] <= knn[3])
+    holds("PCA-8's lies inside the AE's seed range", knn[2] <= pca_knn[0] <= knn[3])
     holds("is the worst of \\SeedsN{} seeds by test MSE", m["PlainFinalTest"] == f"{plain[3]:.4f}")
     holds("\\DaeSeedsAbovePca{} of the DAE's \\DaeSeedsN{} seeds above it",
           float(m["BestPcaPsnr"]) > dae[0])
