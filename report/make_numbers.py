@@ -121,12 +121,23 @@ def q1_samples_numbers(q1, curves):
                        if float(r["loss"]) - optimum <= target))
         mini.append(v["mini-batch"]["samples"][seed])
     ratios = [b / a for a, b in zip(sgd, mini)]
+    # Each run's excess averaged over its last tenth of the time budget (one reading of a
+    # fluctuating curve can be a lucky dip): its range over seeds, per variant.
+    tails = {}
+    for name in v:
+        for seed in range(len(v[name]["final_excess"])):
+            tail = [float(r["loss"]) - optimum for r in curves
+                    if (r["variant"], r["start"], r["seed"]) == (name, "random", str(seed))
+                    and float(r["seconds"]) >= 0.9 * q1["seconds_budget"]]
+            tails.setdefault(name, []).append(statistics.fmean(tail))
 
     def span(values, fmt):
         low, high = fmt(min(values)), fmt(max(values))
         return low if low == high else f"{low}--{high}"
     return {"QOneSgdSamplesToMini": span(sgd, sci), "QOneMiniSamples": span(mini, sci),
-            "QOneSampleRatio": span(ratios, lambda x: f"{x:.0f}")}
+            "QOneSampleRatio": span(ratios, lambda x: f"{x:.0f}"),
+            **{f"QOne{key}TailRange": span(tails[name], sci) for key, name in (
+                ("Batch", "batch"), ("Mini", "mini-batch"), ("Sgd", "stochastic"))}}
 
 
 def regen_seconds(times):

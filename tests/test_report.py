@@ -2,6 +2,7 @@
 JSON/CSV, and the committed report/numbers.tex is what the generator makes of the committed
 results (so a stale number cannot land)."""
 
+import csv
 import io
 import json
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -260,9 +262,23 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("the sheet's DAE is below the reference at \\DaeBelowCeilingSeeds{} of",
           int(m["DaeBelowCeilingSeeds"]) > int(m["DaeSeedsN"]) // 2)
     q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
-    holds("the ranges over seeds do not overlap", max(q1["stochastic"]["final_excess"]) < min(
-        q1["mini-batch"]["final_excess"]) and max(q1["mini-batch"]["final_excess"]) < min(
-        q1["batch"]["final_excess"]))
+    q1_all = json.loads((FIG / "q1" / "q1_results.json").read_text())
+    optimum, budget = q1_all["optimum_loss"], q1_all["seconds_budget"]
+    with open(FIG / "q1" / "q1_curves.csv", newline="") as handle:
+        curves = list(csv.DictReader(handle))
+    tails = {name: [np.mean([float(r["loss"]) - optimum for r in curves
+                             if (r["variant"], r["start"], r["seed"]) == (name, "random", seed)
+                             and float(r["seconds"]) >= 0.9 * budget]) for seed in "012"]
+             for name in ("stochastic", "mini-batch", "batch")}
+    holds("the ranges over seeds do not overlap",
+          max(tails["stochastic"]) < min(tails["mini-batch"])
+          and max(tails["mini-batch"]) < min(tails["batch"]))
+    daes = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
+            if r["sigma"] == 0.5 and r["method"] == "DAE"}
+    holds("its minimum is seed 0, the dead start", min(daes, key=daes.get) == 0)
+    mirrored = json.loads((FIG / "mirrored" / "mirrored.json").read_text())
+    holds("where the printed decoder starts dead",
+          int(m["MirMseGainLargestSeed"]) in mirrored["dead_at_start"]["as printed (8-8-32)"])
     holds("The DAE reconstructs clean images worse at all \\DenoiseCleanWorseSeeds{} seeds",
           m["DenoiseCleanWorseSeeds"] == m["SeedsN"])
     cka = [parse_spread(m[k])[0] for k in ("SeedsCkaSame", "SeedsCkaPlain", "SeedsCkaDenoise")]
@@ -279,7 +295,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     gains = [parse_spread(m[k]) for k in ("MirMseGain", "MirPsnrGain")]
     holds("No test was made and both ranges include zero",
           all(low <= 0 <= high for _, _, low, high in gains))
-    assert checked == 22
+    assert checked == 24
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
