@@ -519,6 +519,7 @@ def denoiser_numbers(den):
                      and not s["method"].endswith(AWARE)), key=psnr)
     m["BlindTop"] = tex_escape(base_name(blind_top["method"]).replace(" (BayesShrink)", ""))
     m["BlindTopPsnr"] = f2(psnr(blind_top))
+    m["BlindTopSsim"] = f3(blind_top["subset"]["ssim"]["mean"])
     m["DaeSeedsAboveBlindTop"] = str(sum(v > psnr(blind_top) for v in dae_seeds))
     m["AwFilterCount"] = str(sum(psnr(s) > psnr(dae) for s in aware))
     m["AwN"] = str(len(aware))
