@@ -228,7 +228,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
         checked += 1
 
     dae, widest = parse_spread(m["DaePsnr"]), parse_spread(m["CodeMaxPsnr"])
-    holds("given the noise model, the best classical filters beat every network trained here.",
+    holds("given the noise model, the best classical filters beat every network trained here}",
           float(m["AwTopPsnr"]) > float(m["BestLearnedPsnrAny"]) and m["CodeMaxSeedsAboveTop"] == "0")
     best_seed = max(r["subset"]["psnr_db"] for r in den["rows"]
                     if r["sigma"] == 0.5 and r["kind"] == "learned")
