@@ -1,7 +1,7 @@
 """Where does the sheet's denoiser stand? The DAE against tuned classical filters, BM3D and PCA (Q3)
 
     python -m analyses denoisers     # writes figures/denoisers/
-    # about 25 minutes on 2 CPU cores once its runs exist (BM3D: about 0.15-0.3 s per image);
+    # about 42 minutes on 2 CPU cores once its runs exist (BM3D: about 0.2-0.3 s per image);
     # missing runs are trained --jobs at a time (a run made with other settings is refused)
 
 One fixed noisy copy of the test set per noise level (noise.add_white_noise from
@@ -16,8 +16,8 @@ the library's defaults) are tuned on noisy copies of the last --tune-images TRAI
 (noise from TUNE_NOISE_SEED; non-local means on the first --nlm-tune-images of them, BM3D on
 the first --bm3d-tune-images; PCA is fitted on the other training images), by a coordinate
 search: each parameter in turn over its grid, the others fixed, and a step of two at once (not
-along a named category) where that gains, until nothing changes. A grid whose best value is at an edge is extended past it,
-unless that edge is the parameter's natural bound (sigma 0 of non-local means, k = 784 of PCA,
+along a named category) where that gains, until nothing changes. A grid whose best value is at
+an edge is extended past it, unless that edge is the parameter's natural bound (sigma 0 of non-local means, k = 784 of PCA,
 window 1 of the median); a best value still at an edge after MAX_EXTENSIONS is flagged. Each
 method's curves, chosen values and its score at the library's defaults are recorded in
 denoisers.json and drawn in tuning.png.
@@ -524,8 +524,8 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
 
 
 def clean_input_ceiling(models, x_test, clean, subset):
-    """Q3 against Q2: the plain AE fed the clean test images, one row per seed. Its error is
-    what the 8-number code alone costs, a ceiling for a DAE of the same shape."""
+    """Q3 against Q2: the plain AE fed the clean test images, one row per seed: what the
+    sheet's network reconstructs with no noise at all, a reference for the DAE."""
     return [{"method": CEILING, "kind": "reference", "seed": seed, "values": None,
              "subset": scores(estimate[subset], clean[subset]), "full": scores(estimate, clean)}
             for (label, seed), model in models.items() if label == "plain AE fed the noisy input"

@@ -478,7 +478,6 @@ def sweep_table(den):
 
 
 def denoiser_numbers(den):
-    from analyses.clipping import clipped_mean
     at = standing(den)
     m = {"TuneImages": f"{den['tune_images']:,}".replace(",", "\\,"),
          "BmTuneImages": str(den["bm3d_tune_images"]),
@@ -487,7 +486,7 @@ def denoiser_numbers(den):
          "SweepSeeds": f"{min(den['sweep_seeds'])}--{max(den['sweep_seeds'])}",
          "SweepSeedsN": str(len(den["sweep_seeds"])),
          "DenSeedsList": f"{min(den['seeds'])}--{max(den['seeds'])}",
-         "BgMean": f"{float(clipped_mean(-1.0, 0.5)):.2f}"}
+         "BgMean": f"{den['clipped_background_mean']['0.5']:.2f}"}
     dae, ceiling = at["DAE"], at[CEILING]
     m["DaePsnr"] = spread(dae["subset"]["psnr_db"], f2)
     m["DaePsnrMean"] = f2(psnr(dae))
