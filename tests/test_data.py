@@ -36,6 +36,34 @@ def test_idx_reader_round_trips_and_scales_to_minus_one_one(tmp_path):
     assert abs(float(x[1, 0]) - (51 / 127.5 - 1)) < 1e-6
 
 
+def test_idx_pixels_are_read_row_by_row(tmp_path):
+    """IDX stores each image row after row: an asymmetric image (one bright pixel in row 2,
+    column 5; a bright top row) must come back unturned (not transposed, not flipped)."""
+    make_fake_dataset(tmp_path, n_train=20, n_test=10)
+    image = np.zeros((1, 28, 28), dtype=np.uint8)
+    image[0, 2, 5] = 255
+    image[0, 0, :] = 102
+    raw = fm.raw_dir(tmp_path)
+    write_idx(raw / "t10k-images-idx3-ubyte.gz", image, fm.IDX_IMAGES_MAGIC)
+    write_idx(raw / "t10k-labels-idx1-ubyte.gz", [3], fm.IDX_LABELS_MAGIC)
+    x, _ = fm.load_split(tmp_path, "test", verify_md5=False)
+    pixels = x[0].reshape(28, 28)
+    assert float(pixels[2, 5]) == 1.0 and float(pixels[5, 2]) == -1.0
+    assert torch.allclose(pixels[0], torch.full((28,), 102 / 127.5 - 1))
+    assert float(pixels[1:, 0].max()) == -1.0
+
+
+def test_the_real_first_training_image_is_an_upright_ankle_boot(real_data):
+    """Known pixels of the official train-images file, image 0 (label 9, ankle boot), read
+    from the bytes by hand: row 14 holds 255 at column 25 where column 14 of row 25 holds 0."""
+    x, y = fm.load_split(real_data, "train", verify_md5=False)
+    first = x[0].reshape(28, 28)
+    assert int(y[0]) == 9
+    assert float(first[14, 25]) == pytest.approx(255 / 127.5 - 1)
+    assert float(first[25, 14]) == pytest.approx(-1.0)
+    assert round(float(first[14, 12]) * 127.5 + 127.5) == 237
+
+
 @pytest.fixture
 def dataset(tmp_path):
     make_fake_dataset(tmp_path, n_train=20, n_test=10)

@@ -13,7 +13,7 @@ import ex09
 import fashion_mnist as fm
 from analyses import compare, denoisers, mirrored, seeds, variants
 from conftest import LIVE_SEED, ROOT, write_idx
-from noise import add_white_noise
+from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 
 # ----------------------------------------------------------------------------- compare
@@ -392,3 +392,66 @@ def test_bench_drift_compares_the_first_five_epochs_with_the_last_five(monkeypat
     result = bench.drift(None, 4, False, 12, True)
     assert (result["early_s"], result["late_s"]) == (1.0, 2.0)
     assert result["late_over_early"] == 2.0 and result["late_over_early_vs_control"] == 2.0
+
+
+# ----------------------------------------------------------------------------- ex09.py figures
+
+def tiny_denoise_run(fake_data, out_dir, monkeypatch, spy_name, spy):
+    """ex09.run in this process, denoise mode on the tiny data, with one function spied on."""
+    monkeypatch.setattr(ex09, spy_name, spy)
+    args = ex09.build_parser().parse_args([
+        "--mode", "denoise", "--data-dir", str(fake_data), "--out-dir", str(out_dir),
+        "--epochs", "2", "--eval-every", "2", "--tsne-samples", "0", "--batch-size", "32",
+        "--skip-md5", "--seed", str(LIVE_SEED)])
+    ex09.run(args)
+    return args
+
+
+def test_q3b_reconstruction_row_is_the_networks_output_for_the_noisy_input_above_it(
+        fake_data, tmp_path, monkeypatch, capsys):
+    grids, real_plot = {}, ex09.plot_image_rows
+
+    def spy(rows, titles, title, path):
+        grids[path.name] = [(label, images.detach().clone()) for label, images in rows]
+        return real_plot(rows, titles, title, path)
+
+    tiny_denoise_run(fake_data, tmp_path, monkeypatch, "plot_image_rows", spy)
+    capsys.readouterr()
+    x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
+    shown = [int(np.flatnonzero(y_test.numpy() == c)[0]) for c in range(10)]
+    # The noisy test inputs worked out here: the fixed test noise on the clean images.
+    noisy = add_white_noise(x_test, DEFAULT_NOISE_STD, torch.Generator().manual_seed(
+        TEST_NOISE_SEED))[shown]
+    model = ex09.AutoEncoder()
+    model.load_state_dict(torch.load(tmp_path / "denoise" / "model.pt"))
+    with torch.no_grad():
+        expected = model.eval()(noisy)
+        from_clean = model(x_test[shown])
+    assert float((expected - from_clean).abs().max()) > 1e-3  # the two readings differ
+    last = grids["recon_epoch002.png"]  # the final grid: the weights saved in model.pt
+    assert [label for label, _ in last] == ["noisy input", "reconstruction", "original"]
+    assert torch.allclose(last[0][1], noisy, atol=1e-6)
+    assert torch.allclose(last[1][1], expected, atol=1e-5)
+    assert torch.allclose(last[2][1], x_test[shown], atol=1e-6)
+
+
+def test_the_denoisers_clean_health_columns_are_measured_on_the_clean_images(
+        fake_data, tmp_path, monkeypatch, capsys):
+    x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
+    real_health = ex09.network_health
+
+    def spy(model, x):  # a known answer per input: 1 unit for the clean images, 2 for the noisy
+        real_health(model, x)
+        clean = x.shape == x_test.shape and torch.allclose(x, x_test)
+        return {"live_code_units": 1 if clean else 2, "live_decoder_units": 3 if clean else 4,
+                "output_varies": True}
+
+    tiny_denoise_run(fake_data, tmp_path, monkeypatch, "network_health", spy)
+    capsys.readouterr()
+    import csv
+    with open(tmp_path / "denoise" / "losses.csv") as handle:
+        tested = [row for row in csv.DictReader(handle) if row["test_loss"]]
+    assert len(tested) == 2
+    for row in tested:
+        assert (row["live_code_units"], row["live_decoder_units"]) == ("1", "3")
+        assert (row["live_code_units_noisy"], row["live_decoder_units_noisy"]) == ("2", "4")
