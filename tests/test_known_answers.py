@@ -394,6 +394,37 @@ def test_bench_drift_compares_the_first_five_epochs_with_the_last_five(monkeypat
     assert result["late_over_early"] == 2.0 and result["late_over_early_vs_control"] == 2.0
 
 
+def test_bench_scales_the_tutorials_training_to_60k_images_and_not_its_test_pass(
+        fake_data, monkeypatch, capsys):
+    """With --train-limit 100 a tutorial epoch's training (2 s here) stands for 600 times as
+    many images; its pass over the whole test set (3 s) is counted once, as measured."""
+    import multiprocessing
+    from types import SimpleNamespace
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench
+    monkeypatch.setattr(bench, "tutorial_epoch", lambda *args: (2.0, 3.0))
+
+    class Pool:  # the drift children, not measured here
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def apply(self, function, args):
+            return dict.fromkeys(("early_s", "late_s", "late_over_early",
+                                  "late_over_early_vs_control"), 1.0)
+
+    monkeypatch.setattr(multiprocessing, "get_context",
+                        lambda method: SimpleNamespace(Pool=lambda n: Pool()))
+    results = bench.main(["--data-dir", str(fake_data), "--skip-md5", "--train-limit", "100",
+                          "--repeats", "1", "--tutorial-repeats", "1", "--rss-epochs", "0"])
+    assert results["tutorial_train_s"] == pytest.approx(2.0 * 60000 / 100)
+    assert results["tutorial_test_pass_s"] == pytest.approx(3.0)
+    assert results["tutorial_s"] == pytest.approx(1203.0)
+    ratio = 1203.0 / results["project_s"]
+    assert f"tutorial/project {ratio:.2f}" in capsys.readouterr().out
+
 # ----------------------------------------------------------------------------- ex09.py figures
 
 def tiny_denoise_run(fake_data, out_dir, monkeypatch, spy_name, spy):
