@@ -176,6 +176,60 @@ def test_filters_are_tuned_on_held_out_training_images_never_on_the_test_images(
         assert np.allclose(images, held_out[:len(images)], atol=1e-6), name
 
 
+def test_each_filter_records_its_own_tuning_images_and_its_score_at_the_librarys_defaults(
+        fake_data, tmp_path, monkeypatch, capsys):
+    """Non-local means is tuned on 3 held-out images and BM3D on 2 (the counts differ, so a
+    swap shows); each one's "defaults" score is worked out here by calling the library with no
+    settings at all (skimage's h 0.1, patch 7, distance 11; bm3d's profile, FFT domain 32)."""
+    from skimage.restoration import denoise_nl_means
+    import bm3d
+    from analyses import clipping
+    sizes, written = {}, {}
+    real_apply = denoisers.apply
+
+    def spy(name, images, sigma, values, pool=None):
+        sizes.setdefault(name, set()).add(len(images))
+        return real_apply(name, images, sigma, values, pool)
+
+    monkeypatch.setattr(denoisers, "apply", spy)
+    monkeypatch.setattr(denoisers, "learned_groups", lambda args: {})
+    monkeypatch.setattr(denoisers, "write", lambda *args: written.update(tuning=args[4]))
+    # Each parameter searched over its first grid value alone (the search is tested elsewhere),
+    # its name and default as the project has them.
+    import dataclasses
+    monkeypatch.setattr(denoisers, "FILTERS", {k: (function, tuple(
+        dataclasses.replace(p, grid=p.grid[:1], factor=None, step=None) for p in params))
+        for k, (function, params) in denoisers.FILTERS.items()
+        if k in ("non-local means", "BM3D")})
+    from analyses.__main__ import main
+    assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
+                 str(tmp_path), "--epochs", "1", "--tsne-samples", "0", "--tune-images", "6",
+                 "--nlm-tune-images", "3", "--bm3d-tune-images", "2", "--subset-images", "10",
+                 "--sigmas", "0.5", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
+    clean = x_train[-6:].double().numpy().reshape(-1, 28, 28)
+    noisy = add_white_noise(x_train[-6:], 0.5, torch.Generator().manual_seed(
+        denoisers.TUNE_NOISE_SEED)).double().numpy().reshape(-1, 28, 28)
+    n_test = len(fm.load_split(fake_data, "test", verify_md5=False)[0])
+    assert sizes == {"non-local means": {3, n_test}, "BM3D": {2, 10}}
+
+    def psnr(estimates, n):
+        return float(np.mean([10 * np.log10(4 / np.mean((np.clip(e, -1, 1) - c) ** 2))
+                              for e, c in zip(estimates, clean[:n])]))
+
+    at_defaults = {"non-local means": [denoise_nl_means(im) for im in noisy[:3]],
+                   "BM3D": [bm3d.bm3d(im, 0.5) for im in noisy[:2]]}
+    records = [r for r in written["tuning"].values() if r["filter"] in at_defaults]
+    assert len(records) == 4  # two filters, two pipelines
+    for record in records:
+        n = {"non-local means": 3, "BM3D": 2}[record["filter"]]
+        assert record["tune_images"] == n
+        estimates = at_defaults[record["filter"]]
+        if record["pipeline"] == "clipping-aware":
+            estimates = [clipping.debias(e, 0.5) for e in estimates]
+        assert record["default_psnr_db"] == pytest.approx(psnr(estimates, n), abs=0.01)
+
 # ----------------------------------------------------------------------------- revival
 
 def test_revival_probes_the_networks_health_on_test_images(fake_data, tmp_path, monkeypatch,
