@@ -1,7 +1,7 @@
 """Where does the sheet's denoiser stand? The DAE against tuned classical filters, BM3D and PCA (Q3)
 
     python -m analyses denoisers     # writes figures/denoisers/
-    # about 42 minutes on 2 CPU cores once its runs exist (BM3D: about 0.2-0.3 s per image);
+    # about 26 minutes on 2 CPU cores once its runs exist (BM3D: about 0.07 s per image);
     # missing runs are trained --jobs at a time (a run made with other settings is refused)
 
 One fixed noisy copy of the test set per noise level (noise.add_white_noise from
@@ -23,7 +23,7 @@ method's curves, chosen values and its score at the library's defaults are recor
 denoisers.json and drawn in tuning.png.
   filters: Gaussian, median (scipy); total variation (Chambolle), wavelet (BayesShrink),
   non-local means over h, sigma, patch size, patch distance and fast_mode (scikit-image);
-  BM3D over sigma_psd and its profile (the bm3d package);
+  BM3D over sigma_psd and its profile (the bm3d package; FFT domain BM3D_NF, see there);
   PCA-k (fitted on the training images not used for tuning), k tuned like a filter;
   learned, every row over seeds, as mean +- sd [min, max]: the DAE and the plain AE fed the noisy
   input (seeds --seeds), the DAE with the mirrored decoder (python -m analyses variant mirrored),

@@ -498,6 +498,10 @@ def denoiser_numbers(den):
     for key, s in (("Bm", bm), ("AwBm", awbm)):
         m[f"{key}Psnr"], m[f"{key}Ssim"] = f2(psnr(s)), f3(s["subset"]["ssim"]["mean"])
         m[f"{key}Values"] = value_text("BM3D", s["values"])
+    # BM3D's reduced FFT domain: its tuning score against the library's at each chosen setting
+    checks = [t for t in den["tuning"] if t["filter"] == "BM3D"]
+    m["BmNf"], m["BmLibraryNf"] = str(checks[0]["nf"]), str(checks[0]["library_nf"])
+    m["BmNfMaxDiff"] = f2(max(abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) for t in checks))
     pairs = classical_pairs(at)
     gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))

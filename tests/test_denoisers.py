@@ -134,6 +134,12 @@ def test_committed_tuning_is_inside_its_grids_and_no_worse_than_defaults():
             assert max(curve["psnr_db"]) == pytest.approx(t["tuned_psnr_db"]), where
         assert t["tuned_psnr_db"] >= t["default_psnr_db"] - 1e-9, where
     assert result["tune_images"] >= 500 and result["subset_images"] >= 1000
+    # BM3D's reduced FFT domain, checked at every chosen setting against the library's own
+    bm3d = [t for t in result["tuning"] if t["filter"] == "BM3D"]
+    assert len(bm3d) == 2 * len(result["sigmas"])
+    for t in bm3d:
+        assert (t["nf"], t["library_nf"]) == (denoisers.BM3D_NF, 32)
+        assert abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) < 0.05, t["method"]
 
 
 @pytest.mark.skipif(not COMMITTED.exists(), reason="no committed denoiser results (hand-in)")
