@@ -396,6 +396,7 @@ def train(args, model, data, device, stage):
         model, optimizer, args, loss_fn, data.x_train, noise_gen) if device.type == "cuda" else (
         optimizer, None)
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained network is tested
+        publishing.stop_if_asked()  # a swallowed Ctrl+C or SIGTERM stops here, not at the end
         t0, train_loss = time.perf_counter(), None
         if epoch:
             train_loss = captured.epoch(shuffle_gen) if captured else train_epoch(

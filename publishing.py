@@ -9,7 +9,8 @@ results: whole or not at all, and never after a stop was asked for.
 - written(path, write): a write whose error on a full disk names the file.
 - handle_signals(): Ctrl+C and `kill` (SIGTERM) raise KeyboardInterrupt and are remembered,
   because Python swallows an exception raised inside a finalizer or a garbage-collection callback
-  ("Exception ignored in ..."): the record cannot be swallowed, and publish() checks it.
+  ("Exception ignored in ..."): the record cannot be swallowed; publish() checks it, and so
+  does stop_if_asked(), which a long job calls between its steps (ex09.py: every epoch).
 - child_env() / end_with_parent(): a training or analysis started by another of the project's
   programs stops (as on Ctrl+C) when that program dies, even by SIGKILL.
 """
@@ -42,6 +43,13 @@ def handle_signals():
 
 def interrupted():
     return bool(_signals["received"])
+
+
+def stop_if_asked():
+    """Raise the KeyboardInterrupt of a stop that arrived but was swallowed (see above): called
+    between a long job's steps, so that such a stop ends the job there, not at its publish."""
+    if interrupted() and not _signals["deferred"]:
+        raise KeyboardInterrupt
 
 
 @contextmanager

@@ -187,3 +187,25 @@ def test_a_stage_left_by_a_killed_run_is_removed_by_the_next_run_there(fake_data
     assert ex09.main(["--data-dir", str(fake_data), "--out-dir", str(tmp_path), *TINY_RUN,
                       "--epochs", "1", "--tsne-samples", "0"]) == 0
     assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_a_stop_swallowed_during_training_ends_the_run_at_the_next_epoch(fake_data, tmp_path,
+                                                                         monkeypatch):
+    """A Ctrl+C whose KeyboardInterrupt Python swallowed in a finalizer mid-training (only its
+    record is left) stops the run at the next epoch, not after all of them."""
+    monkeypatch.setattr(publishing, "_signals", {"received": [], "deferred": False})
+    epochs, real_epoch = [], ex09.train_epoch
+
+    def epoch_then_swallowed_stop(*args):
+        epochs.append(1)
+        if len(epochs) == 2:
+            publishing._signals["received"].append(signal.SIGINT)  # the handler's record
+        return real_epoch(*args)
+
+    monkeypatch.setattr(ex09, "train_epoch", epoch_then_swallowed_stop)
+    args = ex09.build_parser().parse_args(["--data-dir", str(fake_data), "--out-dir",
+                                           str(tmp_path / "out"), *TINY_RUN, "--epochs", "50"])
+    with pytest.raises(KeyboardInterrupt):
+        ex09.run(args)
+    assert len(epochs) == 2
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
