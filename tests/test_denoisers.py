@@ -90,8 +90,8 @@ def test_tuner_takes_no_diagonal_step_along_a_named_category():
 @pytest.fixture(scope="module")
 def real_tuning_images(real_data):
     x, _ = fm.load_split(real_data, "train")
-    clean = x[-12:].numpy().reshape(-1, 28, 28).astype(np.float64)
-    noisy = add_white_noise(x[-12:], 0.5, torch.Generator().manual_seed(
+    clean = x[-6:].numpy().reshape(-1, 28, 28).astype(np.float64)
+    noisy = add_white_noise(x[-6:], 0.5, torch.Generator().manual_seed(
         denoisers.TUNE_NOISE_SEED)).numpy().reshape(-1, 28, 28).astype(np.float64)
     return noisy, clean
 
