@@ -90,3 +90,46 @@ def assert_alive(model, x):
     with torch.no_grad():
         out = model(x)
     assert float((out - out.mean(dim=0)).abs().max()) > 1e-4, "the network's output is constant"
+
+
+@pytest.fixture(scope="session")
+def run_store(tmp_path_factory):
+    """Tiny runs trained once per test session (per pytest-xdist worker), in this process: a
+    run's start-up in a fresh Python (about 3 s) is what made the end-to-end tests of the
+    analyses slow. {(data, options, name): folder}."""
+    return {"home": tmp_path_factory.mktemp("run-store"), "made": {}}
+
+
+@pytest.fixture
+def runs_from_store(run_store, monkeypatch):
+    """compare.ensure_runs with every missing run copied in from the session's store (made
+    there by the very command ensure_runs would start, in this process), then the real
+    ensure_runs: it finds them finished, checks their settings, and trains nothing. Its own
+    processes are tested in test_compare.py."""
+    import shutil
+    from types import SimpleNamespace
+
+    import ex09
+    from analyses import compare
+    from analyses.__main__ import main as analyses_main
+    real = compare.ensure_runs
+
+    def ensure_runs(args, names, jobs, options):
+        for name in dict.fromkeys(names):
+            if (args.out_dir / name / "metrics.json").exists():
+                continue
+            key = (str(args.data_dir), args.skip_md5, args.train_limit, args.test_limit,
+                   tuple(sorted(options.items())), name)
+            if key not in run_store["made"]:
+                home = run_store["home"] / str(len(run_store["made"]))
+                store_args = SimpleNamespace(**{**vars(args), "out_dir": home})
+                command = compare.run_arguments(store_args, name, options)
+                code = (ex09.main(command[1:]) if command[0] == "ex09.py" else
+                        analyses_main(command[2:]))
+                assert code == 0, command
+                run_store["made"][key] = home / name
+            shutil.copytree(run_store["made"][key], args.out_dir / name)
+        return real(args, names, jobs, options)
+
+    monkeypatch.setattr(compare, "ensure_runs", ensure_runs)
+    return run_store

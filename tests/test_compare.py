@@ -355,7 +355,7 @@ def test_revival_analysis_end_to_end(fake_data, tmp_path):
     assert (tmp_path / "revival" / "revival.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path):
+def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path, runs_from_store):
     from analyses import seeds
     assert seeds.summary_of([1.0, 2.0, 3.0, None]) == {"mean": 2.0, "sd": 1.0, "min": 1.0,
                                                        "max": 3.0, "n": 3}

@@ -169,7 +169,8 @@ def analyses_main(*args):
     return main([str(a) for a in args])
 
 
-def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch):
+def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch,
+                                        runs_from_store):
     # Two filters, one of them BM3D (scored on the subset only): every filter's tuning runs the
     # same code, and non-local means alone would take a minute here (tested on real images above).
     monkeypatch.setattr(denoisers, "FILTERS", {k: FILTERS[k] for k in ("Gaussian", "BM3D")})
@@ -219,7 +220,7 @@ def test_denoisers_refuses_tuning_images_that_leave_pca_nothing(fake_data, tmp_p
     assert not (tmp_path / "denoisers").exists()
 
 
-def test_mirrored_study_end_to_end(fake_data, tmp_path):
+def test_mirrored_study_end_to_end(fake_data, tmp_path, runs_from_store):
     assert analyses_main("mirrored", "--data-dir", fake_data, "--skip-md5", "--out-dir",
                          tmp_path, "--epochs", "1", "--tsne-samples", "0", "--seeds", "1",
                          "--scan-seeds", "3") == 0
