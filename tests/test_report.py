@@ -242,7 +242,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           float(m["DaeGapTop"]) > 3 * dae[1] and float(m["CodeMaxGapTop"]) > 3 * widest[1])
     holds("Clipping-aware BM3D has the highest mean SSIM", float(m["AwBmSsim"]) == pytest.approx(max(
         s["subset"]["ssim"]["mean"] for s in at.values() if s["kind"] != "reference"), abs=5e-4))
-    holds("At this level, inverting $f$ gains \\AwGainMin{} to \\AwGainMax\\,dB per method",
+    holds("At this level, inverting $\\mu$ gains \\AwGainMin{} to \\AwGainMax\\,dB per method",
           float(m["AwGainMin"]) > 0)
     holds("fall below the DAE widened to 128 at all \\CodeMaxSeedsN{} seeds",
           max(float(m["BlindTopPsnr"]), float(m["BmPsnr"])) < widest[2]
