@@ -273,6 +273,9 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("the ranges over seeds do not overlap",
           max(tails["stochastic"]) < min(tails["mini-batch"])
           and max(tails["mini-batch"]) < min(tails["batch"]))
+    holds("stochastic GD ends closest to it, then mini-batch, then batch GD, at each of",
+          all(s < mb < b for s, mb, b in zip(tails["stochastic"], tails["mini-batch"],
+                                             tails["batch"])))
     daes = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
             if r["sigma"] == 0.5 and r["method"] == "DAE"}
     holds("its minimum is seed 0, the dead start", min(daes, key=daes.get) == 0)
@@ -298,7 +301,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("By SSIM, blind BM3D and non-local means",
           min(float(m["BmSsim"]), float(m["BlindTopSsim"])) > max(
               s["subset"]["ssim"]["mean"] for s in at.values() if s["kind"] == "learned"))
-    assert checked == 25
+    assert checked == 26
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
