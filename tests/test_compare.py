@@ -217,6 +217,13 @@ def empty_column(folder, column):
     ex09.write_csv(rows, folder / "losses.csv")
 
 
+def empty_last(folder, column):
+    with open(folder / "losses.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[-1][column] = ""
+    ex09.write_csv(rows, folder / "losses.csv")
+
+
 @pytest.mark.parametrize("file, damage, field", [
     ("metrics.json", lambda f: set_in_metrics(f, lambda m: m["config"].update(noise_std=None)),
      "config.noise_std is None"),
@@ -234,6 +241,7 @@ def empty_column(folder, column):
      "codes holds NaN"),
     ("losses.csv", lambda f: empty_column(f, "train_loss"), "train_loss at epoch 1 is None"),
     ("losses.csv", lambda f: empty_column(f, "test_loss"), "test_loss at epoch 0 is None"),
+    ("losses.csv", lambda f: empty_last(f, "test_loss"), "test_loss at epoch 2 is None"),
 ])
 def test_run_files_that_load_but_hold_nonsense_name_the_file_and_the_field(
         tiny_runs, tmp_path, file, damage, field):
