@@ -28,6 +28,12 @@ def test_psnr_and_ssim_of_known_errors():
     # 0.5 for c = 0.02 on the range 2 of [-1, 1] (it would be 0.2 on a range of 1).
     flat = np.full((1, 28, 28), 0.02)
     assert denoisers.scores(flat, np.zeros((1, 28, 28)))["ssim"] == pytest.approx(0.5, rel=1e-3)
+    # Both clip an estimate to the image range first: 2.0 counts as 1.0, an error of 1 on
+    # a clean 0 (6.02 dB), not 2 (0 dB), in the tuning score as in the reported one.
+    beyond = np.full((1, 28, 28), 2.0)
+    for psnr in (denoisers.scores(beyond, np.zeros((1, 28, 28)))["psnr_db"],
+                 denoisers.mean_psnr(beyond, np.zeros((1, 28, 28)))):
+        assert psnr == pytest.approx(10 * np.log10(4.0), abs=1e-9)
 
 
 def test_every_filter_improves_a_noisy_flat_image():
