@@ -149,6 +149,7 @@ NEAREST_TESTS = {
     "analyses": ["tests/test_compare.py", "tests/test_denoisers.py", "tests/test_edges.py", KNOWN],
     "benchmarks": ["tests/test_bench.py", "tests/test_edges.py"],
     "tools": ["tests/test_zip.py", "tests/test_reproduce.py", KNOWN],
+    "report": ["tests/test_report.py"],
 }
 
 
