@@ -501,7 +501,8 @@ def denoiser_numbers(den):
     # BM3D's reduced FFT domain: its tuning score against the library's at each chosen setting
     checks = [t for t in den["tuning"] if t["filter"] == "BM3D"]
     m["BmNf"], m["BmLibraryNf"] = str(checks[0]["nf"]), str(checks[0]["library_nf"])
-    m["BmNfMaxDiff"] = f2(max(abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) for t in checks))
+    diff = max(abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) for t in checks)
+    m["BmNfMaxDiff"] = f"{diff:.3f}"  # three decimals: 0.022 is not "at most 0.02"
     pairs = classical_pairs(at)
     gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
