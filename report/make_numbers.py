@@ -358,10 +358,17 @@ def collect(root=ROOT):
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
                  for r in losses["plain"] if r["train_loss"]]
-    half = (len(per_epoch) + 1) // 2  # two blocks side by side keep the table on one page
-    tables["TrainLossRows"] = [left + (per_epoch[i + half] if i + half < len(per_epoch) else ["", "", ""])
-                               for i, left in enumerate(per_epoch[:half])]
+    tables["TrainLossRows"] = side_by_side(per_epoch)
     return m, tables
+
+
+def side_by_side(rows):
+    """Two blocks of `rows` side by side (keeps the table on one page): the first half on the
+    left, the rest on the right, an odd row's right side blank; every row once."""
+    half = (len(rows) + 1) // 2
+    width = len(rows[0]) if rows else 0
+    return [left + (rows[i + half] if i + half < len(rows) else [""] * width)
+            for i, left in enumerate(rows[:half])]
 
 
 FILTER_NAMES = ("Gaussian", "median", "total variation", "wavelet (BayesShrink)",

@@ -352,3 +352,15 @@ def test_numbers_on_a_full_disk_keep_the_old_file_whole(tmp_path, monkeypatch, c
     assert "No space left on device" in str(stop.value) and "numbers.tex" in str(stop.value)
     assert (root / "report" / "numbers.tex").read_text() == old
     assert sorted(p.name for p in (root / "report").iterdir()) == ["numbers.tex"]
+
+
+@pytest.mark.parametrize("n", [4, 5, 1])
+def test_the_training_loss_table_keeps_every_epoch_in_two_blocks(n):
+    """An odd count of epochs (a run with --epochs 51) loses no row: the left block takes the
+    extra one, the right side of its last line stays blank."""
+    rows = [[str(e), f"a{e}", f"b{e}"] for e in range(1, n + 1)]
+    table = make_numbers.side_by_side(rows)
+    assert len(table) == (n + 1) // 2
+    cells = [line[i:i + 3] for line in table for i in (0, 3)]
+    assert sorted(c for c in cells if c[0]) == sorted(rows)
+    assert [line[0] for line in table] == [str(e) for e in range(1, len(table) + 1)]
