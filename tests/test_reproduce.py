@@ -202,3 +202,17 @@ def test_a_missing_times_file_is_said_and_a_folder_in_its_place_refused_before_a
     monkeypatch.setattr(reproduce, "run_steps", lambda *a: pytest.fail("a step ran"))
     with pytest.raises(SystemExit, match="is a folder where the step times go"):
         reproduce.main([])
+
+
+def test_the_critical_path_takes_the_longest_of_parallel_predecessors():
+    # a (3 s) and b (2 s) side by side, then c (1 s) after both: 4 s, not 3 + 2 + 1 = 6 s.
+    steps = [("a", [], ROOT, (), False), ("b", [], ROOT, (), False),
+             ("c", [], ROOT, ("a", "b"), False)]
+    assert reproduce.critical_path(steps, {"a": 3.0, "b": 2.0, "c": 1.0}) == 4.0
+
+
+@pytest.mark.parametrize("jobs, threads", [(1, 2), (2, 1), (3, 1), (64, 1)])
+def test_each_step_gets_at_least_one_thread_whatever_the_jobs(jobs, threads, monkeypatch):
+    # on 2 cores: an even share, never OMP_NUM_THREADS=0 when the jobs outnumber the cores
+    monkeypatch.setattr(reproduce, "CORES", 2)
+    assert reproduce.threads_for(jobs) == threads
