@@ -278,12 +278,15 @@ def test_metrics_hold_the_last_epochs_training_loss_and_the_start_read_at_epoch_
                 "output_varies": alive, "train_seconds": 1.0 if epoch else None,
                 "epoch_seconds": 1.0 if epoch else None}
 
-    history = [row(0, None, 0.5, False), row(1, 0.4, None, False), row(2, 0.3, 0.25, True)]
+    history = [row(0, None, 0.5, False), row(1, 0.4, None, False), row(2, 0.3, 0.25, True),
+               row(3, 0.2, 0.2, True)]
+    history[3]["train_seconds"] = 10.0  # one slow epoch: the median of 1, 1, 10 is 1 (mean 4)
     metrics = ex09.write_outputs(args, ex09.AutoEncoder(), data, history, [], tmp_path,
                                  torch.device("cpu"), 1.0)
-    assert metrics["final_train_loss"] == 0.3 and metrics["final_test_loss"] == 0.25
+    assert metrics["seconds"]["train_epoch_median"] == 1.0
+    assert metrics["final_train_loss"] == 0.2 and metrics["final_test_loss"] == 0.2
     assert metrics["dead_at_start"] is True
-    assert metrics["test_loss_by_epoch"] == {0: 0.5, 2: 0.25}
+    assert metrics["test_loss_by_epoch"] == {0: 0.5, 2: 0.25, 3: 0.2}
     assert json.loads((tmp_path / "metrics.json").read_text())["dead_at_start"] is True
 
 
