@@ -23,7 +23,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import compare, variants
+from analyses import measures, runs, variants
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 DECODERS = {"as printed (8-8-32)": "sheet", "mirrored (8-16-32)": "mirrored"}
@@ -48,7 +48,7 @@ def build_parser(parser):
 
 
 def run_name(decoder, mode, seed):
-    return compare.seed_run(seed, mode) if decoder == "sheet" else variants.run_folder(
+    return runs.seed_run(seed, mode) if decoder == "sheet" else variants.run_folder(
         decoder, mode, seed)
 
 
@@ -97,31 +97,31 @@ def run(args):
     options = {"epochs": args.epochs, "tsne_samples": args.tsne_samples}
     names = {(label, mode, seed): run_name(decoder, mode, seed) for label, decoder in
              DECODERS.items() for mode in MODES for seed in seeds}
-    compare.ensure_runs(args, list(names.values()), args.jobs, options)
+    runs.ensure_runs(args, list(names.values()), args.jobs, options)
     dead = dead_starts(x_test, range(args.scan_seeds))
     noisy = add_white_noise(x_test, DEFAULT_NOISE_STD,
                             torch.Generator().manual_seed(TEST_NOISE_SEED))
     rows = []
     for (label, mode, seed), name in names.items():
-        entry = compare.load_run(args.out_dir, name)
-        compare.check_settings(args, name, entry["metrics"], options)
-        h_train, _ = compare.codes_and_outputs(entry["model"], x_train)
-        h_test, out = compare.codes_and_outputs(entry["model"], x_test)
+        entry = runs.load_run(args.out_dir, name)
+        runs.check_settings(args, name, entry["metrics"], options)
+        h_train, _ = measures.codes_and_outputs(entry["model"], x_train)
+        h_test, out = measures.codes_and_outputs(entry["model"], x_test)
         with torch.no_grad():
             denoised = entry["model"](noisy)
         rows.append({"decoder": label, "mode": mode, "seed": seed,
-                     "test_mse": compare.mse(out, x_test.numpy()),
-                     "knn5_accuracy": compare.knn_accuracy(h_train, y_train.numpy(), h_test,
+                     "test_mse": measures.mse(out, x_test.numpy()),
+                     "knn5_accuracy": measures.knn_accuracy(h_train, y_train.numpy(), h_test,
                                                            y_test.numpy()),
-                     "live_code_units": compare.active_units(h_test),
+                     "live_code_units": measures.active_units(h_test),
                      "dead_at_start": entry["metrics"].get("dead_at_start"),
-                     "denoising_psnr_db": compare.psnr(denoised.numpy(), x_test.numpy())})
+                     "denoising_psnr_db": measures.psnr(denoised.numpy(), x_test.numpy())})
         print(f"measured {name}", flush=True)
-    summary = {f"{label}, {mode}": {key: compare.spread([r[key] for r in rows if (r["decoder"], r[
+    summary = {f"{label}, {mode}": {key: measures.spread([r[key] for r in rows if (r["decoder"], r[
         "mode"]) == (label, mode)]) for key in ("test_mse", "knn5_accuracy", "live_code_units",
                                                "denoising_psnr_db")}
         for label in DECODERS for mode in MODES}
-    paired = {f"{mode}: {key}, mirrored minus printed": compare.spread([
+    paired = {f"{mode}: {key}, mirrored minus printed": measures.spread([
         next(r[key] for r in rows if (r["decoder"], r["mode"], r["seed"]) == (
             list(DECODERS)[1], mode, s)) - next(
             r[key] for r in rows if (r["decoder"], r["mode"], r["seed"]) == (

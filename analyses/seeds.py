@@ -27,7 +27,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import compare
+from analyses import measures, runs
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 MODES = ("plain", "denoise")
@@ -61,18 +61,18 @@ def code_measures(train_codes, y_train, test_codes, y_test, sample, seed):
     and silhouette of a fresh 2-D map, silhouette per class in the code and in 2-D."""
     from sklearn.metrics import silhouette_samples
     from sklearn.neighbors import KNeighborsClassifier
-    knn = KNeighborsClassifier(n_neighbors=compare.KNN_K, algorithm="brute")
+    knn = KNeighborsClassifier(n_neighbors=measures.KNN_K, algorithm="brute")
     predicted = knn.fit(np.asarray(train_codes, np.float32), y_train).predict(
         np.asarray(test_codes, np.float32))
     codes, labels = test_codes[sample], y_test[sample]
     result = {"knn5_accuracy": float(np.mean(predicted == y_test)),
               "knn5_per_class": per_class(predicted == y_test, y_test),
-              "live_units": compare.active_units(test_codes)}
+              "live_units": measures.active_units(test_codes)}
     if np.ptp(codes, axis=0).max() < 1e-12:  # a collapsed code: no map, no silhouette
         return result | {"trustworthiness": None, "silhouette_2d": None,
                          "silhouette_code_per_class": None, "silhouette_2d_per_class": None}
     coords = ex09.tsne_2d(codes, seed)
-    scores = compare.embedding_scores({"codes": codes, "coords": coords, "labels": labels})
+    scores = measures.embedding_scores({"codes": codes, "coords": coords, "labels": labels})
     return result | scores | {
         "silhouette_code_per_class": per_class(silhouette_samples(codes, labels), labels),
         "silhouette_2d_per_class": per_class(silhouette_samples(coords, labels), labels),
@@ -81,7 +81,7 @@ def code_measures(train_codes, y_train, test_codes, y_test, sample, seed):
 
 def summary_of(values):
     values = [v for v in values if v is not None]
-    return compare.spread(values) if values else None
+    return measures.spread(values) if values else None
 
 
 def measure(args):
@@ -93,38 +93,38 @@ def measure(args):
                               torch.Generator().manual_seed(TEST_NOISE_SEED))
     # One stratified sample of test images for every map, whatever the training seed.
     sample = ex09.stratified_indices(torch.from_numpy(y_test), args.tsne_samples, 0).numpy()
-    mean, components = compare.pca_fit(x_train.numpy(), compare.PCA_COMPONENTS)
-    pca_train = compare.pca_codes(x_train.numpy(), mean, components)
+    mean, components = measures.pca_fit(x_train.numpy(), measures.PCA_COMPONENTS)
+    pca_train = measures.pca_codes(x_train.numpy(), mean, components)
     rows, test_codes, maps = [], {}, {}
     for seed in args.seeds:
         for mode in MODES:
             name = run_dir(args.out_dir, seed, mode)
-            entry = compare.load_run(args.out_dir, name)
+            entry = runs.load_run(args.out_dir, name)
             # Checked in the same read as the model used: a run published after ensure_runs
             # looked at it is not measured as the seed it replaced.
-            compare.check_settings(args, name, entry["metrics"], {
+            runs.check_settings(args, name, entry["metrics"], {
                 "epochs": args.epochs, "tsne_samples": args.tsne_samples})
-            h_train, _ = compare.codes_and_outputs(entry["model"], x_train)
+            h_train, _ = measures.codes_and_outputs(entry["model"], x_train)
             for inputs, suffix in ((x_test, ""), (x_noisy, " (noisy input)")):
-                h_test, out = compare.codes_and_outputs(entry["model"], inputs)
-                measures = code_measures(h_train, y_train, h_test, y_test, sample, seed)
-                maps[(mode + suffix, seed)] = measures.pop("coords", None)
+                h_test, out = measures.codes_and_outputs(entry["model"], inputs)
+                found = code_measures(h_train, y_train, h_test, y_test, sample, seed)
+                maps[(mode + suffix, seed)] = found.pop("coords", None)
                 test_codes[(mode + suffix, seed)] = h_test
                 rows.append({"model": mode + suffix, "seed": seed,
-                             "test_mse": compare.mse(out, target),
+                             "test_mse": measures.mse(out, target),
                              "dead_at_start": entry["metrics"].get("dead_at_start"),
-                             **measures})
+                             **found})
             print(f"measured {mode} at seed {seed}", flush=True)
         for inputs, suffix in ((x_test, ""), (x_noisy, " (noisy input)")):
-            codes = compare.pca_codes(inputs.numpy(), mean, components)
-            measures = code_measures(pca_train, y_train, codes, y_test, sample, seed)
-            measures.pop("coords", None)
-            rows.append({"model": "PCA-8" + suffix, "seed": seed, "test_mse": compare.mse(
-                codes @ components + mean, target), "dead_at_start": None, **measures})
-    cka = {"plain vs denoise, same seed": [compare.linear_cka(
+            codes = measures.pca_codes(inputs.numpy(), mean, components)
+            found = code_measures(pca_train, y_train, codes, y_test, sample, seed)
+            found.pop("coords", None)
+            rows.append({"model": "PCA-8" + suffix, "seed": seed, "test_mse": measures.mse(
+                codes @ components + mean, target), "dead_at_start": None, **found})
+    cka = {"plain vs denoise, same seed": [measures.linear_cka(
         test_codes[("plain", s)], test_codes[("denoise", s)]) for s in args.seeds]}
     for mode in MODES:
-        cka[f"{mode} vs {mode}, two seeds"] = [compare.linear_cka(
+        cka[f"{mode} vs {mode}, two seeds"] = [measures.linear_cka(
             test_codes[(mode, a)], test_codes[(mode, b)])
             for a, b in itertools.combinations(args.seeds, 2)]
     return rows, cka, maps, y_test[sample]
@@ -180,7 +180,7 @@ def run(args):
     args.seeds = list(dict.fromkeys(args.seeds))  # a seed given twice is one seed
     if args.tsne_samples < len(ex09.CLASS_NAMES):
         raise ex09.UsageError("--tsne-samples must be at least 10, one per class")
-    training_seconds = compare.ensure_runs(args, [run_dir(args.out_dir, seed, mode) for seed in
+    training_seconds = runs.ensure_runs(args, [run_dir(args.out_dir, seed, mode) for seed in
                                                   args.seeds for mode in MODES],
                                            args.jobs, {"epochs": args.epochs,
                                                        "tsne_samples": args.tsne_samples})
@@ -208,7 +208,7 @@ def run(args):
         ex09.write_csv(per_class_rows, stage / "per_class.csv")
         (stage / "seeds.json").write_text(json.dumps(
             {"seeds": args.seeds, "epochs": args.epochs, "tsne_samples": args.tsne_samples,
-             "test_noise_seed": TEST_NOISE_SEED, "knn_k": compare.KNN_K,
+             "test_noise_seed": TEST_NOISE_SEED, "knn_k": measures.KNN_K,
              "training_wall_seconds": round(training_seconds, 1), "jobs": args.jobs,
              "summary": summary, "cka": cka, "rows": rows, "per_class": per_class_rows},
             indent=2) + "\n")

@@ -552,7 +552,7 @@ def denoiser_numbers(den):
                if r["sigma"] == 0.2 and r["method"] == CEILING}
     low_dae = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
                if r["sigma"] == 0.2 and r["method"] == "DAE trained at sigma 0.2"}
-    from analyses.compare import spread as over_seeds
+    from analyses.measures import spread as over_seeds
     m["SweepLowRef"] = spread(over_seeds([low_ref[s] for s in low_dae]), f2)
     m["SweepLowBelowRefSeeds"] = str(sum(low_dae[s] < low_ref[s] for s in low_dae))
     m["SweepLowMaxGapRef"] = f2(max(abs(low_dae[s] - low_ref[s]) for s in low_dae))

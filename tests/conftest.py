@@ -102,7 +102,7 @@ def run_store(tmp_path_factory):
 
 @pytest.fixture
 def runs_from_store(run_store, monkeypatch):
-    """compare.ensure_runs with every missing run copied in from the session's store (made
+    """runs.ensure_runs with every missing run copied in from the session's store (made
     there by the very command ensure_runs would start, in this process), then the real
     ensure_runs: it finds them finished, checks their settings, and trains nothing. Its own
     processes are tested in test_compare.py."""
@@ -110,9 +110,9 @@ def runs_from_store(run_store, monkeypatch):
     from types import SimpleNamespace
 
     import ex09
-    from analyses import compare
+    from analyses import runs
     from analyses.__main__ import main as analyses_main
-    real = compare.ensure_runs
+    real = runs.ensure_runs
 
     def ensure_runs(args, names, jobs, options):
         for name in dict.fromkeys(names):
@@ -123,7 +123,7 @@ def runs_from_store(run_store, monkeypatch):
             if key not in run_store["made"]:
                 home = run_store["home"] / str(len(run_store["made"]))
                 store_args = SimpleNamespace(**{**vars(args), "out_dir": home})
-                command = compare.run_arguments(store_args, name, options)
+                command = runs.run_arguments(store_args, name, options)
                 code = (ex09.main(command[1:]) if command[0] == "ex09.py" else
                         analyses_main(command[2:]))
                 assert code == 0, command
@@ -131,5 +131,5 @@ def runs_from_store(run_store, monkeypatch):
             shutil.copytree(run_store["made"][key], args.out_dir / name)
         return real(args, names, jobs, options)
 
-    monkeypatch.setattr(compare, "ensure_runs", ensure_runs)
+    monkeypatch.setattr(runs, "ensure_runs", ensure_runs)
     return run_store

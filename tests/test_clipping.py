@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from analyses import clipping, denoisers
+from analyses import clipping, filters, tuning
 from noise import add_white_noise
 
 Y = (-1.0, -0.9, -0.5, 0.0, 0.3, 0.8, 1.0)
@@ -50,20 +50,20 @@ def test_the_clipping_aware_gaussian_restores_a_blank_background():
     blank = torch.full((4, 112 * 112), -1.0)
     noisy = add_white_noise(blank, 0.5, torch.Generator().manual_seed(0)).numpy().reshape(
         -1, 112, 112).astype(np.float64)
-    blind = denoisers.apply("Gaussian", noisy, 0.5, {"std": 4.0})
-    aware = denoisers.PIPELINES["clipping-aware"](blind, 0.5)
+    blind = filters.apply("Gaussian", noisy, 0.5, {"std": 4.0})
+    aware = filters.PIPELINES["clipping-aware"](blind, 0.5)
     assert blind.mean() == pytest.approx(-0.80, abs=0.02)
     assert aware.mean() == pytest.approx(-1.0, abs=0.02)
-    assert denoisers.PIPELINES["blind"](blind, 0.5) is blind
+    assert filters.PIPELINES["blind"](blind, 0.5) is blind
 
 
 def test_a_search_started_elsewhere_still_finds_the_best_value():
     # The clipping-aware search starts at the blind one's result (shared filter outputs).
-    param = denoisers.Param("x", (1, 2, 3, 4, 5, 6), 1, step=1, low=1, high=6)
+    param = tuning.Param("x", (1, 2, 3, 4, 5, 6), 1, step=1, low=1, high=6)
     calls = []
 
     def score(values):
         calls.append(values["x"])
         return -(values["x"] - 4) ** 2
-    chosen, curves, best = denoisers.tune(score, (param,), start={"x": 5})
+    chosen, curves, best = tuning.tune(score, (param,), start={"x": 5})
     assert chosen == {"x": 4} and best == 0 and curves["x"]["grid"] == [1, 2, 3, 4, 5, 6]

@@ -11,7 +11,7 @@ import torch
 
 import ex09
 import fashion_mnist as fm
-from analyses import compare, variants
+from analyses import measures, runs, variants
 from conftest import LIVE_SEED, assert_alive, run_analysis
 from noise import TEST_NOISE_SEED, add_white_noise
 
@@ -22,40 +22,40 @@ def test_pca8_reconstructs_data_in_an_8d_subspace_exactly_and_beats_pca4():
     offset = rng.normal(size=784)
     train = rng.normal(size=(500, 8)) @ basis + offset
     test = rng.normal(size=(50, 8)) @ basis + offset
-    mean, components = compare.pca_fit(train, 8)
-    assert compare.mse(compare.pca_reconstruct(test, mean, components), test) < 1e-20
-    mean4, components4 = compare.pca_fit(train, 4)
+    mean, components = measures.pca_fit(train, 8)
+    assert measures.mse(measures.pca_reconstruct(test, mean, components), test) < 1e-20
+    mean4, components4 = measures.pca_fit(train, 4)
     # Four of the eight unit-variance directions are lost: about 4/784 per pixel.
-    assert compare.mse(compare.pca_reconstruct(test, mean4, components4), test) == pytest.approx(
+    assert measures.mse(measures.pca_reconstruct(test, mean4, components4), test) == pytest.approx(
         4 / 784, rel=0.3)
 
 
 def test_psnr_of_known_arrays():
     target = np.zeros((2, 4))
     # MSE 0.04 per image on a peak-to-peak range of 2: 10 log10(4 / 0.04) = 20 dB.
-    assert compare.psnr(target + 0.2, target) == pytest.approx(20.0)
+    assert measures.psnr(target + 0.2, target) == pytest.approx(20.0)
     # Mean of per-image PSNRs: 20 dB and 40 dB (MSE 0.0004) average to 30 dB.
     estimate = np.array([[0.2] * 4, [0.02] * 4])
-    assert compare.psnr(estimate, target) == pytest.approx(30.0)
+    assert measures.psnr(estimate, target) == pytest.approx(30.0)
 
 
 def test_knn_on_separable_and_on_uninformative_codes():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 20)
     separable = np.eye(10)[labels] * 10 + rng.normal(scale=0.1, size=(200, 10))
-    assert compare.knn_accuracy(separable, labels, separable, labels) == 1.0
+    assert measures.knn_accuracy(separable, labels, separable, labels) == 1.0
     noise = rng.normal(size=(200, 10))
     shuffled = rng.permutation(labels)
-    assert compare.knn_accuracy(noise, labels, rng.normal(size=(200, 10)), shuffled) < 0.3
+    assert measures.knn_accuracy(noise, labels, rng.normal(size=(200, 10)), shuffled) < 0.3
 
 
 def test_linear_cka_sees_through_rotation_and_scale_but_not_unrelated_codes():
     rng = np.random.default_rng(0)
     codes = rng.normal(size=(2000, 8))
     rotation = np.linalg.qr(rng.normal(size=(8, 8)))[0]
-    assert compare.linear_cka(codes, 3.0 * codes @ rotation + 5.0) == pytest.approx(1.0)
-    assert compare.linear_cka(codes, rng.normal(size=(2000, 8))) < 0.05
-    assert compare.linear_cka(codes, np.zeros((2000, 8))) == 0.0  # a collapsed code
+    assert measures.linear_cka(codes, 3.0 * codes @ rotation + 5.0) == pytest.approx(1.0)
+    assert measures.linear_cka(codes, rng.normal(size=(2000, 8))) < 0.05
+    assert measures.linear_cka(codes, np.zeros((2000, 8))) == 0.0  # a collapsed code
 
 
 def test_active_units_on_a_crafted_code_matrix():
@@ -65,8 +65,8 @@ def test_active_units_on_a_crafted_code_matrix():
     codes[:9, 2] = 0.5         # on for 0.9%: does not
     codes[500:, 3] = -2.0      # negative values are active too (linear code)
     codes[:, 4] = 7.0          # non-zero but constant: active, yet carries nothing
-    assert compare.active_units(codes) == 4
-    assert compare.varying_units(codes) == 3  # units 1, 2 and 3 change between images
+    assert measures.active_units(codes) == 4
+    assert measures.varying_units(codes) == 3  # units 1, 2 and 3 change between images
 
 
 def test_compare_before_any_run_is_one_clear_message_from_the_command_line(tmp_path):
@@ -246,14 +246,14 @@ def empty_last(folder, column):
 def test_run_files_that_load_but_hold_nonsense_name_the_file_and_the_field(
         tiny_runs, tmp_path, file, damage, field):
     import shutil
-    runs = tmp_path / "runs"
-    shutil.copytree(tiny_runs / "denoise", runs / "denoise")
-    compare.load_run(runs, "denoise")  # as made, it loads
-    damage(runs / "denoise")
+    home = tmp_path / "runs"
+    shutil.copytree(tiny_runs / "denoise", home / "denoise")
+    runs.load_run(home, "denoise")  # as made, it loads
+    damage(home / "denoise")
     with pytest.raises(ex09.UsageError) as error:
-        compare.load_run(runs, "denoise")
+        runs.load_run(home, "denoise")
     message = str(error.value)
-    assert str(runs / "denoise" / file) in message and field in message
+    assert str(home / "denoise" / file) in message and field in message
     if file != "metrics.json":  # the advice redoes the run with its own settings
         assert "python ex09.py --mode denoise --out-dir" in message
         assert f"--seed={LIVE_SEED} --epochs=2" in message and "--tsne-samples=30" in message
@@ -277,14 +277,14 @@ def test_variant_runs_go_to_their_own_folder_and_reload(fake_data, tmp_path):
                          *tiny) == 0
     name = "variants/width16-sigma0.3/seed2/denoise"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["variants"]  # no default run touched
-    run = compare.load_run(tmp_path, name)
+    run = runs.load_run(tmp_path, name)
     assert run["metrics"]["config"]["variant"] == "width16"
     assert [m.out_features for m in run["model"].f.net if isinstance(m, torch.nn.Linear)] == [
         128, 64, 32, 16, 16]
-    assert compare.run_command(tmp_path, name) == [
+    assert runs.run_command(tmp_path, name) == [
         "-m", "analyses", "variant", "width16", "--mode", "denoise", "--seed", "2",
         "--noise-std", "0.3", "--out-dir", str(tmp_path)]
-    assert compare.run_command(tmp_path, "seed3/plain") == [
+    assert runs.run_command(tmp_path, "seed3/plain") == [
         "ex09.py", "--mode", "plain", "--seed", "3", "--out-dir", str(tmp_path / "seed3")]
     with pytest.raises(SystemExit):  # argparse's "invalid variant_name value"
         analyses_main("variant", "width0", *tiny)
@@ -390,8 +390,8 @@ def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path, runs_fr
     x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
     x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
     noisy_test = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
-    mean, components = compare.pca_fit(x_train.numpy(), 8)
-    expected = compare.mse(compare.pca_reconstruct(noisy_test.numpy(), mean, components),
+    mean, components = measures.pca_fit(x_train.numpy(), 8)
+    expected = measures.mse(measures.pca_reconstruct(noisy_test.numpy(), mean, components),
                            x_test.numpy())
     pca_noisy = [r for r in result["rows"] if r["model"] == "PCA-8 (noisy input)"]
     assert all(r["test_mse"] == pytest.approx(expected, rel=1e-6) for r in pca_noisy)
@@ -424,23 +424,23 @@ def ensure_args(out_dir, data):
 def test_ensure_runs_reuses_only_a_run_with_the_same_settings_and_never_overwrites_another(
         fake_data, tmp_path):
     args, quick = ensure_args(tmp_path, fake_data), {"epochs": 1, "tsne_samples": 0}
-    compare.ensure_runs(args, ["seed3/plain"], 1, quick)
+    runs.ensure_runs(args, ["seed3/plain"], 1, quick)
     metrics = tmp_path / "seed3" / "plain" / "metrics.json"
     assert json.loads(metrics.read_text())["config"]["seed"] == 3
     assert (tmp_path / "logs" / "seed3_plain.log").read_text().count("epoch") >= 2
     stamp = metrics.stat().st_mtime_ns
-    assert compare.ensure_runs(args, ["seed3/plain"], 1, quick) < 1  # reused, nothing trained
+    assert runs.ensure_runs(args, ["seed3/plain"], 1, quick) < 1  # reused, nothing trained
     for other in ({"epochs": 2, "tsne_samples": 0}, {**quick, "lr": 0.01}):
         with pytest.raises(ex09.UsageError, match="other settings") as refused:
-            compare.ensure_runs(args, ["seed3/plain"], 1, other)
+            runs.ensure_runs(args, ["seed3/plain"], 1, other)
         assert "(not 2)" in str(refused.value) or "lr 0.001 (not 0.01)" in str(refused.value)
     args.train_limit = 100  # a data setting counts too
     with pytest.raises(ex09.UsageError, match="train_limit None"):
-        compare.ensure_runs(args, ["seed3/plain"], 1, quick)
+        runs.ensure_runs(args, ["seed3/plain"], 1, quick)
     assert metrics.stat().st_mtime_ns == stamp  # never overwritten
     args.train_limit = None
     metrics.write_text("{damaged")  # a damaged run is not a result: it is made again
-    compare.ensure_runs(args, ["seed3/plain"], 1, quick)
+    runs.ensure_runs(args, ["seed3/plain"], 1, quick)
     assert json.loads(metrics.read_text())["config"]["epochs"] == 1
 
 
@@ -449,7 +449,7 @@ def test_ensure_runs_stops_the_other_runs_when_one_fails(fake_data, tmp_path):
     (tmp_path / "seed5").mkdir()
     (tmp_path / "seed5" / "plain").write_text("a file where the run's folder goes")
     with pytest.raises(ex09.UsageError, match="seed5/plain failed") as failed:
-        compare.ensure_runs(args, ["seed4/plain", "seed5/plain"], 2,
+        runs.ensure_runs(args, ["seed4/plain", "seed5/plain"], 2,
                             {"epochs": 10000, "tsne_samples": 0})
     assert "is a file" in str(failed.value)
     log = tmp_path / "logs" / "seed4_plain.log"

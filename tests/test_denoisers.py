@@ -10,8 +10,9 @@ import torch
 
 import ex09
 import fashion_mnist as fm
-from analyses import compare, denoisers, variants
-from analyses.denoisers import FILTERS, Param, tune
+from analyses import denoisers, filters, measures, runs, tuning, variants
+from analyses.filters import FILTERS
+from analyses.tuning import Param, tune
 from noise import TEST_NOISE_SEED, add_white_noise
 
 ROOT = ex09.HERE
@@ -22,27 +23,27 @@ def test_psnr_and_ssim_of_known_errors():
     # of the pooled error would be 23 dB).
     target = np.zeros((2, 28, 28))
     estimate = np.stack([np.full((28, 28), 0.2), np.full((28, 28), 0.02)])
-    assert denoisers.scores(estimate, target)["psnr_db"] == pytest.approx(30.0)
-    assert denoisers.mean_psnr(estimate, target) == pytest.approx(30.0)
+    assert measures.scores(estimate, target)["psnr_db"] == pytest.approx(30.0)
+    assert measures.mean_psnr(estimate, target) == pytest.approx(30.0)
     # SSIM of a constant error c on a flat image is C1 / (c^2 + C1), C1 = (0.01 * range)^2:
     # 0.5 for c = 0.02 on the range 2 of [-1, 1] (it would be 0.2 on a range of 1).
     flat = np.full((1, 28, 28), 0.02)
-    assert denoisers.scores(flat, np.zeros((1, 28, 28)))["ssim"] == pytest.approx(0.5, rel=1e-3)
+    assert measures.scores(flat, np.zeros((1, 28, 28)))["ssim"] == pytest.approx(0.5, rel=1e-3)
     # Both clip an estimate to the image range first: 2.0 counts as 1.0, an error of 1 on
     # a clean 0 (6.02 dB), not 2 (0 dB), in the tuning score as in the reported one.
     beyond = np.full((1, 28, 28), 2.0)
-    for psnr in (denoisers.scores(beyond, np.zeros((1, 28, 28)))["psnr_db"],
-                 denoisers.mean_psnr(beyond, np.zeros((1, 28, 28)))):
+    for psnr in (measures.scores(beyond, np.zeros((1, 28, 28)))["psnr_db"],
+                 measures.mean_psnr(beyond, np.zeros((1, 28, 28)))):
         assert psnr == pytest.approx(10 * np.log10(4.0), abs=1e-9)
 
 
 def test_every_filter_improves_a_noisy_flat_image():
     clean = np.full((4, 28, 28), -0.5)
     noisy = clean + np.random.default_rng(0).normal(0, 0.3, size=clean.shape)
-    before = denoisers.mean_psnr(noisy, clean)
+    before = measures.mean_psnr(noisy, clean)
     for name, (_, params) in FILTERS.items():
         values = {p.name: p.grid[len(p.grid) // 2] for p in params}
-        assert denoisers.mean_psnr(denoisers.apply(name, noisy, 0.3, values), clean) > \
+        assert measures.mean_psnr(filters.apply(name, noisy, 0.3, values), clean) > \
             before + 1, name
 
 
@@ -63,7 +64,7 @@ def test_tuner_accepts_a_natural_bound_and_flags_a_knob_that_does_nothing():
     # A flat curve: the best is at an edge however far the grid goes; flagged, not hidden.
     chosen, curves, _ = tune(lambda v: 1.0, (Param("h", (0.1, 0.2, 0.4), 0.2, factor=2),))
     assert curves["h"]["at_grid_edge"] and curves["h"]["range_db"] == 0
-    assert min(curves["h"]["grid"]) == pytest.approx(0.1 / 2 ** denoisers.MAX_EXTENSIONS, rel=1e-3)
+    assert min(curves["h"]["grid"]) == pytest.approx(0.1 / 2 ** tuning.MAX_EXTENSIONS, rel=1e-3)
 
 
 def test_tuner_follows_a_diagonal_ridge_of_two_coupled_parameters():
@@ -112,13 +113,13 @@ def test_non_local_means_tuned_on_real_images_lands_inside_its_grids_and_beats_d
                                         "fast_mode"}
 
     def score(values):
-        return denoisers.mean_psnr(denoisers.apply("non-local means", noisy, 0.5, values), clean)
+        return measures.mean_psnr(filters.apply("non-local means", noisy, 0.5, values), clean)
 
     chosen, curves, best = tune(score, params)
     assert not [name for name, c in curves.items() if c["at_grid_edge"]], curves
     assert 0.0 in curves["sigma_factor"]["grid"]
     assert curves["h"]["range_db"] > 1.0  # h matters where it was chosen
-    defaults = {p.name: p.default for p in params} | {"h": denoisers.NLM_DEFAULT_H / 0.5}
+    defaults = {p.name: p.default for p in params} | {"h": filters.NLM_DEFAULT_H / 0.5}
     assert best >= score(defaults)
 
 
@@ -144,7 +145,7 @@ def test_committed_tuning_is_inside_its_grids_and_no_worse_than_defaults():
     bm3d = [t for t in result["tuning"] if t["filter"] == "BM3D"]
     assert len(bm3d) == 2 * len(result["sigmas"])
     for t in bm3d:
-        assert (t["nf"], t["library_nf"]) == (denoisers.BM3D_NF, 32)
+        assert (t["nf"], t["library_nf"]) == (filters.BM3D_NF, 32)
         assert abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) < 0.05, t["method"]
 
 
@@ -198,7 +199,7 @@ def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch
     # The DAE's seed-1 row is that run's model on the fixed noisy test images, image for image.
     x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
     noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
-    model = compare.load_run(tmp_path, "seed1/denoise")["model"]
+    model = runs.load_run(tmp_path, "seed1/denoise")["model"]
     row, = [r for r in result["rows"] if (r["method"], r["seed"]) == ("DAE", 1)]
     assert row["full"]["mse"] == pytest.approx(ex09.evaluate(model, noisy, x_test), rel=1e-4)
     assert row["subset"]["mse"] == pytest.approx(
@@ -234,7 +235,7 @@ def test_mirrored_study_end_to_end(fake_data, tmp_path, runs_from_store):
     assert len(result["rows"]) == 4 and set(result["dead_at_start"]) == {
         "as printed (8-8-32)", "mirrored (8-16-32)"}
     x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
-    model = compare.load_run(tmp_path, "variants/mirrored/seed1/plain")["model"]
+    model = runs.load_run(tmp_path, "variants/mirrored/seed1/plain")["model"]
     row, = [r for r in result["rows"] if (r["decoder"], r["mode"]) == (
         "mirrored (8-16-32)", "plain")]
     assert row["test_mse"] == pytest.approx(ex09.evaluate(model, x_test, x_test), rel=1e-4)
@@ -245,7 +246,7 @@ def test_mirrored_study_end_to_end(fake_data, tmp_path, runs_from_store):
     for (decoder, mode), r in by.items():
         name = ("variants/mirrored/seed1/" if decoder.startswith("mirrored") else "seed1/") + mode
         with torch.no_grad():
-            out = compare.load_run(tmp_path, name)["model"](noisy).double()
+            out = runs.load_run(tmp_path, name)["model"](noisy).double()
         per_image = ((out - x_test.double()) ** 2).mean(dim=1)
         assert r["denoising_psnr_db"] == pytest.approx(
             float((10 * torch.log10(4 / per_image)).mean()), rel=1e-6)

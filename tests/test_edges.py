@@ -98,7 +98,7 @@ def test_a_run_is_checked_against_its_settings_in_the_read_that_loads_it(fake_da
     import pytest
 
     import ex09
-    from analyses import compare
+    from analyses import runs
     from conftest import TINY_RUN
     assert ex09.main([*TINY_RUN, "--mode", "denoise", "--seed", "3", "--data-dir",
                       str(fake_data), "--out-dir", str(tmp_path / "seed3")]) == 0
@@ -107,10 +107,10 @@ def test_a_run_is_checked_against_its_settings_in_the_read_that_loads_it(fake_da
                            train_limit=None, test_limit=None)
     metrics = json.loads((tmp_path / "seed3" / "denoise" / "metrics.json").read_text())
     options = {"epochs": 3, "tsne_samples": 30, "batch_size": 32, "eval_every": 2}
-    compare.check_settings(args, "seed3/denoise", metrics, options)  # its own settings: fine
+    runs.check_settings(args, "seed3/denoise", metrics, options)  # its own settings: fine
     metrics["config"]["seed"] = 4  # a run of another seed published in its place
     with pytest.raises(ex09.UsageError, match="seed 4 \\(not 3\\)"):
-        compare.check_settings(args, "seed3/denoise", metrics, options)
+        runs.check_settings(args, "seed3/denoise", metrics, options)
 
 
 # ----------------------------------------------------------------------------- outputs (class 4)

@@ -11,7 +11,7 @@ import torch
 
 import ex09
 import fashion_mnist as fm
-from analyses import compare, denoisers, mirrored, seeds, variants
+from analyses import compare, denoisers, filters, measures, mirrored, runs, seeds, tuning, variants
 from conftest import LIVE_SEED, ROOT, write_idx
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
@@ -26,10 +26,10 @@ def test_knn_is_fitted_on_the_training_codes_and_scored_on_the_test_codes():
     y_train = np.array([0, 0, 0, 1, 1, 1])
     test, y_test = np.array([[4.], [9.], [5.]]), np.array([0, 1, 1])
     # The third test point (5, class 1) is wrong by its neighbours 2, 1, 0, 10, 11: 2 of 3 right.
-    assert compare.knn_accuracy(train, y_train, test, y_test) == pytest.approx(2 / 3)
+    assert measures.knn_accuracy(train, y_train, test, y_test) == pytest.approx(2 / 3)
     # Fitted on the test codes instead, it could not even find five neighbours.
     with pytest.raises(ValueError):
-        compare.knn_accuracy(test, y_test, train, y_train)
+        measures.knn_accuracy(test, y_test, train, y_train)
 
 
 def trustworthiness_by_hand(high, low, k):
@@ -57,12 +57,12 @@ def test_trustworthiness_is_of_the_map_against_the_codes_in_that_order():
     rng = np.random.default_rng(3)
     codes = rng.normal(size=(14, 3))
     identity = {"codes": codes[:, :2], "coords": codes[:, :2], "labels": np.arange(14) % 2}
-    assert compare.embedding_scores(identity)["trustworthiness"] == pytest.approx(1.0)
+    assert measures.embedding_scores(identity)["trustworthiness"] == pytest.approx(1.0)
     coords = rng.normal(size=(14, 2))  # a map that keeps little
-    right = trustworthiness_by_hand(codes, coords, compare.KNN_K)
-    swapped = trustworthiness_by_hand(coords, codes, compare.KNN_K)
+    right = trustworthiness_by_hand(codes, coords, measures.KNN_K)
+    swapped = trustworthiness_by_hand(coords, codes, measures.KNN_K)
     assert abs(right - swapped) > 0.01  # the order matters on this input
-    scores = compare.embedding_scores({"codes": codes, "coords": coords,
+    scores = measures.embedding_scores({"codes": codes, "coords": coords,
                                        "labels": np.arange(14) % 2})
     assert scores["trustworthiness"] == pytest.approx(right)
 
@@ -75,21 +75,21 @@ def test_compares_code_rows_are_the_runs_codes_measured_train_to_test(tiny_runs_
     from sklearn.manifold import trustworthiness
     from sklearn.neighbors import KNeighborsClassifier
     from analyses.__main__ import main
-    runs = tiny_runs_for_answers
-    assert main(["compare", "--data-dir", str(fake_data), "--out-dir", str(runs),
+    home = tiny_runs_for_answers
+    assert main(["compare", "--data-dir", str(fake_data), "--out-dir", str(home),
                  "--skip-md5"]) == 0
     capsys.readouterr()
-    summary = json.loads((runs / "compare" / "comparison.json").read_text())
+    summary = json.loads((home / "compare" / "comparison.json").read_text())
     rows = {r["code"]: r for r in summary["codes"]}
     x_train, y_train = fm.load_split(fake_data, "train", verify_md5=False)
     x_test, y_test = fm.load_split(fake_data, "test", verify_md5=False)
     for name in ("plain", "denoise"):
-        model = compare.load_run(runs, name)["model"]
+        model = runs.load_run(home, name)["model"]
         with torch.no_grad():
             h_train, h_test = model.f(x_train).numpy(), model.f(x_test).numpy()
         knn = KNeighborsClassifier(5).fit(h_train, y_train.numpy()).score(h_test, y_test.numpy())
         assert rows[name]["knn5_accuracy"] == pytest.approx(knn), name
-        with np.load(runs / name / "tsne_codes.npz") as saved:
+        with np.load(home / name / "tsne_codes.npz") as saved:
             assert np.allclose(saved["codes"], h_test[saved["indices"]], atol=1e-5)
             trust = trustworthiness(saved["codes"], saved["coords"], n_neighbors=5)
         assert rows[name]["trustworthiness"] == pytest.approx(trust), name
@@ -126,19 +126,19 @@ def test_per_class_knn_accuracy_is_the_share_right_of_each_true_class():
 # ----------------------------------------------------------------------------- denoisers
 
 def test_a_best_value_at_either_edge_of_a_grid_is_flagged():
-    rising = denoisers.Param("x", (1.0, 2.0, 4.0), 2.0, factor=2)
-    chosen, curves, _ = denoisers.tune(lambda v: v["x"], (rising,))  # better without end
+    rising = tuning.Param("x", (1.0, 2.0, 4.0), 2.0, factor=2)
+    chosen, curves, _ = tuning.tune(lambda v: v["x"], (rising,))  # better without end
     assert curves["x"]["at_grid_edge"] and chosen["x"] == max(curves["x"]["grid"])
-    chosen, curves, _ = denoisers.tune(lambda v: -v["x"], (rising,))  # the other edge
+    chosen, curves, _ = tuning.tune(lambda v: -v["x"], (rising,))  # the other edge
     assert curves["x"]["at_grid_edge"] and chosen["x"] == min(curves["x"]["grid"])
-    chosen, curves, _ = denoisers.tune(lambda v: -(v["x"] - 2) ** 2, (rising,))  # inside
+    chosen, curves, _ = tuning.tune(lambda v: -(v["x"] - 2) ** 2, (rising,))  # inside
     assert not curves["x"]["at_grid_edge"] and chosen["x"] == 2.0
 
 
 def test_filters_are_tuned_on_held_out_training_images_never_on_the_test_images(
         fake_data, tmp_path, monkeypatch, capsys):
     seen = []
-    real_apply = denoisers.apply
+    real_apply = filters.apply
 
     def spy(name, images, sigma, values, pool=None):
         seen.append((name, np.array(images), tuple(values.items())))
@@ -148,7 +148,7 @@ def test_filters_are_tuned_on_held_out_training_images_never_on_the_test_images(
     monkeypatch.setattr(denoisers, "learned_groups", lambda args: {})  # the filters only
     monkeypatch.setattr(denoisers, "write", lambda *args: None)  # (whose figures need DAEs)
     # Two quick filters: the tuning code is the same for all (non-local means takes 40 s).
-    monkeypatch.setattr(denoisers, "FILTERS", {k: denoisers.FILTERS[k] for k in (
+    monkeypatch.setattr(denoisers, "FILTERS", {k: filters.FILTERS[k] for k in (
         "Gaussian", "total variation")})
     from analyses.__main__ import main
     assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
@@ -185,7 +185,7 @@ def test_each_filter_records_its_own_tuning_images_and_its_score_at_the_librarys
     import bm3d
     from analyses import clipping
     sizes, written = {}, {}
-    real_apply = denoisers.apply
+    real_apply = filters.apply
 
     def spy(name, images, sigma, values, pool=None):
         sizes.setdefault(name, set()).add(len(images))
@@ -199,7 +199,7 @@ def test_each_filter_records_its_own_tuning_images_and_its_score_at_the_librarys
     import dataclasses
     monkeypatch.setattr(denoisers, "FILTERS", {k: (function, tuple(
         dataclasses.replace(p, grid=p.grid[:1], factor=None, step=None) for p in params))
-        for k, (function, params) in denoisers.FILTERS.items()
+        for k, (function, params) in filters.FILTERS.items()
         if k in ("non-local means", "BM3D")})
     from analyses.__main__ import main
     assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
@@ -387,7 +387,7 @@ def test_per_class_mse_is_each_class_own_images_error():
     # whatever the other classes' images hold.
     labels = np.repeat(np.arange(10), 2)
     target = np.repeat(labels[:, None], 4, axis=1).astype(np.float64)
-    assert compare.per_class_mse(np.zeros_like(target), target, labels) == [
+    assert measures.per_class_mse(np.zeros_like(target), target, labels) == [
         float(c * c) for c in range(10)]
 
 
@@ -399,7 +399,7 @@ def test_the_seed_study_needs_a_tsne_sample_of_one_image_per_class(samples, refu
 
     def reached(*args, **kwargs):
         raise Reached
-    monkeypatch.setattr(compare, "ensure_runs", reached)  # past the option checks: stop there
+    monkeypatch.setattr(runs, "ensure_runs", reached)  # past the option checks: stop there
     parser = argparse.ArgumentParser()
     seeds.build_parser(parser)
     args = parser.parse_args(["--tsne-samples", str(samples), "--out-dir", str(tmp_path)])
@@ -408,7 +408,7 @@ def test_the_seed_study_needs_a_tsne_sample_of_one_image_per_class(samples, refu
 
 
 def test_each_sweep_level_and_width_reads_its_own_run():
-    assert denoisers.sweep_run(0.5, 8, 2) == compare.seed_run(2, "denoise")
+    assert denoisers.sweep_run(0.5, 8, 2) == runs.seed_run(2, "denoise")
     assert denoisers.sweep_run(0.2, 8, 1) == "variants/sheet-sigma0.2/seed1/denoise"
     assert denoisers.sweep_run(1.0, 8, 3) == "variants/sheet-sigma1/seed3/denoise"
     assert denoisers.sweep_run(0.5, 16, 1) == "variants/width16/seed1/denoise"

@@ -11,7 +11,7 @@ import pytest
 
 import ex09
 import publishing
-from analyses import compare
+from analyses import runs
 from conftest import ROOT, TINY_RUN, make_fake_dataset
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and re-parenting")
@@ -161,11 +161,11 @@ def test_the_programs_that_start_children_tie_them_to_themselves(tmp_path, monke
 
         terminate = wait = poll
 
-    monkeypatch.setattr(compare.subprocess, "Popen", Recorder)
-    monkeypatch.setattr(compare.fashion_mnist, "ensure_files", lambda *a: None)
+    monkeypatch.setattr(runs.subprocess, "Popen", Recorder)
+    monkeypatch.setattr(runs.fashion_mnist, "ensure_files", lambda *a: None)
     args = ex09.build_parser().parse_args(["--out-dir", str(tmp_path), "--data-dir",
                                            str(tmp_path)])
-    compare.ensure_runs(args, ["plain"], 1, {})
+    runs.ensure_runs(args, ["plain"], 1, {})
     sys.path.insert(0, str(ROOT / "tools"))
     import reproduce
     monkeypatch.setattr(reproduce.subprocess, "Popen", Recorder)

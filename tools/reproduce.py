@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import publishing  # noqa: E402
-from analyses import compare, denoisers, variants  # noqa: E402
+from analyses import denoisers, runs, variants  # noqa: E402
 from bench import cpu_model  # noqa: E402
 from noise import DEFAULT_NOISE_STD  # noqa: E402
 
@@ -71,7 +71,7 @@ WIDE = ("denoisers",)
 def steps(skip_benchmark, jobs=CORES):
     """(label, command, folder, labels it waits for, alone?) in the order they may start."""
     def trainings(names):
-        return [(name, [PY, *compare.run_command(FIGURES, name)], ROOT, (), False)
+        return [(name, [PY, *runs.run_command(FIGURES, name)], ROOT, (), False)
                 for name in dict.fromkeys(names) if name not in done]
 
     analysis, done = [PY, "-m", "analyses"], set()

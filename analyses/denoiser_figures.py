@@ -1,0 +1,179 @@
+"""The denoiser comparison's figures (python -m analyses denoisers): the tuning curves, where
+the DAE stands (ranking, noise level, code size) and example outputs."""
+
+import numpy as np
+import torch
+
+import ex09
+from analyses.filters import FILTERS
+from noise import DEFAULT_NOISE_STD
+
+CEILING = "plain AE fed the clean input"
+
+
+def plot_tuning(tuning, path):
+    """Every tuning curve: one panel per method and parameter, one colour per noise level, solid
+    blind and dashed clipping-aware, PSNR relative to that search's best; the chosen value
+    marked."""
+    plt = ex09._matplotlib()
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
+    panels = list(dict.fromkeys((t["filter"], p) for t in tuning.values()
+                                for p in t["parameters"]))
+    cols = 4
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5, 1.6 * rows + 0.6), squeeze=False)
+    colours = {}
+    for ax, (method, name) in zip(axes.flat, panels):
+        for t in tuning.values():
+            if t["filter"] != method:
+                continue
+            c = t["parameters"][name]
+            colour = colours.setdefault(t["sigma"], f"C{len(colours)}")
+            style = "-" if t["pipeline"] == "blind" else "--"
+            x = [str(v) for v in c["grid"]] if isinstance(c["grid"][0], (str, bool)) else c["grid"]
+            y = np.array(c["psnr_db"]) - t["tuned_psnr_db"]
+            ax.plot(x, y, ".", linestyle=style, color=colour, linewidth=1, markersize=2.5)
+            chosen = str(c["chosen"]) if isinstance(x[0], str) else c["chosen"]
+            ax.plot([chosen], [y[list(c["grid"]).index(c["chosen"])]], "o", color=colour,
+                    markersize=4.5, fillstyle="none")
+        if name in ("patch_size", "patch_distance", "window"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        elif not isinstance(c["grid"][0], (str, bool)):
+            ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        label = {"sigma_factor": r"$\sigma_{filter} / \sigma$", "h": r"$h / \sigma$",
+                 "std": "std (px)", "k": "k (components)"}.get(name, name.replace("_", " "))
+        ax.set_xlabel(label, fontsize=7, labelpad=1)
+        ax.set_title(method.replace(" (BayesShrink)", ""), fontsize=7.5, pad=2)
+        ax.set_ylim(max(ax.get_ylim()[0], -3), 0.3)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("PSNR - best (dB)", fontsize=7)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    line = plt.Line2D
+    handles = [line([], [], color=c, marker=".") for c in colours.values()] + [
+        line([], [], color="0.3"), line([], [], color="0.3", linestyle="--"),
+        line([], [], marker="o", fillstyle="none", color="0.3", linestyle="none")]
+    labels = [rf"$\sigma$ = {s:g}" for s in colours] + ["blind", "clipping-aware",
+                                                         "chosen value"]
+    fig.legend(handles, labels, loc="upper center", fontsize=7, ncol=len(labels),
+               bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    ex09.save(fig, path, layout=False)
+
+
+def short_name(method):
+    return (method.replace(" (BayesShrink)", "").replace(" (no denoising)", "")
+            .replace("plain AE fed the noisy input", "AE (Q2), noisy in")
+            .replace(CEILING, "AE (Q2), clean in").replace(" (k tuned)", "")
+            .replace(", clipping-aware", "").replace("non-local means", "NL-means")
+            .replace("DAE, code size", "DAE, width"))
+
+
+def plot_standing(summary, args, path):
+    """Left: the ranking at sigma 0.5 (subset PSNR): each classical method blind and
+    clipping-aware on one row, learned rows with their seeds' min-max. Middle: PSNR against the
+    noise level. Right: PSNR against the code size at sigma 0.5. Both with BM3D either way, the
+    best other aware filter and the clean-input AE (what an 8-number code can reconstruct)."""
+    plt = ex09._matplotlib()
+    fig, (rank_ax, noise_ax, code_ax) = plt.subplots(1, 3, figsize=(6.5, 3.6),
+                                                     gridspec_kw={"width_ratios": (1.3, 1, 1)})
+
+    def level(sigma, method):
+        return next((s["subset"]["psnr_db"] for s in summary
+                     if s["sigma"] == sigma and s["method"] == method), None)
+    at = {s["method"]: s for s in summary if s["sigma"] == DEFAULT_NOISE_STD}
+    blind = [m for m in at if at[m]["kind"] in ("filter", "pca", "input")
+             and not m.endswith(", clipping-aware") and "(the code size)" not in m]
+    pairs = {m: next((a for a in at if a.endswith(", clipping-aware") and
+                      a.split(" (")[0].split(",")[0] == m.split(" (")[0]), None) for m in blind}
+    learned = [m for m in at if at[m]["kind"] in ("learned", "reference")
+               and not m.startswith(("DAE trained", "DAE, code size")) or m == "DAE, code size 128"]
+
+    def best(m):
+        return max(level(DEFAULT_NOISE_STD, x)["mean"] for x in (m, pairs.get(m)) if x)
+    rows = sorted(blind + learned, key=best)
+    for i, m in enumerate(rows):
+        p = level(DEFAULT_NOISE_STD, m)
+        if m in blind:
+            rank_ax.plot(p["mean"], i, "s", color="tab:blue", fillstyle="none", markersize=4,
+                         label="classical, blind to the clipping" if i == rows.index(blind[0])
+                         else None)
+            if pairs[m]:
+                q = level(DEFAULT_NOISE_STD, pairs[m])
+                rank_ax.plot([p["mean"], q["mean"]], [i, i], color="tab:blue", linewidth=0.6)
+                rank_ax.plot(q["mean"], i, "s", color="tab:blue", markersize=4,
+                             label="classical, clipping-aware" if m == next(
+                                 b for b in rows if b in blind and pairs[b]) else None)
+        else:
+            kind = at[m]["kind"]
+            rank_ax.errorbar(p["mean"], i, xerr=[[p["mean"] - p["min"]], [p["max"] - p["mean"]]],
+                             fmt="o" if kind == "learned" else "D", markersize=3.5, capsize=2,
+                             linewidth=1, color="tab:red" if kind == "learned" else "0.4",
+                             label={"DAE": "learned: mean, min-max of seeds",
+                                    CEILING: "AE fed clean images (no noise)"}.get(m))
+    rank_ax.set_yticks(range(len(rows)), [short_name(m) for m in rows], fontsize=7)
+    rank_ax.set(xlabel="mean PSNR (dB)")
+    rank_ax.set_title(rf"$\sigma$ = {DEFAULT_NOISE_STD:g}, first {args.subset_images} test "
+                      f"images", fontsize=8)
+    rank_ax.grid(True, axis="x", alpha=0.3)
+    others = [m for m in FILTERS if m != "BM3D"  # the filters that were run
+              and level(DEFAULT_NOISE_STD, f"{m}, clipping-aware")]
+    ceiling = level(DEFAULT_NOISE_STD, CEILING)
+    for ax, xs, pick, xlabel in (
+            (noise_ax, args.sigmas, lambda x: (x, f"DAE trained at sigma {x:g}"),
+             r"noise std $\sigma$ (on $[-1, 1]$)"),
+            (code_ax, args.widths, lambda x: (DEFAULT_NOISE_STD, f"DAE, code size {x}"),
+             "width $W$ (= code size)")):
+        dae = [level(*pick(x)) for x in xs]
+        ax.errorbar(xs, [d["mean"] for d in dae], yerr=[[d["mean"] - d["min"] for d in dae],
+                                                        [d["max"] - d["mean"] for d in dae]],
+                    fmt="o-", color="tab:red", capsize=2, markersize=3.5, linewidth=1.2,
+                    label=f"DAE, seeds {', '.join(map(str, args.sweep_seeds))}: mean, min-max")
+        sigmas = xs if ax is noise_ax else [DEFAULT_NOISE_STD] * len(xs)
+        for method, style, label in (("BM3D", "s:", "BM3D, blind"),
+                                     ("BM3D, clipping-aware", "s--", "BM3D, clipping-aware")):
+            if all(level(s, method) for s in sigmas):
+                ax.plot(xs, [level(s, method)["mean"] for s in sigmas], style, color="black",
+                        markersize=3, linewidth=1, fillstyle="none" if "blind" in label
+                        else "full", label=label)
+        ax.plot(xs, [max(level(s, f"{m}, clipping-aware")["mean"] for m in others)
+                     for s in sigmas], "^--", color="tab:blue", markersize=3, linewidth=1,
+                label="best other filter, clipping-aware")
+        if ceiling:
+            x0 = xs if ax is noise_ax else [8]
+            ax.errorbar(x0, [ceiling["mean"]] * len(x0), yerr=[[ceiling["mean"] - ceiling["min"]]
+                        * len(x0), [ceiling["max"] - ceiling["mean"]] * len(x0)], fmt="D",
+                        color="0.4", markersize=3, capsize=2, linewidth=1,
+                        label="AE fed clean images (code size 8)")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.set(xlabel=xlabel, ylabel="mean PSNR (dB)")
+        ax.grid(True, alpha=0.3)
+    noise_ax.set_title("trained / tuned per level", fontsize=8)
+    code_ax.set_title(rf"at $\sigma$ = {DEFAULT_NOISE_STD:g}", fontsize=8)
+    handles, labels = rank_ax.get_legend_handles_labels()
+    more = code_ax.get_legend_handles_labels()
+    keep = [(h, lab) for h, lab in zip(handles + more[0], labels + more[1])
+            if lab not in ("AE fed clean images (code size 8)",)]
+    fig.legend(*zip(*keep), loc="lower center", fontsize=7, ncol=3, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    ex09.save(fig, path, layout=False)
+
+
+EXAMPLE_CLASSES = ("T-shirt/top", "Pullover", "Sandal", "Sneaker", "Bag")
+
+
+def plot_examples(examples, classes, path):
+    """One row per test image (five classes with print, straps, laces), one column per method."""
+    rows = [i for i, name in enumerate(classes) if name in EXAMPLE_CLASSES]
+    images = {name: torch.as_tensor(np.asarray(x, np.float32)).reshape(-1, 784)
+              for name, x in examples}
+    titles = list(images)
+    ex09.plot_image_rows([(classes[i], torch.stack([x[i] for x in images.values()]))
+                          for i in rows], titles,
+                         rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) denoised by "
+                         f"each method", path)

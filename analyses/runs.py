@@ -1,0 +1,245 @@
+"""The run store: where each run of ex09.py (or of a variant) lives, the command that makes it,
+training the missing ones, and reading a finished run with every check its readers rely on.
+
+Every analysis and report/make_numbers.py reads runs through load_run: a run is refused with
+one line (ex09.UsageError) when it is not the run its folder stands for, when its content is
+not sound, or when it changed while it was read.
+"""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import ex09
+import fashion_mnist
+import publishing
+from analyses import variants
+
+
+def run_command(out_dir, name):
+    """The arguments of `python ...`, from the project folder, that (re)make the run in
+    out_dir/name: MODE and seedN/MODE are ex09.py's, variants/VARIANT/seedN/MODE (VARIANT may end
+    in -sigmaS) are `python -m analyses variant`'s."""
+    *path, mode = name.split("/")
+    if path and path[0] == "variants":
+        variant, _, sigma = path[1].partition("-sigma")
+        seed, base = path[2].removeprefix("seed"), out_dir
+        command = ["-m", "analyses", "variant", variant, "--mode", mode, "--seed", seed] + (
+            ["--noise-std", sigma] if sigma else [])
+    else:
+        seed, base = (path[0].removeprefix("seed") if path else "0"), (out_dir / name).parent
+        command = ["ex09.py", "--mode", mode] + (["--seed", seed] if seed != "0" else [])
+    return command + ([] if base == ex09.HERE / "figures" else ["--out-dir", str(base)])
+
+
+def rerun_command(out_dir, name, config=None):
+    """The command that remakes run `name`; given that run's config, with its own settings."""
+    command = run_command(out_dir, name)
+    if isinstance(config, dict):
+        defaults = vars(ex09.build_parser().parse_args([]))
+        command += [f"--{k.replace('_', '-')}={config[k]}" for k in RUN_SETTINGS if k in config
+                    and k not in ("mode", "variant") and config[k] != defaults.get(k)
+                    and not (k == "noise_std" and config.get("mode") == "plain")
+                    and f"--{k.replace('_', '-')}" not in command]
+    return "python " + " ".join(command)
+
+
+def run_config(out_dir, name):
+    """The config in a run's metrics.json, or None if it cannot be read."""
+    try:
+        config = json.loads((out_dir / name / "metrics.json").read_text())["config"]
+        return config if isinstance(config, dict) else None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+# The settings that make a run what it is: a finished run is reused only if all of them match.
+RUN_SETTINGS = ("mode", "seed", "epochs", "batch_size", "lr", "weight_decay", "noise_std",
+                "tsne_samples", "train_limit", "test_limit", "variant")
+
+
+def run_arguments(args, name, options):
+    """The full command line (after `python`) that makes run `name` with these data options."""
+    return [*run_command(args.out_dir, name), "--data-dir", str(args.data_dir), "--mirror",
+            args.mirror, *(f"--{k.replace('_', '-')}={v}" for k, v in options.items())] + [
+        "--skip-md5"] * args.skip_md5 + [f"--{s}-limit={v}" for s in ("train", "test")
+                                         if (v := getattr(args, f"{s}_limit"))]
+
+
+def expected_settings(args, name, options):
+    """The settings that run `name` made with `options` and these data options would have."""
+    command = run_arguments(args, name, options)
+    variant = command[3] if command[:3] == ["-m", "analyses", "variant"] else None
+    expected = vars(ex09.build_parser().parse_args(command[command.index("--mode"):]))
+    expected["variant"] = variant
+    if expected["mode"] == "plain":
+        expected.pop("noise_std")  # unused there
+    return expected
+
+
+def differences(config, expected):
+    return [f"{k} {config.get(k)} (not {expected[k]})" for k in RUN_SETTINGS
+            if k in expected and config.get(k) != expected[k]]
+
+
+def settings_differ(args, name, options):
+    """The settings in which the finished run `name` differs from what `name` with `options`
+    would make ([] if none), or None if its metrics.json cannot be read (as good as not there)."""
+    config = run_config(args.out_dir, name)
+    return None if config is None else differences(config, expected_settings(args, name, options))
+
+
+def check_settings(args, name, metrics, options):
+    """Refuse a run whose settings, as read with the model that is used, are not the ones
+    asked for (it may have been replaced after ensure_runs checked it)."""
+    config = metrics.get("config") if isinstance(metrics, dict) else None
+    differ = differences(config, expected_settings(args, name, options)) if isinstance(
+        config, dict) else ["no config"]
+    if differ:
+        raise ex09.UsageError(f"{args.out_dir / name} holds a run made with other settings "
+                              f"({', '.join(differ)}); redo it or choose another --out-dir:\n  "
+                              f"{rerun_command(args.out_dir, name)}")
+
+
+def seed_run(seed, mode):
+    """The folder of the run of `mode` at `seed`: the default run at seed 0, else the seed
+    study's (<out-dir>/seedN/MODE)."""
+    return mode if seed == 0 else f"seed{seed}/{mode}"
+
+
+def ensure_runs(args, names, jobs, options):
+    """Train every run of `names` that is not there (or damaged), `jobs` at a time: on 2 cores
+    two runs of one thread each finish sooner than one after the other with two (README). A
+    finished run made with other settings is never overwritten: that is refused. Each run's
+    output goes to <out-dir>/logs/. Returns the seconds taken."""
+    todo = []
+    for name in dict.fromkeys(names):
+        differ = settings_differ(args, name, options)
+        if differ is None:  # not there, or damaged: made (again)
+            todo.append(name)
+        elif differ:
+            raise ex09.UsageError(f"{args.out_dir / name} holds a run made with other settings "
+                                  f"({', '.join(differ)}); it is not overwritten: choose another "
+                                  f"--out-dir, or move that run away")
+    if todo:  # fetched once, here, not by every run at once
+        fashion_mnist.ensure_files(args.data_dir, args.mirror)
+    env = {**os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})}
+    (args.out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    running, started = [], time.perf_counter()
+    try:
+        while todo or running:
+            while todo and len(running) < jobs:
+                name = todo.pop(0)
+                log = args.out_dir / "logs" / (name.replace("/", "_") + ".log")
+                print(f"training {name} (its output: {log})", flush=True)
+                with open(log, "w") as handle:
+                    running.append((name, log, subprocess.Popen(
+                        [sys.executable, *run_arguments(args, name, options)], cwd=ex09.HERE,
+                        env=publishing.child_env(env), stdout=handle, stderr=subprocess.STDOUT)))
+            time.sleep(0.5)
+            for name, log, process in [r for r in running if r[2].poll() is not None]:
+                running.remove((name, log, process))
+                if process.returncode:
+                    raise ex09.UsageError(f"the run {name} failed (exit {process.returncode}); "
+                                          f"the end of {log}:\n{log.read_text()[-2000:]}")
+    finally:  # on a failure, Ctrl+C or SIGTERM: the other runs stop and clean up too
+        for *_, process in running:
+            process.terminate()
+        for *_, process in running:
+            process.wait()
+    return time.perf_counter() - started
+
+
+def require_runs(out_dir, names):
+    """Say at once, before any work, which of the needed runs is missing and how to make it."""
+    missing = [name for name in names if not (out_dir / name / "metrics.json").exists()]
+    if missing:
+        commands = "\n  ".join(rerun_command(out_dir, name) for name in missing)
+        raise ex09.UsageError(f"compare needs finished {' and '.join(missing)} run(s) in "
+                              f"{out_dir}; run first:\n  {commands}")
+
+
+def read_run_file(out_dir, name, file, reader):
+    """reader(path), or a message that names the damaged or missing file and the run to redo."""
+    path = out_dir / name / file
+    try:
+        return reader(path)
+    except Exception as err:  # noqa: BLE001 - json, torch, numpy and csv each raise their own
+        raise ex09.UsageError(f"{path} is missing or damaged ({type(err).__name__}: "
+                              f"{str(err)[:200]}); redo that run:\n  "
+                              f"{rerun_command(out_dir, name, run_config(out_dir, name))}"
+                              ) from None
+
+
+def finite_number(value, field, low=-np.inf):
+    """A run file's number, or a ValueError that names its field (NaN, null, a string...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value >= low):
+        raise ValueError(f"{field} is {value!r}, not a finite number >= {low}")
+    return value
+
+
+def load_run(out_dir, name):
+    """A finished run's metrics, losses, t-SNE codes and model."""
+    def model_from(path):
+        model = variants.build_model(metrics["config"].get("variant", "sheet"))()
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return model.eval()
+
+    def rows_from(path):  # epochs 0..E; a training loss after epoch 0, a test loss at 0 and E
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows or any(None in row or None in row.values() for row in rows):
+            raise ValueError("rows missing or incomplete")
+        if [r["epoch"] for r in rows] != [str(e) for e in range(len(rows))]:
+            raise ValueError("the epochs are not 0, 1, 2, ... in order")
+        for r in rows:
+            epoch, last = int(r["epoch"]), int(r["epoch"]) == len(rows) - 1
+            for key, needed in (("train_loss", epoch > 0), ("test_loss", epoch == 0 or last)):
+                if r[key] or needed:
+                    finite_number(float(r[key]) if r[key] else None, f"{key} at epoch {epoch}")
+        return rows
+
+    def tsne_from(path):
+        if not path.exists():
+            return None  # t-SNE skipped in that run; checked where it is needed
+        with np.load(path) as arrays:
+            tsne = {k: arrays[k] for k in ("indices", "labels", "codes", "coords")}
+        n = len(tsne["labels"])
+        for key, shape in (("indices", (n,)), ("labels", (n,)), ("codes", (n, None)),
+                           ("coords", (n, 2))):
+            if len(tsne[key].shape) != len(shape) or any(
+                    want not in (None, got) for want, got in zip(shape, tsne[key].shape)):
+                raise ValueError(f"{key} has shape {tsne[key].shape}, expected "
+                                 f"{tuple('any' if w is None else w for w in shape)}")
+            if not np.isfinite(tsne[key]).all():
+                raise ValueError(f"{key} holds NaN or infinite values")
+        if len(set(tsne["labels"].tolist())) < 2 or not set(tsne["labels"].tolist()) <= set(
+                range(len(ex09.CLASS_NAMES))):
+            raise ValueError(f"labels {sorted(set(tsne['labels'].tolist()))[:12]} are not "
+                             f"at least two of the classes 0-9")
+        return tsne
+
+    def metrics_from(path):  # the fields the analyses use, of the right kind
+        metrics = json.loads(path.read_text())
+        config = metrics["config"]
+        if metrics["mode"] not in ("plain", "denoise") or config["mode"] != metrics["mode"]:
+            raise ValueError(f"mode is {metrics['mode']!r}, config.mode {config['mode']!r}")
+        if not isinstance(config["seed"], int) or config["seed"] < 0:
+            raise ValueError(f"config.seed is {config['seed']!r}, not a whole number >= 0")
+        finite_number(config["noise_std"], "config.noise_std", 0)
+        finite_number(metrics["final_test_loss"], "final_test_loss", 0)
+        return metrics
+
+    metrics = read_run_file(out_dir, name, "metrics.json", metrics_from)
+    return {"name": name, "metrics": metrics,
+            "model": read_run_file(out_dir, name, "model.pt", model_from),
+            "losses": read_run_file(out_dir, name, "losses.csv", rows_from),
+            "tsne": read_run_file(out_dir, name, "tsne_codes.npz", tsne_from)}
