@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import ex09
 import fashion_mnist
 import publishing
 from analyses import variants
+from noise import DEFAULT_NOISE_STD
 
 
 def run_command(out_dir, name):
@@ -166,12 +168,68 @@ def require_runs(out_dir, names):
                               f"{out_dir}; run first:\n  {commands}")
 
 
-def read_run_file(out_dir, name, file, reader):
-    """reader(path), or a message that names the damaged or missing file and the run to redo."""
+class RunChanged(Exception):
+    """The run's folder was replaced (a run published over it) while it was read."""
+
+
+def folder_identity(name):
+    """What a run folder's name stands for: its mode, its network (variant), and where the
+    name says them its seed (seedN) and noise level (VARIANT-sigmaS; else the sheet's 0.5)."""
+    *path, mode = name.split("/")
+    identity = {"mode": mode, "variant": "sheet"}
+    seeds = [part for part in path if re.fullmatch(r"seed[0-9]+", part)]
+    if seeds:
+        identity["seed"] = int(seeds[-1].removeprefix("seed"))
+    if len(path) >= 2 and path[0] == "variants":
+        identity["variant"], _, sigma = path[1].partition("-sigma")
+        if mode == "denoise":
+            identity["noise_std"] = float(sigma) if sigma else DEFAULT_NOISE_STD
+    return identity
+
+
+class RunFolder:
+    """A run's folder read as one state: on systems that can, every file is opened through one
+    handle on the folder taken at the start (a run published over it meanwhile cannot mix its
+    files in), and the folder is checked to be the same one at the end."""
+
+    def __init__(self, path):
+        self.path = path
+        self.before = os.stat(path)
+        self.fd = os.open(path, os.O_RDONLY) if os.open in os.supports_dir_fd else None
+
+    def exists(self, file):
+        try:
+            os.stat(file, dir_fd=self.fd) if self.fd is not None else os.stat(self.path / file)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def open(self, file, mode="rb", **kwargs):
+        if self.fd is None:
+            return open(self.path / file, mode, **kwargs)
+        return open(file, mode, opener=lambda f, flags: os.open(f, flags, dir_fd=self.fd),
+                    **kwargs)
+
+    def changed(self):
+        try:
+            return not os.path.samestat(self.before, os.stat(self.path))
+        except OSError:
+            return True
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def read_run_file(out_dir, name, folder, file, reader):
+    """reader(folder, file), or a message that names the damaged or missing file and the run to
+    redo (or says the run changed while it was read)."""
     path = out_dir / name / file
     try:
-        return reader(path)
+        return reader(folder, file)
     except Exception as err:  # noqa: BLE001 - json, torch, numpy and csv each raise their own
+        if folder.changed():
+            raise RunChanged from None
         raise ex09.UsageError(f"{path} is missing or damaged ({type(err).__name__}: "
                               f"{str(err)[:200]}); redo that run:\n  "
                               f"{rerun_command(out_dir, name, run_config(out_dir, name))}"
@@ -186,20 +244,70 @@ def finite_number(value, field, low=-np.inf):
     return value
 
 
+def check_identity(out_dir, name, metrics):
+    """Refuse a run that is not the one its folder stands for (another mode, network, seed or
+    noise level): a run copied or published into the wrong folder."""
+    config = metrics["config"]
+    found = {"mode": metrics["mode"], "variant": config.get("variant", "sheet"),
+             "seed": config["seed"], "noise_std": config["noise_std"]}
+    wrong = [f"{key} {found[key]!r} (the folder stands for {value!r})"
+             for key, value in folder_identity(name).items() if found[key] != value]
+    if wrong:
+        raise ex09.UsageError(f"{out_dir / name} holds another run: {', '.join(wrong)}; move "
+                              f"it to its own folder, or make this one:\n  "
+                              f"{rerun_command(out_dir, name)}")
+
+
 def load_run(out_dir, name):
-    """A finished run's metrics, losses, t-SNE codes and model."""
-    def model_from(path):
-        model = variants.build_model(metrics["config"].get("variant", "sheet"))()
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    """A finished run's metrics, losses, t-SNE codes and model, read as one state of its folder
+    and checked: that it is the run the folder stands for (mode, network, seed, noise level),
+    and that its content is sound (finite weights, a loss row per epoch, t-SNE indices of
+    distinct test images)."""
+    for attempt in range(3):  # a run published over it while it was read: read the new one
+        try:
+            folder = RunFolder(out_dir / name)
+        except OSError as err:
+            raise ex09.UsageError(f"{out_dir / name} cannot be read ({err.strerror}); redo "
+                                  f"that run:\n  {rerun_command(out_dir, name)}") from None
+        try:
+            run = _read_run(out_dir, name, folder)
+            if not folder.changed():
+                return run
+        except RunChanged:
+            pass
+        finally:
+            folder.close()
+    raise ex09.UsageError(f"{out_dir / name} changed while it was read, three times (a run "
+                          f"being published there?); wait for it to finish, then try again")
+
+
+def _read_run(out_dir, name, folder):
+    variant = folder_identity(name)["variant"]
+
+    def model_from(folder, file):
+        with folder.open(file) as handle:
+            state = torch.load(handle, map_location="cpu", weights_only=True)
+        model = variants.build_model(variant)()
+        want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        got = {k: tuple(v.shape) for k, v in state.items()}
+        if got != want:
+            raise ValueError(f"its layers {sorted(got.items())[:4]}... are not those of the "
+                             f"{variant} network the folder stands for")
+        if not all(torch.isfinite(v).all() for v in state.values()):
+            raise ValueError("its weights hold NaN or infinite values (training diverged?)")
+        model.load_state_dict(state)
         return model.eval()
 
-    def rows_from(path):  # epochs 0..E; a training loss after epoch 0, a test loss at 0 and E
-        with open(path, newline="") as handle:
+    def rows_from(folder, file):  # epochs 0..E; a training loss after 0, a test loss at 0 and E
+        with folder.open(file, "r", newline="") as handle:
             rows = list(csv.DictReader(handle))
         if not rows or any(None in row or None in row.values() for row in rows):
             raise ValueError("rows missing or incomplete")
         if [r["epoch"] for r in rows] != [str(e) for e in range(len(rows))]:
             raise ValueError("the epochs are not 0, 1, 2, ... in order")
+        if len(rows) != metrics["config"]["epochs"] + 1:
+            raise ValueError(f"it holds epochs 0 to {len(rows) - 1}, metrics.json says "
+                             f"{metrics['config']['epochs']} epochs (a cut file?)")
         for r in rows:
             epoch, last = int(r["epoch"]), int(r["epoch"]) == len(rows) - 1
             for key, needed in (("train_loss", epoch > 0), ("test_loss", epoch == 0 or last)):
@@ -207,10 +315,10 @@ def load_run(out_dir, name):
                     finite_number(float(r[key]) if r[key] else None, f"{key} at epoch {epoch}")
         return rows
 
-    def tsne_from(path):
-        if not path.exists():
+    def tsne_from(folder, file):
+        if not folder.exists(file):
             return None  # t-SNE skipped in that run; checked where it is needed
-        with np.load(path) as arrays:
+        with folder.open(file) as handle, np.load(handle) as arrays:
             tsne = {k: arrays[k] for k in ("indices", "labels", "codes", "coords")}
         n = len(tsne["labels"])
         for key, shape in (("indices", (n,)), ("labels", (n,)), ("codes", (n, None)),
@@ -225,21 +333,30 @@ def load_run(out_dir, name):
                 range(len(ex09.CLASS_NAMES))):
             raise ValueError(f"labels {sorted(set(tsne['labels'].tolist()))[:12]} are not "
                              f"at least two of the classes 0-9")
+        indices = tsne["indices"]
+        if indices.dtype.kind not in "iu" or len(set(indices.tolist())) != n or not (
+                0 <= indices.min() and indices.max() < metrics["test_images"]):
+            raise ValueError(f"indices are not {n} distinct test images (0 to "
+                             f"{metrics['test_images'] - 1})")
         return tsne
 
-    def metrics_from(path):  # the fields the analyses use, of the right kind
-        metrics = json.loads(path.read_text())
+    def metrics_from(folder, file):  # the fields the analyses use, of the right kind
+        with folder.open(file, "r") as handle:
+            metrics = json.load(handle)
         config = metrics["config"]
         if metrics["mode"] not in ("plain", "denoise") or config["mode"] != metrics["mode"]:
             raise ValueError(f"mode is {metrics['mode']!r}, config.mode {config['mode']!r}")
-        if not isinstance(config["seed"], int) or config["seed"] < 0:
-            raise ValueError(f"config.seed is {config['seed']!r}, not a whole number >= 0")
+        for key, value in (("config.seed", config["seed"]), ("config.epochs", config["epochs"]),
+                           ("test_images", metrics["test_images"])):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{key} is {value!r}, not a whole number >= 0")
         finite_number(config["noise_std"], "config.noise_std", 0)
         finite_number(metrics["final_test_loss"], "final_test_loss", 0)
         return metrics
 
-    metrics = read_run_file(out_dir, name, "metrics.json", metrics_from)
+    metrics = read_run_file(out_dir, name, folder, "metrics.json", metrics_from)
+    check_identity(out_dir, name, metrics)
     return {"name": name, "metrics": metrics,
-            "model": read_run_file(out_dir, name, "model.pt", model_from),
-            "losses": read_run_file(out_dir, name, "losses.csv", rows_from),
-            "tsne": read_run_file(out_dir, name, "tsne_codes.npz", tsne_from)}
+            "model": read_run_file(out_dir, name, folder, "model.pt", model_from),
+            "losses": read_run_file(out_dir, name, folder, "losses.csv", rows_from),
+            "tsne": read_run_file(out_dir, name, folder, "tsne_codes.npz", tsne_from)}
