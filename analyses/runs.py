@@ -351,7 +351,8 @@ def _read_run(out_dir, name, folder):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{key} is {value!r}, not a whole number >= 0")
         finite_number(config["noise_std"], "config.noise_std", 0)
-        finite_number(metrics["final_test_loss"], "final_test_loss", 0)
+        for key in ("final_test_loss", "final_train_loss"):
+            finite_number(metrics[key], key, 0)
         return metrics
 
     metrics = read_run_file(out_dir, name, folder, "metrics.json", metrics_from)

@@ -28,24 +28,32 @@ def load_csv(path):
         return list(csv.DictReader(handle))
 
 
+def number(x):
+    """x, if it is a finite number: a NaN, a true/false or a text in a result file is refused
+    (ValueError, one line in main), never printed into the report as a number."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise ValueError(f"{x!r} where a finite number belongs")
+    return x
+
+
 def f4(x):
-    return f"{x:.4f}"
+    return f"{number(x):.4f}"
 
 
 def f3(x):
-    return f"{x:.3f}"
+    return f"{number(x):.3f}"
 
 
 def f2(x):
-    return f"{x:.2f}"
+    return f"{number(x):.2f}"
 
 
 def f1(x):
-    return f"{x:.1f}"
+    return f"{number(x):.1f}"
 
 
 def pct(x):
-    return f"{100 * x:.1f}\\,\\%"
+    return f"{100 * number(x):.1f}\\,\\%"
 
 
 def tex_escape(text):
@@ -54,7 +62,7 @@ def tex_escape(text):
 
 def sci(x):
     """1.2e-03 as LaTeX: $1.2\\cdot10^{-3}$."""
-    mantissa, exponent = f"{x:.1e}".split("e")
+    mantissa, exponent = f"{number(x):.1e}".split("e")
     return f"${mantissa}\\cdot10^{{{int(exponent)}}}$"
 
 
@@ -149,12 +157,37 @@ def regen_seconds(times):
         times["step_seconds"]["benchmark"] if "benchmark" in finished else 0)
 
 
+# The settings every run the report cites shares with the default plain run (the seed study's
+# other seeds, the linear-code runs, the seed-1 pair compare reads).
+SHARED_SETTINGS = ("epochs", "batch_size", "lr", "weight_decay", "tsne_samples", "eval_every",
+                   "train_limit", "test_limit")
+
+
+def read_runs(fig, seeds):
+    """The metrics of every run the report cites, read through the run store (analyses/runs.py:
+    the run its folder stands for, sound content, one state of its folder), each made with the
+    default plain run's settings."""
+    from analyses import runs
+    names = {"plain": "plain", "denoise": "denoise",
+             "plain-linear-code": "variants/linear-code/seed0/plain",
+             "seed1/plain": "seed1/plain",
+             "seed1/plain-linear-code": "variants/linear-code/seed1/plain"}
+    names.update({f"seed{s}/{mode}": runs.seed_run(s, mode) for s in seeds
+                  for mode in ("plain", "denoise")})
+    found = {label: runs.load_run(fig, name)["metrics"] for label, name in names.items()}
+    base = found["plain"]["config"]
+    for label, metrics in found.items():
+        differ = [f"{k} {metrics['config'].get(k)!r} (not {base.get(k)!r})"
+                  for k in SHARED_SETTINGS if metrics["config"].get(k) != base.get(k)]
+        if differ:
+            raise ValueError(f"the run {fig / names[label]} was made with other settings than "
+                             f"{fig / 'plain'} ({', '.join(differ)})")
+    return found
+
+
 def collect(root=ROOT):
     """All macros as an ordered dict name -> text, and the generated tables as name -> rows."""
     fig = root / "figures"
-    runs = {name: load_json(fig / folder / "metrics.json") for name, folder in (
-        ("plain", "plain"), ("denoise", "denoise"),
-        ("plain-linear-code", "variants/linear-code/seed0/plain"))}
     losses = {name: load_csv(fig / name / "losses.csv") for name in ("plain", "denoise")}
     comp = load_json(fig / "compare" / "comparison.json")
     q1 = load_json(fig / "q1" / "q1_results.json")
@@ -164,6 +197,7 @@ def collect(root=ROOT):
     mir = load_json(fig / "mirrored" / "mirrored.json")
     bench = load_json(root / "benchmarks" / "results" / "bench.json")
     times = load_json(fig / "reproduce_times.json")
+    runs = read_runs(fig, [s for s in seeds["seeds"] if number(s) != 0])
 
     m = {}
     for key, name in (("Plain", "plain"), ("Denoise", "denoise"), ("Linear", "plain-linear-code")):
@@ -676,13 +710,24 @@ def main(argv=None):
                         help="the project folder to read and write (default: this one)")
     root = parser.parse_args(argv).root
     out = root / "report" / "numbers.tex"
+    if not root.is_dir():
+        sys.exit(f"error: {root} is not a folder: give the project folder (the one holding "
+                 f"figures/ and report/)")
+    import ex09
     try:
         text = render(*collect(root))
     except FileNotFoundError as err:
         sys.exit(f"error: {err.filename} is missing: the report's numbers come from the results "
                  f"of `python tools/reproduce.py` (or of the step that writes that file); "
                  f"{out} is unchanged")
-    except (ValueError, KeyError, TypeError, IndexError, StopIteration) as err:
+    except OSError as err:  # a folder where a file belongs, a file that cannot be read
+        sys.exit(f"error: cannot read {err.filename}: {err.strerror or err}; {out} is unchanged")
+    except ex09.UsageError as err:  # a run refused by the run store: its own message
+        sys.exit(f"error: {' '.join(line.strip() for line in str(err).splitlines())} "
+                 f"({out} is unchanged)")
+    except (ValueError, KeyError, TypeError, IndexError, StopIteration, ArithmeticError,
+            AttributeError, statistics.StatisticsError) as err:
+        # every field is used as it is read, so a wrong kind or value surfaces as one of these
         sys.exit(f"error: a result file under {root} is damaged or from an older version "
                  f"({type(err).__name__}: {err}); regenerate it; {out} is unchanged")
     try:  # the whole file or, on a full disk, the old one (never a file cut mid-macro)
