@@ -194,8 +194,9 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = path
-        self.before = os.stat(path)
         self.fd = os.open(path, os.O_RDONLY) if os.open in os.supports_dir_fd else None
+        # (of the folder the handle holds: a folder swapped in between is caught at the end)
+        self.before = os.stat(path) if self.fd is None else os.fstat(self.fd)
 
     def exists(self, file):
         try:
