@@ -113,6 +113,7 @@ def check_args(args):
     if final_dir.exists() and not final_dir.is_dir():
         raise UsageError(f"{final_dir} is a file where this run's folder goes; it will not be "
                          f"replaced: move it, or choose another --out-dir")
+    publishing.refuse_nested_runs(final_dir)  # before the training, not only at its end
     try:
         made = publishing.make_dirs(args.out_dir)  # removed again if the run fails
         tempfile.TemporaryFile(dir=args.out_dir).close()  # can we write there?

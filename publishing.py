@@ -90,6 +90,7 @@ def publish(stage, final):
     one run, the later of two at once. Atomic renames: no lock, nothing POSIX-only needed."""
     if interrupted():  # a stop asked for, even one whose KeyboardInterrupt was swallowed
         raise KeyboardInterrupt
+    refuse_nested_runs(final)
     os.umask(mask := os.umask(0))  # (reads the umask) as a plain mkdir, not mkdtemp's 0700:
     os.chmod(stage, 0o777 & ~mask)
     _signals["deferred"] = True  # a signal now is acted on after the two renames
@@ -112,6 +113,16 @@ def publish(stage, final):
         _signals["deferred"] = False
     raise PublishError(f"could not publish the run into {final}: it keeps changing or is in use "
                        f"(another program holding a file open there?)")
+
+
+def refuse_nested_runs(final):
+    """A folder that holds another run below it (a run made with --out-dir inside this one)
+    is never replaced: that run would go with it."""
+    nested = sorted(p.parent for p in Path(final).glob("*/**/metrics.json")) if Path(
+        final).is_dir() else []
+    if nested:
+        raise PublishError(f"will not replace {final}: it holds another run, {nested[0]}, that "
+                           f"would be lost; move that run out, or choose another --out-dir")
 
 
 class PublishError(Exception):
@@ -137,12 +148,26 @@ def remove_if_empty(made):
             return
 
 
-def check_writable(path):
+def check_target(path, suffix=None):
+    """Refuse, in one line, a target that is not a result file of this kind: a folder, a
+    device or anything else that is not a regular file, or (given `suffix`) a path of another
+    kind (a ZIP written over ex09.py, JSON over noise.py)."""
+    path = Path(path)
+    if path.is_dir():
+        raise PublishError(f"cannot write {path}: it is a folder")
+    if os.path.lexists(path) and not path.is_file():
+        raise PublishError(f"cannot write {path}: it exists and is not a regular file")
+    if suffix and path.suffix.lower() != suffix:
+        raise PublishError(f"will not write {path}: the path of a {suffix} file must end in "
+                           f"{suffix} (is it another file's name?)")
+
+
+def check_writable(path, suffix=None):
     """Before any work: can a result file be written at `path`? A one-line error if not."""
     path = Path(path)
-    if path.is_dir() or not path.parent.is_dir():
-        raise PublishError(f"cannot write {path}: " + ("it is a folder" if path.is_dir() else
-                           f"the folder {path.parent} does not exist"))
+    check_target(path, suffix)
+    if not path.parent.is_dir():
+        raise PublishError(f"cannot write {path}: the folder {path.parent} does not exist")
     try:
         tempfile.TemporaryFile(dir=path.parent).close()
     except OSError as err:
@@ -157,13 +182,21 @@ def written(path, write):
         raise OSError(err.errno, err.strerror or str(err), str(path)) from None
 
 
-def write_atomically(path, text):
-    """The whole file or, after a failure, the old one: written beside it, then renamed."""
+def publish_file(path, write, suffix=None):
+    """write(partial) beside `path`, then one rename over it: the whole file or, after a
+    failure or an interrupt, the old one and nothing beside it. Only over a regular file."""
+    path = Path(path)
+    check_target(path, suffix)
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        written(path, lambda _: (partial.write_text(text), os.replace(partial, path)))
+        written(path, lambda _: (write(partial), os.replace(partial, path)))
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_atomically(path, text, suffix=None):
+    """publish_file for a text."""
+    publish_file(path, lambda partial: partial.write_text(text), suffix)
 
 
 def child_env(env=None):

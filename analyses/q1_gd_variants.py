@@ -41,6 +41,9 @@ COLOURS = {"batch": "tab:blue", "mini-batch": "tab:green", "stochastic": "tab:re
 CODE = 8
 TUNING_SEED = 100  # the learning rates are chosen at a seed that is not shown
 NOISE_BATCHES = (1, 4, 16, 64, 256, 1024)
+# Far above every rate that converges here (the chosen ones lie between 2^-5 and 2); much
+# larger ones overflow float32 in the very first step. The grid is not extended past it.
+MAX_LR = 1e6
 
 
 def linear_autoencoder(seed):
@@ -101,8 +104,10 @@ def choose_lr(x, batch_size, seconds, start_grid):
         best = min(results, key=lambda lr: (results[lr], lr))  # all diverged: the smallest
         if best == grid[0]:
             grid = [grid[0] / 2] + grid
-        elif best == grid[-1]:
+        elif best == grid[-1] and grid[-1] * 2 <= MAX_LR:
             grid = grid + [grid[-1] * 2]
+        elif best == grid[-1]:
+            return best, results, True
         else:
             return best, results, False
     return best, results, True
@@ -226,7 +231,8 @@ def build_parser(parser):
                         help="training time of each run started at the optimum")
     parser.add_argument("--seeds", type=ex09.positive_int, default=3,
                         help="seeds 0..N-1 of the runs shown (initial weights, batch order)")
-    parser.add_argument("--lr-grid", type=ex09.positive_float, nargs="+",
+    parser.add_argument("--lr-grid", type=ex09.bounded(float, 0, MAX_LR, low_inclusive=False),
+                        nargs="+",
                         default=[2.0 ** k for k in range(-5, 0)],
                         help="starting grid of learning rates, extended by factors of 2 "
                              "while its best value is at an edge")
@@ -257,6 +263,10 @@ def run(args):
     for name, batch_size in VARIANTS:
         batch_size = batch_size or len(x)
         lr, tried, at_edge = choose_lr(x, batch_size, args.seconds, args.lr_grid)
+        if math.isinf(tried[lr]):
+            raise ex09.UsageError(f"{name}: every learning rate tried diverged ({min(tried):g} "
+                                  f"to {max(tried):g}); nothing was published. Give a smaller "
+                                  f"--lr-grid.")
         if at_edge:
             print(f"note: {name}: the best learning rate {lr:g} is still at the grid's edge")
         runs, floors[name] = [], []
@@ -265,6 +275,10 @@ def run(args):
             runs.append(train_for(model, x, batch_size, lr, seed, args.seconds))
             floors[name].append(train_for(at_optimum(x, seed), x, batch_size, lr, seed,
                                           args.floor_seconds))
+            if not all(math.isfinite(log[-1][3]) for log in (runs[-1], floors[name][-1])):
+                raise ex09.UsageError(f"{name} at learning rate {lr:g} diverged at seed {seed} "
+                                      f"(it did not at the tuning seed); nothing was published. "
+                                      f"Give a smaller --lr-grid or a longer --seconds.")
         finals = [log[-1] for log in runs]
         chosen[name] = {"batch_size": batch_size, "lr": lr, "lr_at_grid_edge": at_edge,
                         "tuning_final_loss": {f"{k:g}": v for k, v in sorted(tried.items())},

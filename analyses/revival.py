@@ -60,6 +60,11 @@ def train_logged(x_train, probe, optimizer_name, weight_decay, args):
             model.train()
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(batch), batch)
+            if not torch.isfinite(loss):  # NaN weights would count as live units
+                lr = args.sgd_lr if optimizer_name == "sgd" else 1e-3
+                raise ex09.UsageError(f"{optimizer_name} at learning rate {lr:g} diverged at "
+                                      f"step {step + 1}: the loss is {loss.item()}; nothing was "
+                                      f"published. Try a smaller --sgd-lr.")
             loss.backward()
             optimizer.step()
             step += 1

@@ -24,6 +24,7 @@ from noise import DEFAULT_NOISE_STD
 
 
 MAX_WIDTH = 4096  # 32 times the first layer; far wider would not fit in memory
+MIN_WIDTH = 2  # a 1-number code has no 2-D t-SNE map (Q2e) to draw
 
 
 def widened_autoencoder(width):
@@ -53,12 +54,12 @@ def linear_code_autoencoder():
 
 
 def variant_name(text):
-    """An argparse type: sheet, mirrored, linear-code or widthW (W >= 1)."""
+    """An argparse type: sheet, mirrored, linear-code or widthW (MIN_WIDTH <= W <= MAX_WIDTH)."""
     if text in ("sheet", "mirrored", "linear-code") or (
-            re.fullmatch(r"width[1-9][0-9]*", text) and int(text[5:]) <= MAX_WIDTH):
+            re.fullmatch(r"width[1-9][0-9]*", text) and MIN_WIDTH <= int(text[5:]) <= MAX_WIDTH):
         return text
     raise argparse.ArgumentTypeError(f"'sheet', 'mirrored', 'linear-code' or 'width<W>' "
-                                     f"(W from 1 to {MAX_WIDTH}), got {text!r}")
+                                     f"(W from {MIN_WIDTH} to {MAX_WIDTH}), got {text!r}")
 
 
 def build_model(variant):
@@ -74,7 +75,10 @@ def build_model(variant):
 
 def run_folder(variant, mode, seed, noise_std=DEFAULT_NOISE_STD):
     """Where a variant's run goes, relative to --out-dir."""
-    level = f"-sigma{noise_std:g}" if mode == "denoise" and noise_std != DEFAULT_NOISE_STD else ""
+    # the value itself in the name: 0.2 and 0.2000001 are two folders, not one run replacing
+    # the other (the short form where it is exact: sheet-sigma0.2, sheet-sigma1)
+    text = f"{noise_std:g}" if float(f"{noise_std:g}") == noise_std else repr(float(noise_std))
+    level = f"-sigma{text}" if mode == "denoise" and noise_std != DEFAULT_NOISE_STD else ""
     return f"variants/{variant}{level}/seed{seed}/{mode}"
 
 

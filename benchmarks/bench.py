@@ -152,8 +152,13 @@ def peak_rss_of_plain_run(args):
         if args.skip_md5:
             command += ["--skip-md5", "--tsne-samples", "20"]
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        done = subprocess.run(command, capture_output=True, text=True)
         wall = time.perf_counter() - start
+    if done.returncode:  # a full temporary folder, say: one line, no results written
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ex09.UsageError(f"the {args.rss_epochs}-epoch plain run that --rss-epochs measures "
+                              f"failed (exit {done.returncode}: {last[:200]}); no results "
+                              f"written")
     kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kilobytes on Linux
     return kb / 1024, wall
 
@@ -179,7 +184,7 @@ def main(argv=None):
                         help="also write the results here")
     args = parser.parse_args(argv)
     if args.json is not None:  # found now, not after all the minutes of measuring
-        publishing.check_writable(args.json)
+        publishing.check_writable(args.json, ".json")
 
     torch.set_flush_denormal(True)  # as ex09.py does
     x_train, _ = fm.load_split(args.data_dir, "train", verify_md5=not args.skip_md5)
@@ -268,7 +273,7 @@ def main(argv=None):
     results["machine"] = {"cores": torch.get_num_threads(), "cpu": cpu_model(),
                           "torch": torch.__version__, "python": platform.python_version()}
     if args.json:
-        publishing.write_atomically(args.json, json.dumps(results, indent=2) + "\n")
+        publishing.write_atomically(args.json, json.dumps(results, indent=2) + "\n", ".json")
     return results
 
 

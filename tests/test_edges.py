@@ -26,7 +26,7 @@ def test_revival_refuses_a_logging_interval_longer_than_the_run(fake_data, tmp_p
 def test_a_variant_too_wide_to_build_is_refused_before_the_data_loads(tmp_path):
     result = run_analysis("variant", "width999999999", "--data-dir", tmp_path / "nothing",
                           "--out-dir", tmp_path)
-    assert result.returncode == 2 and "W from 1 to 4096" in result.stderr
+    assert result.returncode == 2 and "W from 2 to 4096" in result.stderr
 
 
 def test_published_results_are_readable_by_others_as_a_plain_folder(fake_data, tmp_path):

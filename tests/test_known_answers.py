@@ -416,10 +416,10 @@ def test_each_sweep_level_and_width_reads_its_own_run():
                 for w in denoisers.WIDTHS}) == len(denoisers.SIGMAS) * len(denoisers.WIDTHS)
 
 
-def test_the_widest_documented_variant_is_accepted_and_one_wider_refused():
+def test_the_widest_and_narrowest_documented_variants_are_accepted_and_one_past_refused():
     assert variants.variant_name(f"width{variants.MAX_WIDTH}") == "width4096"
-    assert variants.variant_name("width1") == "width1"
-    for text in ("width4097", "width0", "width"):
+    assert variants.variant_name("width2") == "width2"  # the narrowest with a 2-D t-SNE map
+    for text in ("width4097", "width1", "width0", "width"):
         with pytest.raises(argparse.ArgumentTypeError):
             variants.variant_name(text)
 

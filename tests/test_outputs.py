@@ -112,3 +112,101 @@ def test_g_zero_floor_excess_is_refused(project):
 def test_g_a_file_given_as_the_project_is_refused(tmp_path):
     (tmp_path / "hostname").write_text("host\n")
     refused(tmp_path / "hostname", "is not a folder")
+
+
+# ----------------------------------------------------------------------------- cause D
+
+def load_tool(path, name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_d_a_zip_is_never_written_over_a_source_file_a_folder_or_a_fifo(tmp_path, capsys):
+    import os
+    make_zip = load_tool(ROOT / "tools" / "make_zip.py", "make_zip")
+    source = tmp_path / "ex09.py"
+    source.write_text("print('the sheet')\n")
+    fifo = tmp_path / "pipe.zip"
+    os.mkfifo(fifo)
+    for target, fragment in ((source, "must end in .zip"), (fifo, "not a regular file")):
+        with pytest.raises(SystemExit) as stop:
+            make_zip.main([str(target)])
+        assert fragment in str(stop.value) and "\n" not in str(stop.value)
+    assert source.read_text() == "print('the sheet')\n" and fifo.is_fifo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ex09.py", "pipe.zip"]
+
+
+def test_d_bench_json_is_never_written_over_a_source_file_or_a_fifo(tmp_path):
+    """Refused before any measuring, in the process a user starts."""
+    import os
+    source = tmp_path / "noise.py"
+    source.write_text("NOISE = 1\n")
+    fifo = tmp_path / "results.json"
+    os.mkfifo(fifo)
+    for target, fragment in ((source, "must end in .json"), (fifo, "not a regular file")):
+        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--json",
+                               str(target), "--data-dir", str(tmp_path)], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 1 and fragment in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert source.read_text() == "NOISE = 1\n" and fifo.is_fifo()
+
+
+def test_d_bench_says_in_one_line_when_its_measured_run_fails(tmp_path):
+    """The --rss-epochs run failing (a full TMPDIR, here no data): one line, no traceback."""
+    from types import SimpleNamespace
+
+    import ex09
+    bench = load_tool(ROOT / "benchmarks" / "bench.py", "bench")
+    args = SimpleNamespace(rss_epochs=1, data_dir=tmp_path / "no-data", train_limit=None,
+                           skip_md5=True)
+    with pytest.raises(ex09.UsageError, match="--rss-epochs measures failed \\(exit 1"):
+        bench.peak_rss_of_plain_run(args)
+
+
+# ----------------------------------------------------------------------------- nested runs
+
+def test_a_run_is_never_published_over_a_folder_that_holds_another_run(fake_data, tmp_path):
+    from conftest import TINY_RUN, run_script
+    import ex09
+    out = tmp_path / "N"
+    common = [*TINY_RUN, "--data-dir", str(fake_data)]
+    assert ex09.main([*common, "--seed", "7", "--out-dir", str(out / "plain"),
+                      "--mode", "plain"]) == 0
+    nested = out / "plain" / "plain"
+    before = {p.name: p.read_bytes() for p in nested.iterdir()}
+    done = run_script(*common, "--out-dir", out, "--mode", "plain")
+    assert done.returncode == 1 and "holds another run" in done.stderr, done.stderr
+    assert str(nested) in done.stderr
+    assert {p.name: p.read_bytes() for p in nested.iterdir()} == before
+
+
+def test_publish_refuses_a_folder_that_came_to_hold_a_run_meanwhile(tmp_path):
+    """The check at the publish itself: a run nested there while this one trained."""
+    import publishing
+    final = tmp_path / "plain"
+    (final / "plain").mkdir(parents=True)
+    (final / "plain" / "metrics.json").write_text("{}")
+    stage = publishing.make_stage(final)
+    (stage / "metrics.json").write_text("{}")
+    with pytest.raises(publishing.PublishError, match="holds another run"):
+        publishing.publish(stage, final)
+    assert (final / "plain" / "metrics.json").exists() and not (final / "metrics.json").exists()
+
+
+# ----------------------------------------------------------------------------- cause I
+
+def test_i_a_folder_name_keeps_the_noise_level_it_stands_for():
+    from analyses import runs, variants
+    names = {s: variants.run_folder("sheet", "denoise", 1, s)
+             for s in (0.2, 0.2000001, 1.0, 1e-7, 0.1 + 0.2)}
+    assert len(set(names.values())) == len(names)
+    assert names[0.2] == "variants/sheet-sigma0.2/seed1/denoise"  # the committed folders' names
+    assert names[1.0] == "variants/sheet-sigma1/seed1/denoise"
+    for sigma, name in names.items():
+        assert runs.folder_identity(name)["noise_std"] == sigma
+        command = runs.run_command(ROOT / "figures", name)
+        assert float(command[command.index("--noise-std") + 1]) == sigma

@@ -101,13 +101,17 @@ def steps(skip_benchmark, jobs=CORES):
     return found
 
 
+MAX_JOBS = 256  # far more than there are steps: more at a time gains nothing
+
+
 def positive_int(text):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a whole number of steps, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"at least 1, got {value}")
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"from 1 to {MAX_JOBS}, got {text[:20]}"
+                                         + ("..." if len(text) > 20 else ""))
     return value
 
 
@@ -119,15 +123,16 @@ def recorded_seconds(jobs, warn=lambda text: None):
     try:
         recorded = json.loads(path.read_text())
         times, ran_with = recorded["step_seconds"], recorded.get("jobs", 1)
-        if not isinstance(times, dict) or not all(
-                type(v) in (int, float) and 0 <= v < float("inf") for v in times.values()):
+        if not isinstance(times, dict) or not all(  # (float() of a 401-digit int overflows)
+                type(v) in (int, float) and 0 <= float(v) < float("inf") for v in times.values()):
             raise ValueError("a step time that is not a number of seconds")
-        if type(ran_with) is not int or ran_with < 1:
-            raise ValueError(f"jobs {ran_with!r} is not a whole number of at least 1")
+        if type(ran_with) is not int or not 1 <= ran_with <= MAX_JOBS:
+            raise ValueError(f"jobs {str(ran_with)[:20]} is not a whole number from 1 to "
+                             f"{MAX_JOBS}")
     except FileNotFoundError:
         warn(f"no {path.name}: every step counted at {UNKNOWN_STEP_SECONDS} s")
         return {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as err:
         warn(f"{path} unusable ({err}): every step counted at {UNKNOWN_STEP_SECONDS} s")
         return {}
     return {k: v * ran_with / jobs if k in WIDE else float(v) for k, v in times.items()}
