@@ -9,6 +9,12 @@ from analyses.filters import FILTERS
 from noise import DEFAULT_NOISE_STD
 
 CEILING = "plain AE fed the clean input"
+EXAMPLE_METHODS = ("noisy input (no denoising)", "BM3D", "BM3D, clipping-aware",
+                   "non-local means, clipping-aware", "DAE", "DAE, code size 128")
+EXAMPLE_TITLES = {"noisy input (no denoising)": "noisy", "BM3D": "BM3D\nblind",
+                  "BM3D, clipping-aware": "BM3D\naware",
+                  "non-local means, clipping-aware": "NL-means\naware",
+                  "DAE, code size 128": "DAE code\nsize 128"}
 
 
 def plot_tuning(tuning, path):
@@ -177,3 +183,25 @@ def plot_examples(examples, classes, path):
                           for i in rows], titles,
                          rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) denoised by "
                          f"each method", path)
+
+
+def median_seed(rows, sigma, method):
+    """The seed of the median subset PSNR among `method`'s rows (the lower middle of an even
+    count); None for a method without seeds."""
+    seeds = sorted((r["subset"]["psnr_db"], r["seed"]) for r in rows
+                   if r["sigma"] == sigma and r["method"] == method)
+    return seeds[(len(seeds) - 1) // 2][1]
+
+
+def example_columns(outputs, rows, sigma, shown):
+    """The examples figure's columns: the noisy input, the strongest filters both ways, and the
+    DAE of the sheet and of code size 128 at the seed of median PSNR (not a chosen one)."""
+    columns = []
+    for method in EXAMPLE_METHODS:
+        if not any(r["sigma"] == sigma and r["method"] == method for r in rows):
+            continue
+        seed = median_seed(rows, sigma, method)
+        key = method if seed is None else (method, seed)
+        title = EXAMPLE_TITLES.get(method, method) + ("" if seed is None else f"\nseed {seed}")
+        columns.append((title, np.clip(outputs[key][1], -1, 1)[shown]))
+    return columns

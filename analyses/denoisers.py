@@ -11,23 +11,13 @@ with the clean image: PSNR and SSIM as the mean over images of each image's valu
 test set, and all of them on one fixed subset, the first --subset-images test images, where
 BM3D is scored too (one image per call, its clean definition; on all 10,000 it would take hours).
 
-Tuning, never on the test set: each method's main parameters (listed in FILTERS; the others at
-the library's defaults) are tuned on noisy copies of the last --tune-images TRAINING images
-(noise from TUNE_NOISE_SEED; non-local means on the first --nlm-tune-images of them, BM3D on
-the first --bm3d-tune-images; PCA is fitted on the other training images), by a coordinate
-search: each parameter in turn over its grid, the others fixed, and a step of two at once (not
-along a named category) where that gains, until nothing changes. A grid whose best value is at
-an edge is extended past it, unless that edge is the parameter's natural bound (sigma 0 of non-local means, k = 784 of PCA,
-window 1 of the median); a best value still at an edge after MAX_EXTENSIONS is flagged. Each
-method's curves, chosen values and its score at the library's defaults are recorded in
-denoisers.json and drawn in tuning.png.
-  filters: Gaussian, median (scipy); total variation (Chambolle), wavelet (BayesShrink),
-  non-local means over h, sigma, patch size, patch distance and fast_mode (scikit-image);
-  BM3D over sigma_psd and its profile (the bm3d package; FFT domain BM3D_NF, see there);
-  PCA-k (fitted on the training images not used for tuning), k tuned like a filter;
-  learned, every row over seeds, as mean +- sd [min, max]: the DAE and the plain AE fed the noisy
-  input (seeds --seeds), the DAE with the mirrored decoder (python -m analyses variant mirrored),
-  DAEs trained at each noise level and widened to each width (seeds --sweep-seeds).
+Tuning, never on the test set: each method's parameters (analyses/filters.py) are tuned on
+noisy copies of the last --tune-images TRAINING images (noise from TUNE_NOISE_SEED; non-local
+means on the first --nlm-tune-images, BM3D on the first --bm3d-tune-images; PCA is fitted on
+the other training images) by analyses/tuning.py's search; each method's curves, chosen values
+and score at the library's defaults go to denoisers.json and tuning.png. Learned rows, over
+seeds as mean +- sd [min, max]: the DAE and the plain AE fed the noisy input (--seeds), the
+mirrored-decoder DAE, DAEs trained at each noise level and widened to each width (--sweep-seeds).
 """
 
 import json
@@ -41,7 +31,8 @@ import ex09
 import fashion_mnist
 import publishing
 from analyses import clipping, runs, variants
-from analyses.denoiser_figures import CEILING, plot_examples, plot_standing, plot_tuning
+from analyses.denoiser_figures import (CEILING, example_columns, plot_examples,
+                                       plot_standing, plot_tuning)
 from analyses.filters import (BATCH_FILTERS, BM3D_NF, FILTERS, LIBRARY_NF, NLM_DEFAULT_H,
                               PCA_PARAM, PIPELINES, apply)
 from analyses.measures import mean_psnr, pca_fit, pca_reconstruct, scores, spread
@@ -53,14 +44,6 @@ WIDTHS = (8, 16, 32, 64, 128)  # 128: every layer as wide as the first
 SEEDS = (0, 1, 2, 3, 4)  # the seed study's
 SWEEP_SEEDS = (1, 2, 3)
 TUNE_NOISE_SEED = TEST_NOISE_SEED + 1000  # the held-out training images' noise
-
-EXAMPLE_METHODS = ("noisy input (no denoising)", "BM3D", "BM3D, clipping-aware",
-                   "non-local means, clipping-aware", "DAE", "DAE, code size 128")
-EXAMPLE_TITLES = {"noisy input (no denoising)": "noisy", "BM3D": "BM3D\nblind",
-                  "BM3D, clipping-aware": "BM3D\naware",
-                  "non-local means, clipping-aware": "NL-means\naware",
-                  "DAE, code size 128": "DAE code\nsize 128"}
-
 
 def method_label(name, pipeline):
     return name if pipeline == "blind" else f"{name}, {pipeline}"
@@ -310,28 +293,6 @@ def clean_input_ceiling(models, x_test, clean, subset, pool):
              "full": scores(estimate, clean, pool)}
             for (label, seed), model in models.items() if label == "plain AE fed the noisy input"
             for estimate in [output(model, x_test).reshape(-1, 28, 28)]]
-
-
-def median_seed(rows, sigma, method):
-    """The seed of the median subset PSNR among `method`'s rows (the lower middle of an even
-    count); None for a method without seeds."""
-    seeds = sorted((r["subset"]["psnr_db"], r["seed"]) for r in rows
-                   if r["sigma"] == sigma and r["method"] == method)
-    return seeds[(len(seeds) - 1) // 2][1]
-
-
-def example_columns(outputs, rows, sigma, shown):
-    """The examples figure's columns: the noisy input, the strongest filters both ways, and the
-    DAE of the sheet and of code size 128 at the seed of median PSNR (not a chosen one)."""
-    columns = []
-    for method in EXAMPLE_METHODS:
-        if not any(r["sigma"] == sigma and r["method"] == method for r in rows):
-            continue
-        seed = median_seed(rows, sigma, method)
-        key = method if seed is None else (method, seed)
-        title = EXAMPLE_TITLES.get(method, method) + ("" if seed is None else f"\nseed {seed}")
-        columns.append((title, np.clip(outputs[key][1], -1, 1)[shown]))
-    return columns
 
 
 def summarise(rows):

@@ -645,7 +645,7 @@ def denoiser_numbers(den):
                                       for t in den["tuning"]))
     m["TunedN"] = str(len(den["tuning"]))
     # The examples figure shows each learned model at its seed of median PSNR.
-    from analyses.denoisers import median_seed
+    from analyses.denoiser_figures import median_seed
     m["ExampleDaeSeed"] = str(median_seed(den["rows"], 0.5, "DAE"))
     m["ExampleWideSeed"] = str(median_seed(den["rows"], 0.5, "DAE, code size 128"))
     return m

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import publishing  # noqa: E402  (the project's one way to write a result)
 # (file, the exact text to change, what it becomes, the behaviour that breaks)
 BUGS = [
     ("ex09.py", "order = torch.randperm(n, generator=shuffle_gen)", "order = torch.arange(n)",
@@ -207,6 +209,11 @@ def main(argv=None):
     parser.add_argument("--tests", nargs="+", help="run only these tests (a quick check that "
                         "they catch a bug), not the whole suite")
     args = parser.parse_args(argv)
+    if args.json:  # refused now, not after an hour of suites
+        try:
+            publishing.check_writable(args.json, ".json")
+        except publishing.PublishError as err:
+            parser.error(str(err))
     bugs = [tuple(b) for b in json.loads(args.bugs.read_text())] if args.bugs else BUGS
     files = tracked_files()
     # One snapshot of the tree at the start, so that editing it meanwhile changes nothing here.
@@ -231,7 +238,7 @@ def main(argv=None):
     caught = sum(r["outcome"].startswith("caught") for r in results)
     print(f"caught {caught} of {len(results)} planted bugs")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        publishing.write_atomically(args.json, json.dumps(results, indent=2) + "\n", ".json")
     return 0 if all(r["outcome"] != "not applied" for r in results) else 1
 
 
