@@ -67,6 +67,30 @@ def test_trustworthiness_is_of_the_map_against_the_codes_in_that_order():
     assert scores["trustworthiness"] == pytest.approx(right)
 
 
+def silhouette_by_hand(points, labels):
+    """Mean over points of (b - a) / max(a, b): a the mean distance to its own class, b to the
+    nearest other class (Rousseeuw 1987)."""
+    d = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+    values = []
+    for i, label in enumerate(labels):
+        own = (labels == label) & (np.arange(len(labels)) != i)
+        a = d[i, own].mean()
+        b = min(d[i, labels == other].mean() for other in set(labels.tolist()) - {label})
+        values.append((b - a) / max(a, b))
+    return float(np.mean(values))
+
+
+def test_the_2d_silhouette_is_of_the_map_not_of_the_code():
+    rng = np.random.default_rng(4)
+    labels = np.arange(16) % 2
+    codes = rng.normal(size=(16, 8)) + labels[:, None] * 0.3  # classes mixed in the code
+    coords = rng.normal(size=(16, 2)) + labels[:, None] * 3.0  # and apart on the map
+    right = silhouette_by_hand(coords, labels)
+    assert abs(right - silhouette_by_hand(codes, labels)) > 0.2
+    scores = measures.embedding_scores({"codes": codes, "coords": coords, "labels": labels})
+    assert scores["silhouette_2d"] == pytest.approx(right)
+
+
 def test_compares_code_rows_are_the_runs_codes_measured_train_to_test(tiny_runs_for_answers,
                                                                        fake_data, capsys):
     """End to end: the plain and denoise rows of comparison.json against the same measures
