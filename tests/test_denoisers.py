@@ -47,6 +47,21 @@ def test_every_filter_improves_a_noisy_flat_image():
             before + 1, name
 
 
+def test_the_stack_filters_filter_each_image_alone():
+    """Gaussian and median filter a stack in one call: each image's output is that of the
+    library called on that image alone (nothing blurs from one image into the next)."""
+    from scipy.ndimage import gaussian_filter, median_filter
+    rng = np.random.default_rng(5)
+    stack = rng.uniform(-1, 1, size=(3, 28, 28))
+    stack[1] = 1.0  # a flat image between two noisy ones: filtered alone, it stays flat
+    for name, values, alone in (
+            ("Gaussian", {"std": 1.4}, lambda im: gaussian_filter(im, 1.4, mode="nearest")),
+            ("median", {"window": 3}, lambda im: median_filter(im, size=3, mode="nearest"))):
+        out = filters.apply(name, stack, 0.5, values)
+        assert np.allclose(out, np.stack([alone(im) for im in stack])), name
+        assert np.allclose(out[1], 1.0), name
+
+
 def test_tuner_extends_a_grid_past_a_best_edge_and_refines_inside():
     # Best at 5; the grid 1-3 ends below it: extended (x2) to 6 and 12, then refined to 5.25.
     chosen, curves, best = tune(lambda v: -(v["x"] - 5) ** 2,
