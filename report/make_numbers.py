@@ -318,6 +318,11 @@ def collect(root=ROOT):
     m["DenoiseCleanWorseSeeds"] = str(sum(by_seed[("denoise", s)]["test_mse"]
                                           > by_seed[("plain", s)]["test_mse"]
                                           for s in seeds["seeds"]))
+    mse_diff = [by_seed[("denoise", s)]["test_mse"] - by_seed[("plain", s)]["test_mse"]
+                for s in seeds["seeds"]]  # paired by seed: the same start, the same images
+    m["MsePairedDiff"] = (f"${statistics.fmean(mse_diff):+.4f}$~$\\pm$~"
+                          f"{statistics.stdev(mse_diff):.4f} [{min(mse_diff):+.4f}, "
+                          f"{max(mse_diff):+.4f}]")
     knn_diff = [100 * (by_seed[("denoise", s)]["knn5_accuracy"]
                        - by_seed[("plain", s)]["knn5_accuracy"]) for s in seeds["seeds"]]
     m["KnnPairedDiff"] = (f"${statistics.fmean(knn_diff):.1f}$~$\\pm$~"
