@@ -147,11 +147,14 @@ NEAREST_TESTS = {
     "ex09.py": ["tests/test_behaviour.py", "tests/test_model.py", "tests/test_cli.py",
                 "tests/test_failures.py", KNOWN],
     "fashion_mnist.py": ["tests/test_data.py", KNOWN], "noise.py": ["tests/test_noise.py", KNOWN],
-    "publishing.py": ["tests/test_signals.py", "tests/test_failures.py", "tests/test_edges.py"],
-    "analyses": ["tests/test_compare.py", "tests/test_denoisers.py", "tests/test_edges.py", KNOWN],
-    "benchmarks": ["tests/test_bench.py", "tests/test_edges.py"],
-    "tools": ["tests/test_zip.py", "tests/test_reproduce.py", KNOWN],
-    "report": ["tests/test_report.py"],
+    "publishing.py": ["tests/test_signals.py", "tests/test_failures.py", "tests/test_edges.py",
+                      "tests/test_outputs.py"],
+    "analyses": ["tests/test_compare.py", "tests/test_denoisers.py", "tests/test_edges.py",
+                 "tests/test_run_store.py", "tests/test_clipping.py", "tests/test_diverging.py",
+                 KNOWN],
+    "benchmarks": ["tests/test_bench.py", "tests/test_edges.py", "tests/test_outputs.py"],
+    "tools": ["tests/test_zip.py", "tests/test_reproduce.py", "tests/test_outputs.py", KNOWN],
+    "report": ["tests/test_report.py", "tests/test_outputs.py"],
 }
 
 
