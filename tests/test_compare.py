@@ -146,6 +146,16 @@ def test_compare_measures_what_it_says(tiny_runs, fake_data, capsys):
     assert reported != pytest.approx(noisy_mse(TEST_NOISE_SEED + 1), rel=1e-5)
     run = json.loads((tiny_runs / "denoise" / "metrics.json").read_text())
     assert run["final_test_loss"] == pytest.approx(reported, rel=1e-5)
+    # The PSNR rows, by hand: per image 10 log10(2^2 / MSE), averaged over the test images.
+    noisy = add_white_noise(x_test, 0.5, torch.Generator().manual_seed(TEST_NOISE_SEED))
+    with torch.no_grad():
+        out = denoise(noisy)
+
+    def psnr(estimate):
+        error = ((estimate.double() - x_test.double()) ** 2).mean(dim=1)
+        return float((10 * torch.log10(4.0 / error)).mean())
+    assert summary["psnr_db"]["noisy input itself"] == pytest.approx(psnr(noisy), rel=1e-6)
+    assert summary["psnr_db"]["denoising AE output"] == pytest.approx(psnr(out), rel=1e-5)
 
     def pca_mse(k):
         train, test = x_train.double().numpy(), x_test.double().numpy()
@@ -312,6 +322,21 @@ def test_q1_experiment_end_to_end(fake_data, tmp_path):
     assert (tmp_path / "q1" / "q1_gd_variants.png").read_bytes()[:4] == b"\x89PNG"
     rows = (tmp_path / "q1" / "q1_curves.csv").read_text().splitlines()
     assert rows[0] == "variant,start,seed,steps,samples,seconds,loss" and len(rows) > 6
+    # The rates, worked out from each run's last logged row (from the random start): the
+    # median over seeds of samples (steps) over training seconds.
+    import statistics
+    last = {}
+    for row in rows[1:]:
+        name, start, seed, steps, samples, seconds, _ = row.split(",")
+        if start == "random":
+            last[name, seed] = (int(steps), int(samples), float(seconds))
+    for name, v in variants.items():
+        finals = [f for (n, _), f in last.items() if n == name]
+        assert v["samples_per_second"] == pytest.approx(
+            statistics.median(f[1] / f[2] for f in finals))
+        assert v["steps_per_second"] == pytest.approx(
+            statistics.median(f[0] / f[2] for f in finals))
+        assert v["steps"] == [f[0] for f in finals] and v["samples"] == [f[1] for f in finals]
 
 
 def test_q1_optimum_is_the_pca_error_and_a_stationary_point():
