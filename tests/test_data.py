@@ -360,3 +360,22 @@ def test_two_downloads_into_one_folder_use_partial_files_of_their_own(tmp_path, 
     parts = {p for p in opened if p.endswith(".part")}
     assert len(parts) == 2  # one name per download
     assert (tmp_path / "target.bin").read_bytes() == b"x" * 100
+
+
+def test_an_idx_file_with_bytes_after_its_data_is_refused(dataset):
+    data_dir, raw = dataset
+    path = raw / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "rb") as handle:
+        content = handle.read()
+    with gzip.open(path, "wb") as handle:
+        handle.write(content + b"\x00\x01")  # header says 10 labels, 12 follow
+    expect_error(data_dir, "test", "t10k-labels-idx1-ubyte.gz", "need 10 data bytes",
+                 "file has 12")
+
+
+def test_a_file_url_mirror_is_a_url_not_a_folder_name(real_data, tmp_path):
+    folder = fm.raw_dir(real_data).resolve()
+    mirror = folder.as_uri()  # file:///.../raw
+    assert fm.mirror_url(mirror, OFFICIAL[0]) == f"{mirror}/{OFFICIAL[0]}"
+    fm.ensure_files(tmp_path / "data", mirror)
+    assert sorted(p.name for p in fm.raw_dir(tmp_path / "data").iterdir()) == sorted(OFFICIAL)

@@ -196,6 +196,9 @@ def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch
     # Two filters, one of them BM3D (scored on the subset only): every filter's tuning runs the
     # same code, and non-local means alone would take a minute here (tested on real images above).
     monkeypatch.setattr(denoisers, "FILTERS", {k: FILTERS[k] for k in ("Gaussian", "BM3D")})
+    fitted, real_fit = [], denoisers.pca_fit
+    monkeypatch.setattr(denoisers, "pca_fit", lambda x, k: fitted.append(np.array(x)) or
+                        real_fit(x, k))
     common = ["--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path, "--epochs", "1",
               "--tsne-samples", "0"]
     assert analyses_main("denoisers", *common, "--tune-images", "20", "--bm3d-tune-images", "1",
@@ -203,6 +206,9 @@ def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch
                          "--subset-images", "10", "--seeds", "0", "1", "--sweep-seeds", "1",
                          "--widths", "8", "16", "--sigmas", "0.5") == 0
     result = json.loads((tmp_path / "denoisers" / "denoisers.json").read_text())
+    # PCA is fitted on the training images less the 20 held out to tune every method's k.
+    x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
+    assert fitted and all(np.array_equal(x, x_train[:-20].numpy()) for x in fitted)
     summary = {s["method"]: s for s in result["summary"]}
     for expected in ("noisy input (no denoising)", "Gaussian", "BM3D", "PCA-8 (the code size)", "DAE",
                      "plain AE fed the noisy input", "DAE, mirrored decoder", "DAE, code size 16",

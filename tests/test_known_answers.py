@@ -567,3 +567,27 @@ def test_the_denoisers_clean_health_columns_are_measured_on_the_clean_images(
     for row in tested:
         assert (row["live_code_units"], row["live_decoder_units"]) == ("1", "3")
         assert (row["live_code_units_noisy"], row["live_decoder_units_noisy"]) == ("2", "4")
+
+
+def test_each_step_uses_only_its_own_batchs_gradient():
+    """w x -> x with SGD at rate 0.1, one image of value 1 per batch, w = 0 at the start:
+    the gradient of (w - 1)^2 is 2 (w - 1), so w goes 0 -> 0.2 -> 0.2 + 0.16 = 0.36. Gradients
+    carried over from the first batch (no zeroing) would give 0.2 + 0.1 * (2 + 1.6) = 0.56."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    ex09.train_epoch(model, optimizer, torch.nn.MSELoss(), torch.ones(2, 1), 1,
+                     torch.Generator().manual_seed(0))
+    assert model.weight.item() == pytest.approx(0.36, abs=1e-6)
+
+
+@pytest.mark.parametrize("sigma", [0.2, 0.8])
+def test_the_fixed_noisy_test_inputs_carry_the_runs_own_noise_level(fake_data, sigma):
+    args = ex09.build_parser().parse_args(["--mode", "denoise", "--noise-std", str(sigma),
+                                           "--data-dir", str(fake_data), "--skip-md5",
+                                           "--tsne-samples", "0"])
+    data = ex09.prepare(args, torch.device("cpu"))
+    gen = torch.Generator().manual_seed(TEST_NOISE_SEED)
+    expected = torch.clamp(data.x_test + sigma * torch.randn(data.x_test.shape, generator=gen),
+                           -1, 1)  # Q3a's white noise worked out here, clipped to the range
+    assert torch.allclose(data.x_test_in, expected, atol=1e-6)

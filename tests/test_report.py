@@ -365,3 +365,19 @@ def test_the_training_loss_table_keeps_every_epoch_in_two_blocks(n):
     cells = [line[i:i + 3] for line in table for i in (0, 3)]
     assert sorted(c for c in cells if c[0]) == sorted(rows)
     assert [line[0] for line in table] == [str(e) for e in range(1, len(table) + 1)]
+
+
+@pytest.mark.parametrize("live", [1, 6])
+def test_the_dead_code_units_at_the_start_are_eight_less_the_live_ones(tmp_path, live):
+    """The committed run starts with 4 of 8 units live, where dead and live read the same:
+    another count tells them apart."""
+    root = committed_state(ROOT, tmp_path)
+    if root == ROOT:  # no git: work on a copy, never on the working tree's results
+        shutil.copytree(ROOT / "figures", tmp_path / "figures")
+        shutil.copytree(ROOT / "benchmarks", tmp_path / "benchmarks")
+        root = tmp_path
+    path = root / "figures" / "plain" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["health_by_epoch"]["0"]["live_code_units"] = live
+    path.write_text(json.dumps(metrics))
+    assert make_numbers.collect(root)[0]["PlainDeadCodeAtStart"] == str(8 - live)

@@ -138,6 +138,18 @@ def test_b_tsne_indices_outside_the_test_set_are_refused(store, fake_data, tmp_p
     refused(out, fake_data, capsys, "tsne_codes.npz", fragment)
 
 
+@pytest.mark.parametrize("mode", ["plain", "denoise"])
+def test_b_a_negative_noise_level_is_refused_in_either_mode(store, fake_data, tmp_path, capsys,
+                                                            mode):
+    """No noise level is below 0; a plain run's (unused there) is not read as its identity."""
+    out = pair(store, tmp_path)
+    path = out / mode / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["config"]["noise_std"] = -0.5
+    path.write_text(json.dumps(metrics))
+    refused(out, fake_data, capsys, "metrics.json", "noise_std is -0.5")
+
+
 # ----------------------------------------------------------------------------- cause C
 
 SWAPPER = """
