@@ -146,16 +146,22 @@ def plot(rows, cka, path):
     titles = {"test_mse": "test MSE (vs clean image)", "knn5_accuracy": "5-NN accuracy of code",
               "live_units": "live code units (of 8)", "trustworthiness": "t-SNE trustworthiness",
               "silhouette_2d": "silhouette of 2-D map"}
-    fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.4))
-    panels = [(titles[key], {m: [r[key] for r in rows if r["model"] == m and r[key] is not None]
-                             for m in models}) for key in SCALARS]
-    panels.append(("linear CKA of two codes", cka))
-    for ax, (title, groups) in zip(axes.flat, panels):
+    ylabels = {"test_mse": "MSE", "knn5_accuracy": "accuracy", "live_units": "units",
+               "trustworthiness": "trustworthiness", "silhouette_2d": "silhouette",
+               "linear CKA of two codes": "CKA"}
+    fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.9))
+    panels = [(titles[key], ylabels[key], {
+        m: [r[key] for r in rows if r["model"] == m and r[key] is not None] for m in models})
+        for key in SCALARS]
+    panels.append(("linear CKA of two codes", ylabels["linear CKA of two codes"], cka))
+    for ax, (title, ylabel, groups) in zip(axes.flat, panels):
         for i, (name, values) in enumerate(groups.items()):
             colour = "tab:red" if "noisy" in name else "tab:green" if " vs " in name else "tab:blue"
             ax.plot([i] * len(values), values, "o", alpha=0.6, markersize=4, color=colour)
         ax.set_xticks(range(len(groups)), [SHORT.get(n, n) for n in groups], fontsize=7)
         ax.set_title(title)
+        ax.set_ylabel(ylabel, fontsize=7.5)
+        ax.set_xlabel("pair of runs" if groups is cka else "model (input)", fontsize=7.5)
         ax.grid(True, alpha=0.3)
     fig.suptitle(f"Each dot one seed ({len(set(r['seed'] for r in rows))} seeds); PCA: PCA-8; "
                  f"+noise: the fixed noisy copy of the test set as input", fontsize=8.5)
