@@ -71,6 +71,12 @@ def spread(s, fmt):
     return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])} [{fmt(s['min'])}, {fmt(s['max'])}]"
 
 
+def signed_spread(s):
+    """A paired difference in dB: mean +- sd [min, max], signs shown."""
+    return (f"${s['mean']:+.2f}$~$\\pm$~{number(s['sd']):.2f} "
+            f"[${s['min']:+.2f}$, ${s['max']:+.2f}$]")
+
+
 def mean_sd(s, fmt):
     return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])}"
 
@@ -601,6 +607,13 @@ def denoiser_numbers(den):
             by_width.setdefault(r["seed"], {})[int(r["method"].split()[-1])] = r["subset"]["psnr_db"]
     m["WidthMonotoneSeeds"] = str(sum(
         [v for _, v in sorted(w.items())] == sorted(w.values()) for w in by_width.values()))
+    # Paired by seed, as mean +- sd [min, max] of the differences: does a gap exceed the spread?
+    dae_rows = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
+                if r["sigma"] == 0.5 and r["method"] == "DAE"}
+    m["DaeMinusCeiling"] = signed_spread(over_seeds(
+        [dae_rows[s] - reference[s] for s in sorted(dae_rows)]))
+    m["SweepLowMinusRef"] = signed_spread(over_seeds(
+        [low_dae[s] - low_ref[s] for s in sorted(low_dae)]))
     m["DaeBelowCeilingSeeds"] = str(sum(r["subset"]["psnr_db"] < reference[r["seed"]]
                                         for r in den["rows"]
                                         if r["sigma"] == 0.5 and r["method"] == "DAE"))
@@ -641,10 +654,10 @@ def denoiser_numbers(den):
               if numeric(c)]
     edges = [f"{tex_escape(t['method'])} {tex_escape(name)} at $\\sigma={t['sigma']:g}$"
              for t, name, c in values if c["at_grid_edge"]]
-    m["GridNote"] = (f"All {len(values)} tuned numeric values lie inside their grids or at a "
-                     f"natural bound." if not edges else
+    m["GridNote"] = (f"all {len(values)} tuned numeric values lie inside their grids or at a "
+                     f"natural bound" if not edges else
                      f"{len(edges)} of {len(values)} tuned numeric values lie at the edge of "
-                     f"their grid: {'; '.join(edges)}.")
+                     f"their grid ({'; '.join(edges)})")
     m["GridEdges"] = str(len(edges))
     m["TunedBeatsDefaults"] = str(sum(t["tuned_psnr_db"] >= t["default_psnr_db"]
                                       for t in den["tuning"]))
