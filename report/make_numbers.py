@@ -626,6 +626,7 @@ def denoiser_numbers(den):
     m["BestPca"] = ("PCA-" + best_pca["method"].split("-")[1].split(" ")[0]
                     + (" (clipping-aware)" if best_pca["method"].endswith(AWARE) else ""))
     m["BestPcaPsnr"] = f2(psnr(best_pca))
+    m["PcaEightAwPsnr"] = f2(psnr(at["PCA-8 (the code size), clipping-aware"]))  # the DAE's size
     m["DaeSeedsAbovePca"] = str(sum(v > psnr(best_pca) for v in dae_seeds))
     m["MirroredDaePsnr"] = spread(at["DAE, mirrored decoder"]["subset"]["psnr_db"], f2)
     m["PlainNoisyPsnr"] = spread(at["plain AE fed the noisy input"]["subset"]["psnr_db"], f2)
