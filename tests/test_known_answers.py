@@ -591,3 +591,24 @@ def test_the_fixed_noisy_test_inputs_carry_the_runs_own_noise_level(fake_data, s
     expected = torch.clamp(data.x_test + sigma * torch.randn(data.x_test.shape, generator=gen),
                            -1, 1)  # Q3a's white noise worked out here, clipped to the range
     assert torch.allclose(data.x_test_in, expected, atol=1e-6)
+
+
+def test_filter_strengths_are_multiples_of_the_true_noise_sigma(monkeypatch):
+    """h and the filters' own noise levels are tuned as multiples of sigma: at sigma 0.5 a
+    factor of 0.6 is the library's 0.3, worked out here by calling the library directly."""
+    from skimage.restoration import denoise_nl_means, denoise_wavelet
+    image = np.clip(np.random.default_rng(0).normal(0, 0.5, (28, 28)), -1, 1)
+    nlm = filters._nl_means(image, 0.5, h=0.8, sigma_factor=0.6, patch_size=5,
+                            patch_distance=6, fast_mode=True)
+    assert np.allclose(nlm, denoise_nl_means(image, h=0.4, sigma=0.3, patch_size=5,
+                                             patch_distance=6, fast_mode=True))
+    assert not np.allclose(nlm, denoise_nl_means(image, h=0.4, sigma=0.6, patch_size=5,
+                                                 patch_distance=6, fast_mode=True))
+    wavelet = filters._wavelet(image, 0.4, 0.25)  # small: at large sigma all details vanish
+    assert np.allclose(wavelet, denoise_wavelet(image, sigma=0.1, method="BayesShrink",
+                                                mode="soft", rescale_sigma=True))
+    import bm3d
+    given = []
+    monkeypatch.setattr(bm3d, "bm3d", lambda image, sigma, **kw: given.append(sigma) or image)
+    filters._bm3d(image, 0.5, 0.7, "np")
+    assert given == [pytest.approx(0.35)]
