@@ -239,8 +239,9 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           m["AwAboveNets"] == "non-local means, BM3D and total variation"
           and sorted(k for k, v in aware.items() if v > best_seed) == [
               "BM3D", "non-local means", "total variation"])
-    holds("Both gaps exceed three seed standard deviations.",
-          float(m["DaeGapTop"]) > 3 * dae[1] and float(m["CodeMaxGapTop"]) > 3 * widest[1])
+    holds("These gaps exceed three seed standard deviations.",
+          min(float(m["DaeGapTop"]), float(m["DaeGapAwBm"])) > 3 * dae[1]
+          and float(m["CodeMaxGapTop"]) > 3 * widest[1])
     holds("By SSIM too}, clipping-aware BM3D is best", float(m["AwBmSsim"]) == pytest.approx(max(
         s["subset"]["ssim"]["mean"] for s in at.values() if s["kind"] != "reference"), abs=5e-4))
     holds("At this level, inverting $\\mu$ gains \\AwGainMin{} to \\AwGainMax\\,dB per method",
@@ -253,11 +254,8 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("PSNR rises with $W$ at each of the \\WidthMonotoneSeeds{} seeds",
           codes == sorted(codes) and m["WidthMonotoneSeeds"] == m["SweepSeedsN"])
     low, high = parse_spread(m["SweepLowDae"]), parse_spread(m["SweepHighDae"])
-    holds("the DAE trails far behind at $\\sigma=\\SweepLowSigma$",
-          float(m["SweepLowAwTopPsnr"]) - low[3] > 3)
-    holds("only at $\\sigma=\\SweepHighSigma$ does a DAE lead the clipping-aware filters",
-          low[3] < float(m["SweepLowAwTopPsnr"]) and best_seed < float(m["AwTopPsnr"])
-          and high[2] > float(m["SweepHighAwTopPsnr"]))
+    holds("at $\\sigma=\\SweepLowSigma$ the DAE is below even the noisy input",
+          low[3] < float(m["SweepLowNoisy"]))
     holds("PCA with 8 components reaches only", float(m["PcaEightAwPsnr"]) < dae[2])
     seeds = json.loads((FIG / "seeds" / "seeds.json").read_text())["rows"]
     for suffix in ("", " (noisy input)"):
@@ -270,9 +268,8 @@ def test_the_reports_headline_sentences_hold_in_the_data():
         train = [float(r["train_loss"]) for r in csv.DictReader(handle) if r["train_loss"]]
     holds("the DAE's training loss was still falling at epoch \\Epochs{}",
           train[-1] < min(train[:-1]) and len(train) == int(m["Epochs"]))
-    holds("leads every clipping-aware filter at $\\sigma=\\SweepHighSigma$",
+    holds("it is above the clipping-aware filters, which correct only the noise's mean",
           high[2] > float(m["SweepHighAwTopPsnr"]))
-    q1 = json.loads((FIG / "q1" / "q1_results.json").read_text())["variants"]
     q1_all = json.loads((FIG / "q1" / "q1_results.json").read_text())
     optimum, budget = q1_all["optimum_loss"], q1_all["seconds_budget"]
     with open(FIG / "q1" / "q1_curves.csv", newline="") as handle:
@@ -287,13 +284,8 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     daes = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"]
             if r["sigma"] == 0.5 and r["method"] == "DAE"}
     holds("its minimum is seed 0, the dead start", min(daes, key=daes.get) == 0)
-    mirrored = json.loads((FIG / "mirrored" / "mirrored.json").read_text())
-    holds("where the printed decoder starts dead",
-          int(m["MirMseGainLargestSeed"]) in mirrored["dead_at_start"]["as printed (8-8-32)"])
     holds("The DAE reconstructs clean images worse at all \\DenoiseCleanWorseSeeds{} seeds",
           m["DenoiseCleanWorseSeeds"] == m["SeedsN"])
-    cka = [parse_spread(m[k])[0] for k in ("SeedsCkaSame", "SeedsCkaPlain", "SeedsCkaDenoise")]
-    holds("is higher on average than between two seeds", cka[0] > max(cka[1:]))
     holds("the worst of \\SeedsN: \\SeedsDenoiseNoisyMse",
           m["SeedsDenoiseNoisyMse"].rstrip("]").endswith(m["DenoiseFinalTest"]))
     plain, pca = parse_spread(m["SeedsPlainMse"]), parse_spread(m["SeedsPcaMse"])
@@ -304,12 +296,15 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("\\DaeSeedsAbovePca{} of the DAE's \\DaeSeedsN{} seeds above it",
           float(m["BestPcaPsnr"]) > dae[0])
     gains = [parse_spread(m[k]) for k in ("MirMseGain", "MirPsnrGain")]
-    holds("No test was made and both ranges include zero",
-          all(low <= 0 <= high for _, _, low, high in gains))
+    holds("seeds, its mean gain above one sd",
+          gains[1][0] > gains[1][1] > 0)
+    holds("while its MSE change is smaller than its sd", abs(gains[0][0]) < gains[0][1])
+    holds("PCA-8's t-SNE map separates the classes better than any AE seed's",
+          parse_spread(m["SeedsPcaSil"])[0] > parse_spread(m["SeedsPlainSil"])[3])
     holds("By SSIM, blind BM3D and non-local means",
           min(float(m["BmSsim"]), float(m["BlindTopSsim"])) > max(
               s["subset"]["ssim"]["mean"] for s in at.values() if s["kind"] == "learned"))
-    assert checked == 34
+    assert checked == 33
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
