@@ -612,3 +612,33 @@ def test_filter_strengths_are_multiples_of_the_true_noise_sigma(monkeypatch):
     monkeypatch.setattr(bm3d, "bm3d", lambda image, sigma, **kw: given.append(sigma) or image)
     filters._bm3d(image, 0.5, 0.7, "np")
     assert given == [pytest.approx(0.35)]
+
+
+def test_pca_k_is_tuned_with_exactly_k_components_of_the_training_images(fake_data, tmp_path,
+                                                                        monkeypatch, capsys):
+    """The tuning score of PCA-k, worked out here: the top k principal directions of the
+    training images not held out (by SVD), the noisy held-out images projected on them."""
+    written = {}
+    monkeypatch.setattr(denoisers, "learned_groups", lambda args: {})
+    monkeypatch.setattr(denoisers, "write", lambda *args: written.update(tuning=args[4]))
+    monkeypatch.setattr(denoisers, "FILTERS", {"Gaussian": filters.FILTERS["Gaussian"]})
+    from analyses.__main__ import main
+    assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
+                 str(tmp_path), "--epochs", "1", "--tsne-samples", "0", "--tune-images", "6",
+                 "--nlm-tune-images", "2", "--bm3d-tune-images", "2", "--subset-images", "5",
+                 "--sigmas", "0.5", "--jobs", "1", "--skip-bm3d"]) == 0
+    capsys.readouterr()
+    x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
+    fit, held_out = x_train[:-6].double().numpy(), x_train[-6:].double().numpy()
+    noisy = add_white_noise(x_train[-6:], 0.5, torch.Generator().manual_seed(
+        denoisers.TUNE_NOISE_SEED)).double().numpy()
+    mean = fit.mean(axis=0)
+    directions = np.linalg.svd(fit - mean, full_matrices=True)[2]  # rows, largest first
+    record, = [t for t in written["tuning"].values() if t["method"] == "PCA-k"]  # blind
+
+    def score(k):
+        top = directions[:k]
+        estimate = np.clip((noisy - mean) @ top.T @ top + mean, -1, 1)
+        return np.mean(10 * np.log10(4 / np.mean((estimate - held_out) ** 2, axis=1)))
+    assert record["tuned_psnr_db"] == pytest.approx(score(record["chosen"]["k"]), abs=1e-6)
+    assert record["default_psnr_db"] == pytest.approx(score(784), abs=1e-6)
