@@ -127,6 +127,7 @@ def test_b_a_cut_losses_file_is_refused(store, fake_data, tmp_path, capsys):
     (lambda i: np.r_[-5, i[1:]], "distinct test images"),  # numpy would wrap it silently
     (lambda i: np.r_[10**6, i[1:]], "distinct test images"),
     (lambda i: np.zeros_like(i), "distinct test images"),
+    (lambda i: np.r_[120, i[1:]], "distinct test images"),  # one past the fake test set's last
 ])
 def test_b_tsne_indices_outside_the_test_set_are_refused(store, fake_data, tmp_path, capsys,
                                                         indices, fragment):
