@@ -81,6 +81,16 @@ def test_g_a_seed_one_pair_of_other_settings_beside_the_seed_study_is_refused(pr
     refused(project, "seed1/plain was made with other settings", "batch_size 64 (not 128)")
 
 
+def test_g_a_seed_one_run_trained_for_fewer_epochs_is_refused(project):
+    """A shorter run, whole in itself (its losses end at its own last epoch): only the
+    comparison with the default run's settings can refuse it."""
+    folder = project / "figures" / "seed1" / "plain"
+    edit_json(folder / "metrics.json", lambda m: m["config"].update(epochs=30))
+    lines = (folder / "losses.csv").read_text().splitlines(keepends=True)
+    (folder / "losses.csv").write_text("".join(lines[:1 + 31]))  # header, epochs 0 to 30
+    refused(project, "seed1/plain was made with other settings", "epochs 30 (not 50)")
+
+
 def test_g_a_run_of_another_mode_in_a_seed_folder_is_refused(project):
     folder = project / "figures" / "seed2"
     shutil.rmtree(folder / "plain")
