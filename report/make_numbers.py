@@ -201,6 +201,7 @@ def collect(root=ROOT):
     revival = load_json(fig / "revival" / "revival.json")
     den = load_json(fig / "denoisers" / "denoisers.json")
     mir = load_json(fig / "mirrored" / "mirrored.json")
+    pairs = load_json(fig / "paired" / "paired.json")
     bench = load_json(root / "benchmarks" / "results" / "bench.json")
     times = load_json(fig / "reproduce_times.json")
     runs = read_runs(fig, [s for s in seeds["seeds"] if number(s) != 0])
@@ -294,6 +295,7 @@ def collect(root=ROOT):
 
     m.update(denoiser_numbers(den))
     m.update(mirrored_numbers(mir))
+    m.update(paired_numbers(pairs))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -667,6 +669,21 @@ def denoiser_numbers(den):
     from analyses.denoiser_figures import median_seed
     m["ExampleDaeSeed"] = str(median_seed(den["rows"], 0.5, "DAE"))
     m["ExampleWideSeed"] = str(median_seed(den["rows"], 0.5, "DAE, code size 128"))
+    return m
+
+
+def paired_numbers(pairs):
+    """Filter minus learned model, image by image: mean and 95 % interval, share ahead."""
+    m = {}
+    short = {"non-local means": "Nlm", "BM3D": "Bm", "total variation": "Tv"}
+    for p in pairs["pairs"]:
+        aware = p["filter"].endswith(", clipping-aware")
+        name = ("Paired" + ("" if aware else "Blind") + short[p["filter"].split(",")[0]]
+                + ("Wide" if p["learned"] == "DAE, code size 128" else "Dae"))
+        low, high = (number(x) for x in p["ci95"])
+        m[name] = (f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]")
+        m[name + "Share"] = pct(p["share_ahead"])
+    m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
     return m
 
 

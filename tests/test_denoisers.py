@@ -3,6 +3,7 @@ measures and the tuner on cases with known answers, the tuning on real images, t
 results, and both analyses end to end on the tiny data."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -239,6 +240,51 @@ def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch
     assert ranked == sorted(ranked, reverse=True) and ranked[0] > ranked[-1]
     for name in ("standing.png", "tuning.png", "examples.png"):
         assert (tmp_path / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
+    paired_study_on(fake_data, tmp_path, capsys, monkeypatch, result, noisy, x_test)
+
+
+def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_test):
+    """python -m analyses paired on the comparison above: the Gaussian filter against the DAE,
+    image by image, each image's PSNR worked out here (the filter with scipy at the tuned std)."""
+    from scipy.ndimage import gaussian_filter
+    from scipy.stats import t
+    from analyses import paired
+    monkeypatch.setattr(paired, "FILTERS", ("Gaussian",))
+    monkeypatch.setattr(paired, "LEARNED", ("DAE",))
+    common = ["--data-dir", fake_data, "--skip-md5", "--out-dir", out_dir, "--jobs", "1"]
+    assert analyses_main("paired", *common) == 0
+    capsys.readouterr()
+    pairs = json.loads((out_dir / "paired" / "paired.json").read_text())["pairs"]
+    clean, shown = x_test[:10].double().numpy(), noisy[:10].double().numpy()
+
+    def psnr(estimate):
+        error = ((np.clip(estimate.reshape(10, -1), -1, 1) - clean) ** 2).mean(axis=1)
+        return 10 * np.log10(4 / error)
+    dae = np.mean([psnr(runs.load_run(out_dir, name)["model"].eval()(noisy[:10]).detach()
+                        .double().numpy()) for name in ("denoise", "seed1/denoise")], axis=0)
+    std, = [t_["chosen"]["std"] for t_ in result["tuning"]
+            if t_["method"] == "Gaussian" and t_["sigma"] == 0.5]
+    gauss = psnr(np.stack([gaussian_filter(im.reshape(28, 28), std, mode="nearest")
+                           for im in shown]))
+    pair, = [p for p in pairs if (p["filter"], p["learned"]) == ("Gaussian", "DAE")]
+    d = gauss - dae
+    half = t.ppf(0.975, 9) * d.std(ddof=1) / np.sqrt(10)
+    assert pair["mean"] == pytest.approx(d.mean(), abs=1e-4)
+    assert pair["sd"] == pytest.approx(d.std(ddof=1), abs=1e-4)
+    assert pair["ci95"] == pytest.approx([d.mean() - half, d.mean() + half], abs=1e-4)
+    assert pair["share_ahead"] == np.mean(d > 0) and pair["n"] == 10
+    # A comparison made from other runs is refused, nothing published.
+    shutil.rmtree(out_dir / "paired")
+    path = out_dir / "denoisers" / "denoisers.json"
+    edited = json.loads(path.read_text())
+    next(s for s in edited["summary"] if s["method"] == "DAE")["subset"]["psnr_db"]["mean"] += 1
+    path.write_text(json.dumps(edited))
+    assert analyses_main("paired", *common) == 1
+    assert "not the ones scored there" in capsys.readouterr().err
+    assert not (out_dir / "paired").exists()
+    path.unlink()
+    assert analyses_main("paired", *common) == 1
+    assert "python -m analyses denoisers" in capsys.readouterr().err
 
 
 def test_denoisers_refuses_tuning_images_that_leave_pca_nothing(fake_data, tmp_path, capsys):

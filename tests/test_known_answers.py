@@ -384,6 +384,13 @@ def test_reproduce_starts_an_analysis_only_after_every_run_it_reads(analysis):
     assert needed <= set(steps[analysis]), f"not waited for: {sorted(needed - set(steps[analysis]))}"
 
 
+def test_reproduce_pairs_images_only_after_the_denoiser_comparison_and_cites_them_after():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import reproduce
+    steps = {label: after for label, _, _, after, _ in reproduce.steps(skip_benchmark=True)}
+    assert "denoisers" in steps["paired"] and "paired" in steps["numbers"]
+
+
 def test_the_handin_zip_holds_what_its_tests_need(tmp_path):
     import zipfile
     sys.path.insert(0, str(ROOT / "tools"))

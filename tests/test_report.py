@@ -24,6 +24,7 @@ NEEDED = [FIG / "plain" / "metrics.json", FIG / "denoise" / "metrics.json",
           FIG / "compare" / "comparison.json", FIG / "q1" / "q1_results.json",
           FIG / "seeds" / "seeds.json", FIG / "revival" / "revival.json",
           FIG / "denoisers" / "denoisers.json", FIG / "mirrored" / "mirrored.json",
+          FIG / "paired" / "paired.json",
           ROOT / "benchmarks" / "results" / "bench.json"]
 pytestmark = pytest.mark.skipif(not all(p.exists() for p in NEEDED),
                                 reason="committed results not present")

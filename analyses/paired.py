@@ -1,0 +1,124 @@
+"""Are the filters' leads over the DAE larger than the spread over images? (Q3, beside the
+denoiser comparison.)
+
+    python -m analyses paired        # writes figures/paired/; about 2 minutes on 2 cores
+    # needs figures/denoisers/ (python -m analyses denoisers) and the runs it read
+
+The denoiser comparison scores each method once, on one noisy copy of the first
+--subset-images test images: its filters have no spread over seeds. This pairs them image by
+image instead. Each filter of FILTERS, at the values denoisers.json records as tuned at sigma
+0.5 and in both pipelines, and each learned model of LEARNED (its per-image PSNR averaged over
+its seeds) are scored on the same noisy images; for every pair, filter minus learned model:
+the mean over images of the per-image PSNR difference, its sd, a 95 % t interval of the mean
+(images as the sample; the noise draw and the test images are fixed, so this is the spread
+over images only) and the share of images where the filter is ahead. Each method's mean PSNR
+is checked against denoisers.json: a mismatch means its runs or data are not the ones scored
+there, and nothing is written.
+"""
+
+import json
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import torch
+
+import ex09
+import fashion_mnist
+import publishing
+from analyses import runs
+from analyses.filters import PIPELINES, apply
+from noise import DEFAULT_NOISE_STD, add_white_noise
+
+FILTERS = ("non-local means", "BM3D", "total variation")  # the report's leading filters
+LEARNED = ("DAE", "DAE, code size 128")  # the sheet's DAE and the best network
+TOLERANCE_DB = 1e-3  # agreement with denoisers.json's means (float32 model outputs)
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads <out-dir>/denoisers/denoisers.json and its runs; results "
+                             "go to <out-dir>/paired/")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="processes the filters' images are spread over")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def per_image_psnr(estimate, clean):
+    """Each image's PSNR in dB (data range 2), the estimate clipped to the image range as the
+    denoiser comparison scores it, capped at 100 dB as there."""
+    error = np.mean((np.clip(estimate, -1, 1) - clean).reshape(len(clean), -1) ** 2, axis=1)
+    return np.minimum(10 * np.log10(4.0 / np.maximum(error, 1e-30)), 100.0)
+
+
+def paired(a, b):
+    """a minus b, image by image: mean, sd, 95 % t interval of the mean, share a ahead, n."""
+    from scipy.stats import t
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    half = t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return {"mean": float(d.mean()), "sd": float(d.std(ddof=1)),
+            "ci95": [float(d.mean() - half), float(d.mean() + half)],
+            "share_ahead": float(np.mean(d > 0)), "n": len(d)}
+
+
+def read_comparison(out_dir):
+    path = out_dir / "denoisers" / "denoisers.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ex09.UsageError(f"{path} is missing: make it first with python -m analyses "
+                              f"denoisers") from None
+    except (OSError, ValueError) as err:
+        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
+                              f"analyses denoisers") from None
+
+
+def run(args):
+    den = read_comparison(args.out_dir)
+    _, _, x_test, _ = fashion_mnist.load(args)
+    n = den["subset_images"]
+    clean = x_test[:n].numpy().reshape(-1, 28, 28).astype(np.float64)
+    noisy = add_white_noise(x_test, DEFAULT_NOISE_STD,
+                            torch.Generator().manual_seed(den["test_noise_seed"]))[:n]
+    recorded = {s["method"]: s["subset"]["psnr_db"]["mean"] for s in den["summary"]
+                if s["sigma"] == DEFAULT_NOISE_STD}
+    psnr = {}
+    for label in LEARNED:  # per image, the mean over the seeds the comparison scored
+        per_seed = []
+        for seed, name in den["groups"][label].items():
+            with torch.no_grad():
+                out = runs.load_run(args.out_dir, name)["model"].eval()(noisy).numpy()
+            per_seed.append(per_image_psnr(out.reshape(-1, 28, 28), clean))
+        psnr[label] = np.mean(per_seed, axis=0)
+    tuned = [t for t in den["tuning"] if t["sigma"] == DEFAULT_NOISE_STD
+             and t["filter"] in FILTERS]
+    pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
+    try:
+        for t in tuned:
+            estimate = apply(t["filter"], noisy.numpy().reshape(-1, 28, 28).astype(np.float64),
+                             DEFAULT_NOISE_STD, t["chosen"], pool)
+            psnr[t["method"]] = per_image_psnr(PIPELINES[t["pipeline"]](
+                estimate, DEFAULT_NOISE_STD), clean)
+            print(f"scored {t['method']}", flush=True)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    for method, values in psnr.items():  # the same methods, images and noise as there?
+        if abs(values.mean() - recorded[method]) > TOLERANCE_DB:
+            raise ex09.UsageError(
+                f"{method}: {values.mean():.4f} dB here, {recorded[method]:.4f} dB in "
+                f"denoisers.json: its runs or data are not the ones scored there; make it "
+                f"again with python -m analyses denoisers")
+    pairs = [{"filter": t["method"], "learned": label, **paired(psnr[t["method"]], psnr[label])}
+             for t in tuned for label in LEARNED]
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with publishing.staged(args.out_dir / "paired") as stage:
+        (stage / "paired.json").write_text(json.dumps({
+            "sigma": DEFAULT_NOISE_STD, "images": n, "test_noise_seed": den["test_noise_seed"],
+            "learned_seeds": {label: sorted(den["groups"][label]) for label in LEARNED},
+            "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
+            "pairs": pairs}, indent=1) + "\n")
+    for p in pairs:
+        print(f"{p['filter']:36s} minus {p['learned']:20s} {p['mean']:+.2f} dB "
+              f"[{p['ci95'][0]:+.2f}, {p['ci95'][1]:+.2f}], ahead on {100 * p['share_ahead']:.0f} %"
+              f" of {p['n']} images")
+    print(f"written to {args.out_dir / 'paired'}")
