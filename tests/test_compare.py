@@ -306,6 +306,10 @@ def test_q1_experiment_end_to_end(fake_data, tmp_path):
         "--seconds", "0.2", "--floor-seconds", "0.2", "--seeds", "2", "--noise-repeats", "5",
         "--lr-grid", "0.01", "0.1", "1") == 0
     summary = json.loads((tmp_path / "q1" / "q1_results.json").read_text())
+    # The loss of predicting the mean image, worked out here on the same 200 images.
+    x = fm.load_split(fake_data, "train", verify_md5=False)[0][:200].double()
+    assert summary["mean_image_loss"] == pytest.approx(float(((x - x.mean(dim=0)) ** 2).mean()),
+                                                       rel=1e-5)
     variants = summary["variants"]
     assert {name: v["batch_size"] for name, v in variants.items()} == {
         "batch": 200, "mini-batch": 128, "stochastic": 1}

@@ -177,6 +177,27 @@ def test_d_bench_says_in_one_line_when_its_measured_run_fails(tmp_path):
         bench.peak_rss_of_plain_run(args)
 
 
+def test_d_bench_reports_the_childs_peak_rss_in_mebibytes(tmp_path, monkeypatch):
+    """Linux reports ru_maxrss in kilobytes (KiB): 3 * 1024 of them are 3.0 MB here."""
+    import resource
+    from types import SimpleNamespace
+    bench = load_tool(ROOT / "benchmarks" / "bench.py", "bench")
+    monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: SimpleNamespace(
+        returncode=0, stderr=""))
+    monkeypatch.setattr(resource, "getrusage", lambda who: SimpleNamespace(ru_maxrss=3 * 1024))
+    args = SimpleNamespace(rss_epochs=1, data_dir=tmp_path, train_limit=None, skip_md5=True)
+    assert bench.peak_rss_of_plain_run(args)[0] == 3.0
+
+
+def test_d_a_dangling_link_is_never_a_target(tmp_path):
+    import publishing
+    link = tmp_path / "results.json"
+    link.symlink_to(tmp_path / "elsewhere" / "results.json")  # points nowhere (yet)
+    with pytest.raises(publishing.PublishError, match="not a regular file"):
+        publishing.check_target(link, ".json")
+    assert not (tmp_path / "elsewhere").exists()
+
+
 # ----------------------------------------------------------------------------- nested runs
 
 def test_a_run_is_never_published_over_a_folder_that_holds_another_run(fake_data, tmp_path):
