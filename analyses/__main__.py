@@ -19,8 +19,8 @@ ANALYSES = {
     "denoisers": ("analyses.denoisers", "Q3: the DAE against tuned classical filters and PCA-k "
                                         "and BM3D (PSNR, SSIM), over seeds; noise and width sweeps"),
     "paired": ("analyses.paired", "Q3: the filters' leads over the DAE image by image: mean "
-                                  "PSNR difference, 95 % interval over images, share ahead "
-                                  "(needs the denoiser comparison)"),
+                                  "PSNR difference, its 95-percent interval over images, "
+                                  "share ahead (needs the denoiser comparison)"),
     "variant": ("analyses.variants", "ex09.py with another network: sheet, mirrored (decoder "
                                      "8-16-32-64-128), linear-code (no ReLU on the code) or "
                                      "widthW (narrow layers widened to W)"),
