@@ -11,7 +11,8 @@ image instead. Each filter of FILTERS, at the values denoisers.json records as t
 its seeds) are scored on the same noisy images; for every pair, filter minus learned model:
 the mean over images of the per-image PSNR difference, its sd, a 95 % t interval of the mean
 (images as the sample; the noise draw and the test images are fixed, so this is the spread
-over images only) and the share of images where the filter is ahead. Each method's mean PSNR
+over images only) and the share of images where the filter is ahead; the same for each
+filter's clipping-aware pipeline against its blind one. Each method's mean PSNR
 is checked against denoisers.json: a mismatch means its runs or data are not the ones scored
 there, and nothing is written.
 """
@@ -110,13 +111,16 @@ def run(args):
                 f"again with python -m analyses denoisers")
     pairs = [{"filter": t["method"], "learned": label, **paired(psnr[t["method"]], psnr[label])}
              for t in tuned for label in LEARNED]
+    # What telling a filter the noise model gains it, image by image: aware minus blind.
+    gains = [{"filter": t["filter"], **paired(psnr[t["method"]], psnr[t["filter"]])}
+             for t in tuned if t["pipeline"] != "blind" and t["filter"] in psnr]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "paired") as stage:
         (stage / "paired.json").write_text(json.dumps({
             "sigma": DEFAULT_NOISE_STD, "images": n, "test_noise_seed": den["test_noise_seed"],
             "learned_seeds": {label: sorted(den["groups"][label]) for label in LEARNED},
             "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
-            "pairs": pairs}, indent=1) + "\n")
+            "pairs": pairs, "aware_minus_blind": gains}, indent=1) + "\n")
     for p in pairs:
         print(f"{p['filter']:36s} minus {p['learned']:20s} {p['mean']:+.2f} dB "
               f"[{p['ci95'][0]:+.2f}, {p['ci95'][1]:+.2f}], ahead on {100 * p['share_ahead']:.0f} %"

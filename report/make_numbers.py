@@ -683,6 +683,10 @@ def paired_numbers(pairs):
         low, high = (number(x) for x in p["ci95"])
         m[name] = (f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]")
         m[name + "Share"] = pct(p["share_ahead"])
+    for g in pairs["aware_minus_blind"]:
+        low, high = (number(x) for x in g["ci95"])
+        m["PairedGain" + short[g["filter"]]] = (f"${number(g['mean']):+.2f}$\\,dB "
+                                               f"[${low:+.2f}$, ${high:+.2f}$]")
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
     return m
 
