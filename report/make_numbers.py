@@ -585,6 +585,7 @@ def denoiser_numbers(den):
     m["CodeMaxPsnr"] = spread(widest["subset"]["psnr_db"], f2)
     m["CodeMaxSsim"] = mean_sd(widest["subset"]["ssim"], f3)
     m["CodeMaxGapTop"] = f2(psnr(top) - psnr(widest))
+    m["CodeMaxGapBm"] = f2(psnr(awbm) - psnr(widest))
     m["CodeMaxSeedsAboveTop"] = str(sum(
         r["subset"]["psnr_db"] > psnr(top) for r in den["rows"]
         if r["sigma"] == 0.5 and r["method"] == "DAE, code size 128"))

@@ -273,15 +273,18 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     assert pair["sd"] == pytest.approx(d.std(ddof=1), abs=1e-4)
     assert pair["ci95"] == pytest.approx([d.mean() - half, d.mean() + half], abs=1e-4)
     assert pair["share_ahead"] == np.mean(d > 0) and pair["n"] == 10
-    # A comparison made from other runs is refused, nothing published.
+    # A comparison made from other runs or other filter settings is refused, nothing published.
     shutil.rmtree(out_dir / "paired")
     path = out_dir / "denoisers" / "denoisers.json"
-    edited = json.loads(path.read_text())
-    next(s for s in edited["summary"] if s["method"] == "DAE")["subset"]["psnr_db"]["mean"] += 1
-    path.write_text(json.dumps(edited))
-    assert analyses_main("paired", *common) == 1
-    assert "not the ones scored there" in capsys.readouterr().err
-    assert not (out_dir / "paired").exists()
+    original = path.read_text()
+    for method in ("DAE", "Gaussian, clipping-aware"):
+        edited = json.loads(original)
+        next(s for s in edited["summary"] if s["method"] == method)["subset"]["psnr_db"][
+            "mean"] += 1
+        path.write_text(json.dumps(edited))
+        assert analyses_main("paired", *common) == 1
+        assert f"{method}: " in capsys.readouterr().err
+        assert not (out_dir / "paired").exists()
     path.unlink()
     assert analyses_main("paired", *common) == 1
     assert "python -m analyses denoisers" in capsys.readouterr().err
