@@ -141,6 +141,8 @@ def test_compare_measures_what_it_says(tiny_runs, fake_data, capsys):
         return ex09.evaluate(denoise, noisy, x_test)
 
     reported = summary["denoising"][1]["mse_noisy_input"]
+    assert summary["denoising"][1]["mse_clean_input"] == pytest.approx(
+        ex09.evaluate(denoise, x_test, x_test), rel=1e-5)  # its output for the clean images
     assert summary["test_noise_seed"] == TEST_NOISE_SEED
     assert reported == pytest.approx(noisy_mse(TEST_NOISE_SEED), rel=1e-5)
     assert reported != pytest.approx(noisy_mse(TEST_NOISE_SEED + 1), rel=1e-5)
@@ -426,6 +428,13 @@ def test_seed_study_end_to_end_reuses_finished_runs(fake_data, tmp_path, runs_fr
     assert all(r["test_mse"] == pytest.approx(expected, rel=1e-6) for r in pca_noisy)
     assert len(result["cka"]["plain vs plain, two seeds"]) == 1
     assert all(0 < v < 1 - 1e-9 for v in result["cka"]["plain vs denoise, same seed"])
+    # Linear CKA of seed 1's AE and DAE codes of the clean test images, worked out here.
+    with torch.no_grad():
+        h = [runs.load_run(tmp_path, f"seed1/{mode}")["model"].f(x_test).double()
+             for mode in ("plain", "denoise")]
+    a, b = (x - x.mean(dim=0) for x in h)
+    cka = float((b.T @ a).norm() ** 2 / ((a.T @ a).norm() * (b.T @ b).norm()))
+    assert result["cka"]["plain vs denoise, same seed"][0] == pytest.approx(cka, rel=1e-5)
     assert [r["class"] for r in result["per_class"][:10]] == list(ex09.CLASS_NAMES)
     for name in ("seeds.png", "tsne_denoise_noisy.png"):
         assert (tmp_path / "seeds" / name).read_bytes()[:4] == b"\x89PNG"
