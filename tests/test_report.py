@@ -312,11 +312,15 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     gains = [parse_spread(m[k]) for k in ("MirMseGain", "MirPsnrGain")]
     holds("seeds, its mean gain above one sd",
           gains[1][0] > gains[1][1] > 0)
+    mirrored = json.loads((FIG / "mirrored" / "mirrored.json").read_text())["dead_at_start"]
+    holds("where only the printed decoder starts dead",
+          int(m["MirMseGainLargestSeed"]) in mirrored["as printed (8-8-32)"]
+          and int(m["MirMseGainLargestSeed"]) not in mirrored["mirrored (8-16-32)"])
     holds("while its MSE change is smaller than its sd", abs(gains[0][0]) < gains[0][1])
     holds("By SSIM, blind BM3D and non-local means",
           min(float(m["BmSsim"]), float(m["BlindTopSsim"])) > max(
               s["subset"]["ssim"]["mean"] for s in at.values() if s["kind"] == "learned"))
-    assert checked == 32
+    assert checked == 33
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
