@@ -240,6 +240,11 @@ def test_denoiser_comparison_end_to_end(fake_data, tmp_path, capsys, monkeypatch
     assert ranked == sorted(ranked, reverse=True) and ranked[0] > ranked[-1]
     for name in ("standing.png", "tuning.png", "examples.png"):
         assert (tmp_path / "denoisers" / name).read_bytes()[:4] == b"\x89PNG"
+    # The background's mean under the noise, E clip(-1 + 0.5 Z, -1, 1), worked out here.
+    from scipy.stats import norm
+    top = 2 / 0.5
+    background = -0.5 - (norm.cdf(top) - 0.5) + 0.5 * (norm.pdf(0) - norm.pdf(top)) + norm.sf(top)
+    assert result["clipped_background_mean"]["0.5"] == pytest.approx(background, abs=1e-6)
     paired_study_on(fake_data, tmp_path, capsys, monkeypatch, result, noisy, x_test)
 
 
