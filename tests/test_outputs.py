@@ -75,10 +75,14 @@ def test_g_a_negative_loss_is_refused(project):
     refused(project, "final_test_loss is -3.5")
 
 
-def test_g_a_seed_one_pair_of_other_settings_beside_the_seed_study_is_refused(project):
+@pytest.mark.parametrize("key, value, shown", [
+    ("batch_size", 64, "batch_size 64 (not 128)"), ("lr", 0.01, "lr 0.01 (not 0.001)"),
+    ("weight_decay", 0.0, "weight_decay 0.0 (not 1e-05)")])
+def test_g_a_seed_one_pair_of_other_settings_beside_the_seed_study_is_refused(project, key,
+                                                                              value, shown):
     edit_json(project / "figures" / "seed1" / "plain" / "metrics.json",
-              lambda m: m["config"].update(batch_size=64))
-    refused(project, "seed1/plain was made with other settings", "batch_size 64 (not 128)")
+              lambda m: m["config"].update({key: value}))
+    refused(project, "seed1/plain was made with other settings", shown)
 
 
 def test_g_a_seed_one_run_trained_for_fewer_epochs_is_refused(project):
