@@ -102,13 +102,17 @@ def test_wrong_image_size_is_named(dataset):
     expect_error(data_dir, "test", "t10k-images-idx3-ubyte.gz", "sizes")
 
 
-def test_missing_data_bytes_are_named(dataset):
-    data_dir, raw = dataset
-    path = raw / "t10k-labels-idx1-ubyte.gz"
+def rewrite_gzip(path, change):
+    """Replace a gzip file's content by change(content), still well-formed gzip."""
     with gzip.open(path, "rb") as handle:
         content = handle.read()
     with gzip.open(path, "wb") as handle:
-        handle.write(content[:-3])  # header says 10 labels, 7 follow
+        handle.write(change(content))
+
+
+def test_missing_data_bytes_are_named(dataset):
+    data_dir, raw = dataset
+    rewrite_gzip(raw / "t10k-labels-idx1-ubyte.gz", lambda c: c[:-3])  # 10 labels said, 7 follow
     expect_error(data_dir, "test", "t10k-labels-idx1-ubyte.gz", "data bytes")
 
 
@@ -364,11 +368,7 @@ def test_two_downloads_into_one_folder_use_partial_files_of_their_own(tmp_path, 
 
 def test_an_idx_file_with_bytes_after_its_data_is_refused(dataset):
     data_dir, raw = dataset
-    path = raw / "t10k-labels-idx1-ubyte.gz"
-    with gzip.open(path, "rb") as handle:
-        content = handle.read()
-    with gzip.open(path, "wb") as handle:
-        handle.write(content + b"\x00\x01")  # header says 10 labels, 12 follow
+    rewrite_gzip(raw / "t10k-labels-idx1-ubyte.gz", lambda c: c + b"\x00\x01")  # 12 follow
     expect_error(data_dir, "test", "t10k-labels-idx1-ubyte.gz", "need 10 data bytes",
                  "file has 12")
 

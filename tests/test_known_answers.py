@@ -159,6 +159,18 @@ def test_a_best_value_at_either_edge_of_a_grid_is_flagged():
     assert not curves["x"]["at_grid_edge"] and chosen["x"] == 2.0
 
 
+def tiny_denoisers(fake_data, out_dir, *options):
+    """The denoiser comparison on the tiny data, tuned on its last 6 training images."""
+    from analyses.__main__ import main
+    return main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
+                 str(out_dir), "--epochs", "1", "--tsne-samples", "0", "--tune-images", "6",
+                 "--bm3d-tune-images", "2", "--jobs", "1", *options])
+
+
+# Non-local means on 2 images, 5 test images scored, sigma 0.5 only, no BM3D.
+QUICK = ("--nlm-tune-images", "2", "--subset-images", "5", "--sigmas", "0.5", "--skip-bm3d")
+
+
 def test_filters_are_tuned_on_held_out_training_images_never_on_the_test_images(
         fake_data, tmp_path, monkeypatch, capsys):
     seen = []
@@ -174,12 +186,7 @@ def test_filters_are_tuned_on_held_out_training_images_never_on_the_test_images(
     # Two quick filters: the tuning code is the same for all (non-local means takes 40 s).
     monkeypatch.setattr(denoisers, "FILTERS", {k: filters.FILTERS[k] for k in (
         "Gaussian", "total variation")})
-    from analyses.__main__ import main
-    assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
-                 str(tmp_path), "--epochs", "1", "--tsne-samples", "0",
-                 "--tune-images", "6", "--nlm-tune-images", "2",
-                 "--bm3d-tune-images", "2", "--subset-images", "5", "--sigmas", "0.5",
-                 "--jobs", "1", "--skip-bm3d"]) == 0
+    assert tiny_denoisers(fake_data, tmp_path, *QUICK) == 0
     capsys.readouterr()
     x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
     x_test, _ = fm.load_split(fake_data, "test", verify_md5=False)
@@ -225,11 +232,8 @@ def test_each_filter_records_its_own_tuning_images_and_its_score_at_the_librarys
         dataclasses.replace(p, grid=p.grid[:1], factor=None, step=None) for p in params))
         for k, (function, params) in filters.FILTERS.items()
         if k in ("non-local means", "BM3D")})
-    from analyses.__main__ import main
-    assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
-                 str(tmp_path), "--epochs", "1", "--tsne-samples", "0", "--tune-images", "6",
-                 "--nlm-tune-images", "3", "--bm3d-tune-images", "2", "--subset-images", "10",
-                 "--sigmas", "0.1", "0.5", "--jobs", "1"]) == 0
+    assert tiny_denoisers(fake_data, tmp_path, "--nlm-tune-images", "3", "--subset-images", "10",
+                          "--sigmas", "0.1", "0.5") == 0
     capsys.readouterr()
     x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
     clean = x_train[-6:].double().numpy().reshape(-1, 28, 28)
@@ -633,11 +637,7 @@ def test_pca_k_is_tuned_with_exactly_k_components_of_the_training_images(fake_da
     monkeypatch.setattr(denoisers, "learned_groups", lambda args: {})
     monkeypatch.setattr(denoisers, "write", lambda *args: written.update(tuning=args[4]))
     monkeypatch.setattr(denoisers, "FILTERS", {"Gaussian": filters.FILTERS["Gaussian"]})
-    from analyses.__main__ import main
-    assert main(["denoisers", "--data-dir", str(fake_data), "--skip-md5", "--out-dir",
-                 str(tmp_path), "--epochs", "1", "--tsne-samples", "0", "--tune-images", "6",
-                 "--nlm-tune-images", "2", "--bm3d-tune-images", "2", "--subset-images", "5",
-                 "--sigmas", "0.5", "--jobs", "1", "--skip-bm3d"]) == 0
+    assert tiny_denoisers(fake_data, tmp_path, *QUICK) == 0
     capsys.readouterr()
     x_train, _ = fm.load_split(fake_data, "train", verify_md5=False)
     fit, held_out = x_train[:-6].double().numpy(), x_train[-6:].double().numpy()
