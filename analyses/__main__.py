@@ -21,6 +21,9 @@ ANALYSES = {
     "paired": ("analyses.paired", "Q3: the filters' leads over the DAE image by image: mean "
                                   "PSNR difference, its 95-percent interval over images, "
                                   "share ahead (needs the denoiser comparison)"),
+    "dae-tuning": ("analyses.dae_tuning", "Q3: the DAE tuned like the filters (learning rate, "
+                                          "epochs) on the same held-out training images, then "
+                                          "scored on the test images over seeds"),
     "variant": ("analyses.variants", "ex09.py with another network: sheet, mirrored (decoder "
                                      "8-16-32-64-128), linear-code (no ReLU on the code) or "
                                      "widthW (narrow layers widened to W)"),

@@ -83,7 +83,7 @@ def snapshot(folder):
 
 @pytest.mark.parametrize("command", [
     ["ex09.py"], ["-m", "analyses"], ["-m", "analyses", "compare"], ["-m", "analyses", "q1"],
-    ["-m", "analyses", "paired"],
+    ["-m", "analyses", "paired"], ["-m", "analyses", "dae-tuning"],
     ["tools/make_zip.py"], ["tools/reproduce.py"], ["tools/plant_bugs.py"], ["benchmarks/bench.py"],
     ["report/make_numbers.py"],
 ])

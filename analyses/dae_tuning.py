@@ -1,0 +1,237 @@
+"""Does the DAE lose to the filters because they were tuned and it was not? Tune it on the same
+held-out images (Q3, beyond the sheet).
+
+    python -m analyses dae-tuning     # writes figures/dae_tuning/; about 25 minutes on 2 cores
+
+The denoiser comparison (python -m analyses denoisers) tunes every filter on noisy copies of
+the last --tune-images TRAINING images. Here the DAE gets the same images and the same noise
+draw: it trains on the other training images only, with the sheet's loss, optimiser, batch and
+weight decay, and is scored on the held-out images by mean PSNR every --eval-every epochs, for
+each learning rate of --lrs and each width of --widths (8: the sheet's network; W: its narrow
+layers widened to W, as analyses/variants.py), at seed --seed. For each width the learning rate
+and epoch count with the best held-out PSNR are chosen; that setting is trained again at each
+of --extra-seeds, and every seed's network is scored on the fixed noisy test images as the
+denoiser comparison scores its methods (the first --subset-images, and all of them). The test
+images play no part in the choice. Needs the comparison's figures/denoisers/denoisers.json: its
+ranking is drawn again with the tuned networks in it (standing.png).
+"""
+
+import json
+import math
+import time
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+
+import ex09
+import fashion_mnist
+import publishing
+from analyses import variants
+from analyses.denoiser_figures import plot_standing
+from analyses.denoisers import TUNE_NOISE_SEED
+from analyses.paired import read_comparison
+from analyses.measures import mean_psnr, scores, spread
+from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
+
+LRS = (3e-4, 1e-3, 3e-3, 1e-2)  # the sheet's 1e-3 inside, a factor of about 3 apart
+WIDTHS = (8, 128)  # the sheet's network and the best of the width sweep
+LABELS = {8: "DAE, tuned", 128: "DAE, width 128, tuned"}  # in the redrawn ranking
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads <out-dir>/denoisers/denoisers.json; results go to "
+                             "<out-dir>/dae_tuning/")
+    parser.add_argument("--lrs", type=ex09.positive_float, nargs="+", default=list(LRS),
+                        help="Adam learning rates tried")
+    parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
+                        help="networks tuned (8: the sheet's; W: narrow layers widened to W)")
+    parser.add_argument("--epochs", type=ex09.positive_int, default=100,
+                        help="the most epochs tried (the held-out score is read every "
+                             "--eval-every epochs)")
+    parser.add_argument("--eval-every", type=ex09.positive_int, default=10,
+                        help="epochs between two held-out scores: the epoch grid")
+    parser.add_argument("--seed", type=ex09.seed_int, default=1,
+                        help="the seed every setting is tuned at")
+    parser.add_argument("--extra-seeds", type=ex09.seed_int, nargs="*", default=[2, 3],
+                        help="further seeds the chosen setting is trained at")
+    parser.add_argument("--tune-images", type=ex09.positive_int, default=1000,
+                        help="the last N training images, noised, score every setting (the "
+                             "denoiser comparison's tuning images); the DAE trains on the others")
+    parser.add_argument("--subset-images", type=ex09.positive_int, default=1000,
+                        help="the first N test images: the denoiser comparison's scored subset")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="networks trained at a time, one thread each")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def check(args, n_train, n_test, den):
+    if (den["subset_images"], den["test_noise_seed"]) != (min(args.subset_images, n_test),
+                                                          TEST_NOISE_SEED):
+        raise ex09.UsageError(f"denoisers.json scored the first {den['subset_images']} test "
+                              f"images with noise seed {den['test_noise_seed']}; make it again "
+                              f"with --subset-images {args.subset_images}, or pass its value")
+    if args.tune_images >= n_train:
+        raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
+                              f"train on (the training set has {n_train})")
+    if args.eval_every > args.epochs:
+        raise ex09.UsageError(f"--eval-every {args.eval_every} is more than --epochs "
+                              f"{args.epochs}: no epoch would be scored")
+    if args.seed in args.extra_seeds:
+        raise ex09.UsageError(f"--extra-seeds repeats the tuning --seed {args.seed}")
+    args.subset_images = min(args.subset_images, n_test)
+    args.lrs, args.widths = list(dict.fromkeys(args.lrs)), list(dict.fromkeys(args.widths))
+    args.extra_seeds = list(dict.fromkeys(args.extra_seeds))
+
+
+def make_model(width):
+    return ex09.AutoEncoder() if width == 8 else variants.widened_autoencoder(width)
+
+
+def held_out_split(x_train, tune_images):
+    """(the images the DAE trains on, the held-out images, their fixed noisy copies)."""
+    held_out = x_train[-tune_images:]
+    noisy = add_white_noise(held_out, DEFAULT_NOISE_STD,
+                            torch.Generator().manual_seed(TUNE_NOISE_SEED))
+    return x_train[:-tune_images], held_out, noisy
+
+
+@torch.no_grad()
+def denoise(model, noisy):
+    return model.eval()(noisy).numpy()
+
+
+def train(task):
+    """One DAE: {epoch: held-out PSNR} every eval_every epochs and {epoch: weights} at the
+    epochs in task["keep"]. Run in a worker process with one thread."""
+    torch.set_num_threads(1)
+    args = task["args"]
+    x_train, _, _, _ = fashion_mnist.load(args)
+    x_fit, held_out, noisy = held_out_split(x_train, args.tune_images)
+    ex09.set_seeds(task["seed"])  # the same initial weights as ex09.py's run at this seed
+    model = make_model(task["width"])
+    optimizer = ex09.make_optimizer(model, task["lr"], args.weight_decay)
+    shuffle_gen = torch.Generator().manual_seed(task["seed"])
+    noise_gen = torch.Generator().manual_seed(task["seed"] + 2)
+    clean = held_out.numpy().reshape(-1, 28, 28)
+    curve, kept = {}, {}
+    for epoch in range(1, task["epochs"] + 1):
+        loss = ex09.train_epoch(model, optimizer, nn.MSELoss(), x_fit, args.batch_size,
+                                shuffle_gen, DEFAULT_NOISE_STD, noise_gen)
+        if not math.isfinite(loss):  # a diverged setting scores nothing from here on
+            break
+        if epoch % args.eval_every == 0:
+            curve[epoch] = mean_psnr(denoise(model, noisy).reshape(-1, 28, 28), clean)
+        if epoch in task["keep"]:
+            kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+    return {"width": task["width"], "lr": task["lr"], "seed": task["seed"],
+            "held_out_psnr_db": curve, "weights": kept}
+
+
+def run_all(tasks, jobs):
+    if jobs == 1 or len(tasks) == 1:
+        return [train(t) for t in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(min(jobs, len(tasks))) as pool:
+        return list(pool.map(train, tasks))
+
+
+def choose(results, width):
+    """The (learning rate, epoch) of the best held-out PSNR of this width's grid."""
+    return max(((r["lr"], epoch, psnr) for r in results if r["width"] == width
+                for epoch, psnr in r["held_out_psnr_db"].items()), key=lambda c: c[2])
+
+
+def run(args):
+    started = time.perf_counter()
+    torch.set_flush_denormal(True)
+    den = read_comparison(args.out_dir)  # before any training: without it nothing is drawn
+    x_train, _, x_test, _ = fashion_mnist.load(args)
+    check(args, len(x_train), len(x_test), den)
+    args.batch_size, args.weight_decay = 128, 1e-5  # the sheet's (Q2c), as the DAE was trained
+    epochs_scored = list(range(args.eval_every, args.epochs + 1, args.eval_every))
+    grid = run_all([{"args": args, "width": w, "lr": lr, "seed": args.seed,
+                     "epochs": args.epochs, "keep": epochs_scored}
+                    for w in args.widths for lr in args.lrs], args.jobs)
+    chosen = {w: choose(grid, w) for w in args.widths}
+    for w, (lr, epoch, psnr) in chosen.items():
+        print(f"width {w}: chosen lr {lr:g}, {epoch} epochs (held-out PSNR {psnr:.3f} dB)",
+              flush=True)
+    extra = run_all([{"args": args, "width": w, "lr": chosen[w][0], "seed": s,
+                      "epochs": chosen[w][1], "keep": [chosen[w][1]]}
+                     for w in args.widths for s in args.extra_seeds], args.jobs)
+    noisy_test = add_white_noise(x_test, DEFAULT_NOISE_STD,
+                                 torch.Generator().manual_seed(TEST_NOISE_SEED))
+    clean_test = x_test.numpy().reshape(-1, 28, 28)
+    n = args.subset_images
+    tuned = {}
+    for w, (lr, epoch, _) in chosen.items():
+        per_seed = {}
+        for r in grid + extra:
+            if r["width"] == w and r["lr"] == lr and epoch in r["weights"]:
+                model = make_model(w)
+                model.load_state_dict(r["weights"][epoch])
+                out = denoise(model, noisy_test)
+                per_seed[r["seed"]] = {"subset": scores(out[:n], clean_test[:n]),
+                                       "all": scores(out, clean_test)}
+        tuned[w] = {"lr": lr, "epochs": epoch, "seeds": sorted(per_seed),
+                    "per_seed": per_seed,
+                    "subset_psnr_db": spread([v["subset"]["psnr_db"] for v in per_seed.values()]),
+                    "subset_ssim": spread([v["subset"]["ssim"] for v in per_seed.values()]),
+                    "all_psnr_db": spread([v["all"]["psnr_db"] for v in per_seed.values()])}
+    record = {
+        "sigma": DEFAULT_NOISE_STD, "lrs": args.lrs, "widths": args.widths,
+        "epochs": args.epochs, "eval_every": args.eval_every, "seed": args.seed,
+        "extra_seeds": args.extra_seeds, "tune_images": args.tune_images,
+        "tune_noise_seed": TUNE_NOISE_SEED, "subset_images": n,
+        "test_noise_seed": TEST_NOISE_SEED, "batch_size": args.batch_size,
+        "weight_decay": args.weight_decay, "train_images": len(x_train) - args.tune_images,
+        "curves": [{"width": r["width"], "lr": r["lr"],
+                    "held_out_psnr_db": {str(e): p for e, p in r["held_out_psnr_db"].items()}}
+                   for r in grid],
+        "tuned": {str(w): v for w, v in tuned.items()},
+        "jobs": args.jobs, "wall_seconds": round(time.perf_counter() - started, 1)}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with publishing.staged(args.out_dir / "dae_tuning") as stage:
+        (stage / "dae_tuning.json").write_text(json.dumps(record, indent=1) + "\n")
+        draw(record, den, stage)
+    for w, t in tuned.items():
+        p = t["subset_psnr_db"]
+        print(f"width {w}, tuned: test PSNR {p['mean']:.2f} +- {p['sd']:.2f} dB "
+              f"[{p['min']:.2f}, {p['max']:.2f}] over seeds {t['seeds']}")
+    print(f"written to {args.out_dir / 'dae_tuning'}")
+
+
+def draw(record, den, stage):
+    """The tuning curves, and the denoiser comparison's ranking with the tuned networks added."""
+    plot_curves(record, stage / "dae_tuning.png")
+    added = [{"sigma": record["sigma"], "method": LABELS.get(int(w), f"DAE, width {w}, tuned"),
+              "kind": "learned", "subset": {"psnr_db": t["subset_psnr_db"]}}
+             for w, t in record["tuned"].items()]
+    plot_standing(den["summary"] + added, SimpleNamespace(
+        subset_images=den["subset_images"], sigmas=den["sigmas"], widths=den["widths"],
+        sweep_seeds=den["sweep_seeds"]), stage / "standing.png")
+
+
+def plot_curves(record, path):
+    """Held-out PSNR against epochs, one line per learning rate, one panel per width."""
+    plt = ex09._matplotlib()
+    widths = record["widths"]
+    fig, axes = plt.subplots(1, len(widths), figsize=(min(6.5, 3.25 * len(widths)), 2.9),
+                             squeeze=False, sharey=True)
+    for ax, w in zip(axes[0], widths):
+        lr, epoch = record["tuned"][str(w)]["lr"], record["tuned"][str(w)]["epochs"]
+        for c in (c for c in record["curves"] if c["width"] == w):
+            points = sorted((int(e), p) for e, p in c["held_out_psnr_db"].items())
+            if points:
+                ax.plot(*zip(*points), marker="o", ms=3, label=f"lr {c['lr']:g}")
+        ax.plot([epoch], [max(c["held_out_psnr_db"][str(epoch)] for c in record["curves"]
+                              if c["width"] == w and c["lr"] == lr)],
+                marker="*", ms=14, color="black", ls="none", label="chosen")
+        ax.set_title("the sheet's DAE (width 8)" if w == 8 else f"DAE widened to {w}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("PSNR on held-out images (dB)")
+        ax.grid(True, alpha=0.3)
+    axes[0][-1].legend(loc="lower right")
+    ex09.save(fig, path)

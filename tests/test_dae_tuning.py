@@ -1,0 +1,130 @@
+"""The DAE tuned like the filters (python -m analyses dae-tuning): it never trains on the
+held-out images it is scored on, those carry the filters' tuning noise, the choice is the best
+held-out score, and the report's numbers follow from its record."""
+
+import json
+import sys
+
+import pytest
+import torch
+
+import ex09
+import fashion_mnist as fm
+from analyses import dae_tuning, denoisers
+from analyses.measures import spread
+from noise import DEFAULT_NOISE_STD, add_white_noise
+
+sys.path.insert(0, str(ex09.HERE / "report"))
+import make_numbers  # noqa: E402
+
+
+def analyses_main(*args):
+    from analyses.__main__ import main
+    return main([str(a) for a in args])
+
+
+def test_the_dae_is_tuned_on_held_out_images_it_never_trains_on(fake_data, tmp_path,
+                                                                  monkeypatch, capsys):
+    x_train = fm.load_split(fake_data, "train", verify_md5=False)[0]
+    tune = 50
+    seen, drawn = [], []
+    real_epoch = ex09.train_epoch
+    den = {"subset_images": 40, "test_noise_seed": 1, "summary": [], "sigmas": [0.5],
+           "widths": [8], "sweep_seeds": [1]}
+    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: den)
+    monkeypatch.setattr(dae_tuning, "plot_standing",
+                        lambda summary, args, path: drawn.append(summary))
+
+    def recording_epoch(model, optimizer, loss_fn, x, *rest):
+        seen.append(x.clone())
+        return real_epoch(model, optimizer, loss_fn, x, *rest)
+    monkeypatch.setattr(ex09, "train_epoch", recording_epoch)
+    assert analyses_main("dae-tuning", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                         tmp_path, "--jobs", "1", "--epochs", "4", "--eval-every", "2",
+                         "--lrs", "1e-3", "3e-2", "--widths", "8", "16", "--extra-seeds", "2",
+                         "--tune-images", tune, "--subset-images", "40") == 0
+    capsys.readouterr()
+    # Every epoch of every network trained on the training images less the held-out ones.
+    assert seen and all(torch.equal(x, x_train[:-tune]) for x in seen)
+    record = json.loads((tmp_path / "dae_tuning" / "dae_tuning.json").read_text())
+    assert record["train_images"] == len(x_train) - tune and record["wall_seconds"] > 0
+    for width in (8, 16):
+        scored = [(c["held_out_psnr_db"][e], c["lr"], int(e)) for c in record["curves"]
+                  if c["width"] == width for e in c["held_out_psnr_db"]]
+        assert sorted(int(e) for c in record["curves"] if c["width"] == width
+                      for e in c["held_out_psnr_db"]) == [2, 2, 4, 4]
+        best = max(scored)
+        tuned = record["tuned"][str(width)]
+        assert (tuned["lr"], tuned["epochs"]) == (best[1], best[2])
+        assert tuned["seeds"] == [1, 2]  # the tuning seed, then the extra one
+        psnrs = [tuned["per_seed"][str(s)]["subset"]["psnr_db"] for s in (1, 2)]
+        assert tuned["subset_psnr_db"] == pytest.approx(spread(psnrs))
+    assert (tmp_path / "dae_tuning" / "dae_tuning.png").exists()
+    # The comparison's ranking is drawn again with each tuned network's test PSNR in it.
+    assert [(s["method"], s["subset"]["psnr_db"]) for s in drawn[0]] == [
+        (dae_tuning.LABELS.get(w, f"DAE, width {w}, tuned"),
+         record["tuned"][str(w)]["subset_psnr_db"]) for w in (8, 16)]
+
+
+def test_the_held_out_images_carry_the_filters_tuning_noise():
+    x = torch.rand(30, 784) * 2 - 1
+    fit, held_out, noisy = dae_tuning.held_out_split(x, 10)
+    assert torch.equal(fit, x[:20]) and torch.equal(held_out, x[20:])
+    expected = add_white_noise(x[20:], DEFAULT_NOISE_STD,
+                               torch.Generator().manual_seed(denoisers.TUNE_NOISE_SEED))
+    assert torch.equal(noisy, expected)
+
+
+def test_a_repeated_seed_or_an_empty_epoch_grid_is_refused(fake_data, tmp_path, capsys,
+                                                          monkeypatch):
+    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: {
+        "subset_images": 120, "test_noise_seed": 1})
+    common = ["dae-tuning", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path,
+              "--tune-images", "50"]
+    assert analyses_main(*common, "--seed", "2", "--extra-seeds", "2") == 1
+    assert "repeats the tuning --seed" in capsys.readouterr().err
+    assert analyses_main(*common, "--epochs", "5", "--eval-every", "10") == 1
+    assert "no epoch would be scored" in capsys.readouterr().err
+    assert not (tmp_path / "dae_tuning").exists()
+
+
+def test_without_the_denoiser_comparison_nothing_is_trained(fake_data, tmp_path, capsys,
+                                                            monkeypatch):
+    monkeypatch.setattr(dae_tuning, "train", lambda task: pytest.fail("trained"))
+    assert analyses_main("dae-tuning", "--data-dir", fake_data, "--skip-md5", "--out-dir",
+                         tmp_path, "--tune-images", "50") == 1
+    assert "python -m analyses denoisers" in capsys.readouterr().err
+
+
+def tuning_record(lr_best):
+    curve = {"10": 17.0, "50": 18.0, "100": 18.4}
+    better = {"10": 17.5, "50": 18.6, "100": 18.9}
+    per_seed = {str(s): {"subset": {"psnr_db": p}} for s, p in ((1, 18.8), (2, 19.0), (3, 20.5))}
+    tuned = {"lr": lr_best, "epochs": 100, "seeds": [1, 2, 3], "per_seed": per_seed,
+             "subset_psnr_db": spread([18.8, 19.0, 20.5]),
+             "subset_ssim": spread([0.6, 0.61, 0.62]), "all_psnr_db": spread([18.7, 19.0, 20.4])}
+    return {"lrs": [3e-4, 1e-3, 3e-3, 1e-2], "epochs": 100, "eval_every": 10, "seed": 1,
+            "train_images": 59000, "wall_seconds": 1530.0,
+            "curves": [{"width": w, "lr": lr, "held_out_psnr_db": better if lr == lr_best
+                        else curve} for w in (8, 128) for lr in (3e-4, 1e-3, 3e-3, 1e-2)],
+            "tuned": {"8": tuned, "128": tuned}}
+
+
+def test_the_reports_tuning_numbers_follow_from_the_record():
+    den = {"summary": [{"method": "non-local means, clipping-aware", "sigma": 0.5,
+                        "kind": "filter", "subset": {"psnr_db": {"mean": 20.0}}},
+                       {"method": "BM3D, clipping-aware", "sigma": 0.5, "kind": "filter",
+                        "subset": {"psnr_db": {"mean": 19.9}}},
+                       {"method": "DAE", "sigma": 0.5, "kind": "learned",
+                        "subset": {"psnr_db": {"mean": 17.0}, "ssim": {"mean": 0.65}}}]}
+    m = make_numbers.tuning_numbers(tuning_record(3e-3), den)
+    assert m["TunDaeLr"] == "0.003" and m["TunDaeEpochs"] == "100"
+    assert m["TunWallMinutes"] == "26"  # 1530 s
+    assert m["TunDaeHeldOutGain"] == "0.90"  # 18.9 chosen - 18.0 at the sheet's lr, 50 epochs
+    assert m["TunDaeLastStepGain"] == "0.30"  # 18.9 at 100 - 18.6 at 50: the grid's last step
+    assert m["TunDaeGapTop"] == "0.57"  # 20.0 - 19.43
+    assert m["TunDaeSeedsAboveTop"] == "1"  # 20.5
+    assert m["TunDaeGapBm"] == "0.47" and m["TunDaeGapSds"] == "0.5"  # 0.47 / sd 0.93
+    assert m["BestLearnedSsimAll"] == "0.650"  # the untuned DAE's 0.65 above the tuned 0.61
+    assert m["TunDaeLrAtEdge"] == "no"
+    assert make_numbers.tuning_numbers(tuning_record(1e-2), den)["TunDaeLrAtEdge"] == "yes"
