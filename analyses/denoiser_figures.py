@@ -94,8 +94,10 @@ def plot_standing(summary, args, path):
     at = {s["method"]: s for s in summary if s["sigma"] == DEFAULT_NOISE_STD}
     blind = [m for m in at if at[m]["kind"] in ("filter", "pca", "input")
              and not m.endswith(", clipping-aware") and "(the code size)" not in m]
-    pairs = {m: next((a for a in at if a.endswith(", clipping-aware") and
-                      a.split(" (")[0].split(",")[0] == m.split(" (")[0]), None) for m in blind}
+    # The median keeps the clipped median: no mean correction applies, so it is drawn blind only.
+    pairs = {m: None if m == "median" else next(
+        (a for a in at if a.endswith(", clipping-aware") and
+         a.split(" (")[0].split(",")[0] == m.split(" (")[0]), None) for m in blind}
     learned = [m for m in at if at[m]["kind"] in ("learned", "reference")
                and not m.startswith(("DAE trained", "DAE, code size")) or m == "DAE, code size 128"]
 
@@ -126,7 +128,7 @@ def plot_standing(summary, args, path):
     rank_ax.set_title(rf"$\sigma$ = {DEFAULT_NOISE_STD:g}, first {args.subset_images} test "
                       f"images", fontsize=8)
     rank_ax.grid(True, axis="x", alpha=0.3)
-    others = [m for m in FILTERS if m != "BM3D"  # the filters that were run
+    others = [m for m in FILTERS if m not in ("BM3D", "median")  # the filters that were run
               and level(DEFAULT_NOISE_STD, f"{m}, clipping-aware")]
     ceiling = level(DEFAULT_NOISE_STD, CEILING)
     for ax, xs, pick, xlabel in (

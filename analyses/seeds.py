@@ -140,31 +140,49 @@ SHORT = {"plain": "AE", "plain (noisy input)": "AE\n+noise", "denoise": "DAE",
          "DAE-DAE\n2 seeds"}
 
 
+PLOTTED = ("test_mse", "knn5_accuracy", "live_units", "silhouette_2d")  # trustworthiness:
+# 0.994-0.997 in every row of the report's table, so not drawn (it stays in seeds.json)
+
+
 def plot(rows, cka, path):
+    """Every seed's value of each measure as a dot, the seeds side by side (no dot hides
+    another), and the CKA of every pair of runs; colours by input, in a legend of their own."""
     plt = ex09._matplotlib()
     models = list(dict.fromkeys(r["model"] for r in rows))
     titles = {"test_mse": "test MSE (vs clean image)", "knn5_accuracy": "5-NN accuracy of code",
-              "live_units": "live code units (of 8)", "trustworthiness": "t-SNE trustworthiness",
-              "silhouette_2d": "silhouette of 2-D map"}
-    ylabels = {"test_mse": "MSE", "knn5_accuracy": "accuracy", "live_units": "units",
-               "trustworthiness": "trustworthiness", "silhouette_2d": "silhouette",
-               "linear CKA of two codes": "CKA"}
+              "live_units": "live code units (of 8)", "silhouette_2d": "silhouette of 2-D map"}
+    ylabels = {"test_mse": "MSE", "knn5_accuracy": "accuracy (%)", "live_units": "units",
+               "silhouette_2d": "silhouette", "linear CKA of two codes": "CKA"}
+    scale = {"knn5_accuracy": 100}
+    colours = {"clean test images": "tab:blue", "noisy test images": "tab:red",
+               "CKA of two runs' codes": "tab:green"}
     fig, axes = plt.subplots(2, 3, figsize=(6.5, 4.9))
     panels = [(titles[key], ylabels[key], {
-        m: [r[key] for r in rows if r["model"] == m and r[key] is not None] for m in models})
-        for key in SCALARS]
+        m: [scale.get(key, 1) * r[key] for r in rows if r["model"] == m and r[key] is not None]
+        for m in models}) for key in PLOTTED]
     panels.append(("linear CKA of two codes", ylabels["linear CKA of two codes"], cka))
     for ax, (title, ylabel, groups) in zip(axes.flat, panels):
         for i, (name, values) in enumerate(groups.items()):
-            colour = "tab:red" if "noisy" in name else "tab:green" if " vs " in name else "tab:blue"
-            ax.plot([i] * len(values), values, "o", alpha=0.6, markersize=4, color=colour)
+            values = values[:1] if name.startswith("PCA") else values  # no seed: one value
+            colour = (colours["noisy test images"] if "noisy" in name else
+                      colours["CKA of two runs' codes"] if " vs " in name else
+                      colours["clean test images"])
+            offsets = (np.arange(len(values)) - (len(values) - 1) / 2) * min(
+                0.08, 0.6 / max(len(values), 1))  # seeds (or pairs) side by side
+            ax.plot(i + offsets, values, "o", alpha=0.7, markersize=3.5, color=colour)
         ax.set_xticks(range(len(groups)), [SHORT.get(n, n) for n in groups], fontsize=7)
         ax.set_title(title)
         ax.set_ylabel(ylabel, fontsize=7.5)
         ax.set_xlabel("pair of runs" if groups is cka else "model (input)", fontsize=7.5)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"Each dot one seed ({len(set(r['seed'] for r in rows))} seeds); PCA: PCA-8; "
-                 f"+noise: the fixed noisy copy of the test set as input", fontsize=8.5)
+    legend = axes.flat[-1]
+    legend.axis("off")
+    for label, colour in colours.items():
+        legend.plot([], [], "o", color=colour, label=label)
+    legend.legend(loc="center", title="dots (one per seed;\nPCA-8: one value)", fontsize=7.5,
+                  title_fontsize=7.5)
+    fig.suptitle(f"{len(set(r['seed'] for r in rows))} seeds side by side in each column; "
+                 f"PCA: PCA-8; +noise: the fixed noisy test set as input", fontsize=8.5)
     ex09.save(fig, path)
 
 

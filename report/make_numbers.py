@@ -196,6 +196,7 @@ def collect(root=ROOT):
     den = load_json(fig / "denoisers" / "denoisers.json")
     mir = load_json(fig / "mirrored" / "mirrored.json")
     pairs = load_json(fig / "paired" / "paired.json")
+    tun = load_json(fig / "dae_tuning" / "dae_tuning.json")
     bench = load_json(root / "benchmarks" / "results" / "bench.json")
     times = load_json(fig / "reproduce_times.json")
     runs = read_runs(fig, [s for s in seeds["seeds"] if number(s) != 0])
@@ -265,6 +266,9 @@ def collect(root=ROOT):
                                    f"between steps {steps[steps.index(min(drops)) - 1]} and "
                                    f"{max(drops)}" if drops else "none")
     m["RevivalProbe"] = f"{revival['probe_images']:,}".replace(",", "\\,")
+    adam = [r for r in load_csv(fig / "revival" / "revival.csv")
+            if r["variant"] == list(revival["variants"])[0]]
+    m["RevivalAdamFinalUnits"] = adam[-1]["live_decoder_units"]
 
     summary = seeds["summary"]
     m["SeedsN"] = str(len(seeds["seeds"]))
@@ -290,6 +294,7 @@ def collect(root=ROOT):
     m.update(denoiser_numbers(den))
     m.update(mirrored_numbers(mir))
     m.update(paired_numbers(pairs))
+    m.update(tuning_numbers(tun, den))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -316,6 +321,7 @@ def collect(root=ROOT):
     sneaker = [by_seed[("plain", s)]["silhouette_2d_per_class"][CLASS_NAMES.index("Sneaker")]
                for s in seeds["seeds"]]
     m["MapSilSneakerRange"] = f"{min(sneaker):.2f}--{max(sneaker):.2f}"
+    m["KnnSeedZero"] = f"{100 * by_seed[('plain', int(cfg['seed']))]['knn5_accuracy']:.1f}"
     m["DenoiseCleanWorseSeeds"] = str(sum(by_seed[("denoise", s)]["test_mse"]
                                           > by_seed[("plain", s)]["test_mse"]
                                           for s in seeds["seeds"]))
@@ -340,6 +346,16 @@ def collect(root=ROOT):
                  for s in seeds["seeds"]]
     m["LivePairedDiff"] = (f"${statistics.fmean(live_diff):.1f}$~$\\pm$~"
                            f"{statistics.stdev(live_diff):.1f}")
+    half = student.ppf(0.975, len(live_diff) - 1) * statistics.stdev(live_diff) / math.sqrt(
+        len(live_diff))
+    m["LivePairedCi"] = (f"[${statistics.fmean(live_diff) - half:.1f}$, "
+                         f"${statistics.fmean(live_diff) + half:.1f}$]")
+    # Q3b: on the noisy test images, the DAE against the AE of Q2 fed the same images
+    noisy_diff = [by_seed[("denoise (noisy input)", s)]["test_mse"]
+                  - by_seed[("plain (noisy input)", s)]["test_mse"] for s in seeds["seeds"]]
+    m["NoisyMsePairedDiff"] = (f"${statistics.fmean(noisy_diff):+.4f}$~$\\pm$~"
+                               f"{statistics.stdev(noisy_diff):.4f}")
+    m["NoisyDaeBetterSeeds"] = str(sum(d < 0 for d in noisy_diff))
     for key, model in (("Plain", "plain"), ("Denoise", "denoise (noisy input)")):
         s = summary[model]["test_mse"]
         m[f"Seeds{key}CvPct"] = f"{100 * s['sd'] / s['mean']:.0f}"
@@ -384,7 +400,7 @@ def collect(root=ROOT):
     tables["SeedsTableRows"] = [
         [labels[model]] + [mean_sd(summary[model][metric], fmt) if summary[model][metric]["sd"]
                            else fmt(summary[model][metric]["mean"])
-                           for _, metric, fmt in metrics]
+                           for _, metric, fmt in metrics if metric != "trustworthiness"]  # near 1 in every row
         for _, model in models]
     per_class = {(r["model"], r["class"]): r for r in seeds["per_class"]}
     seed0 = next(r for r in seeds["rows"] if r["model"] == "plain" and r["seed"] == int(cfg["seed"]))
@@ -395,7 +411,7 @@ def collect(root=ROOT):
         + [f"${f2(per_class[(model, name)]['silhouette_2d_per_class'])}$"
            for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
-    tables["DenoiseTableRows"] = denoise_table(den)
+    tables["DenoiseTableRows"] = denoise_table(den, tun)
     tables["SweepTableRows"] = sweep_table(den)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
@@ -427,6 +443,7 @@ TABLE_NAMES = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)
                "DAE, code size 128": "DAE, widened to 128",
                "PCA-k (k tuned)": "PCA, $k$ tuned", "PCA-8 (the code size)": "PCA-8",
                CEILING: "AE (Q2) fed the \\emph{clean} input"}
+TUNED_NAMES = {8: "DAE (the sheet's), tuned", 128: "DAE, widened to 128, tuned"}
 
 
 def value_text(method, values):
@@ -444,9 +461,13 @@ def value_text(method, values):
     return ", ".join(parts)
 
 
+MIS_SPECIFIED = "median, clipping-aware"  # the median keeps the clipped median: no mean to correct
+
+
 def standing(den, sigma=0.5):
-    """The summary entries at one noise level by method."""
-    return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma}
+    """The summary entries at one noise level by method (the mis-specified pipeline left out)."""
+    return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma
+            and s["method"] != MIS_SPECIFIED}
 
 
 def base_name(method):
@@ -468,19 +489,36 @@ def classical_pairs(at):
 
 
 def best_aware(at, names):
-    return max((at[f"{n}{AWARE}"] for n in names), key=lambda s: s["subset"]["psnr_db"]["mean"])
+    return max((at[f"{n}{AWARE}"] for n in names if f"{n}{AWARE}" in at),
+               key=lambda s: s["subset"]["psnr_db"]["mean"])
 
 
 def psnr(s, part="subset"):
     return s[part]["psnr_db"]["mean"]
 
 
-def denoise_table(den):
-    """Classical methods blind and clipping-aware side by side, learned rows over seeds, best
-    (of the two pipelines) first; the clean-input AE, no denoiser, last."""
+def tuned_entries(tun):
+    """The DAEs tuned on the held-out images (analyses/dae_tuning.py) as ranking entries:
+    label -> entry shaped like denoisers.json's summary, plus the tuned values' text."""
+    entries = {}
+    for width, t in tun["tuned"].items():
+        label = TUNED_NAMES[int(width)]
+        entries[label] = {"method": label, "kind": "learned",
+                          "subset": {"psnr_db": t["subset_psnr_db"], "ssim": t["subset_ssim"]},
+                          "full": {"psnr_db": t["all_psnr_db"]},
+                          "values_text": f"lr {t['lr']:g}, {t['epochs']} ep., "
+                                         f"$n={t['subset_psnr_db']['n']}$"}
+    return entries
+
+
+def denoise_table(den, tun):
+    """Classical methods blind and clipping-aware side by side, learned rows over seeds (the
+    tuned DAEs among them), best (of the two pipelines) first; the clean-input AE, no denoiser,
+    last."""
     at = standing(den)
     rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
     rows += [(m, at[m], None) for m in LEARNED_SHOWN]
+    rows += [(m, s, None) for m, s in tuned_entries(tun).items()]
     rows.sort(key=lambda r: -max(psnr(s) for s in r[1:] if s))
     rows.append((CEILING, at[CEILING], None))
     table = []
@@ -492,7 +530,7 @@ def denoise_table(den):
         full_cell = "--" if full["full"] is None else f2(psnr(full, "full"))
         if blind["kind"] in ("learned", "reference"):
             p, q = blind["subset"]["psnr_db"], blind["subset"]["ssim"]
-            table.append([label, f"$n={p['n']}$ seeds",
+            table.append([label, blind.get("values_text", f"$n={p['n']}$ seeds"),
                           f"\\multicolumn{{2}}{{c}}{{{spread(p, f2)}}}",
                           f"\\multicolumn{{2}}{{c}}{{{mean_sd(q, f3)}}}", full_cell])
         else:
@@ -658,6 +696,41 @@ def denoiser_numbers(den):
     from analyses.denoiser_figures import median_seed
     m["ExampleDaeSeed"] = str(median_seed(den["rows"], 0.5, "DAE"))
     m["ExampleWideSeed"] = str(median_seed(den["rows"], 0.5, "DAE, code size 128"))
+    return m
+
+
+def tuning_numbers(tun, den):
+    """The DAE tuned in learning rate and epochs on the filters' held-out images: its choice,
+    its held-out gain over the sheet's setting, its test PSNR over seeds, and the leading
+    clipping-aware filter's lead over it."""
+    at = standing(den)
+    top = max((s for s in at.values() if s["method"].endswith(AWARE)), key=psnr)
+    lrs, m = tun["lrs"], {}
+    m["TunLrGrid"] = ", ".join(f"{lr:g}" for lr in lrs)
+    m["TunMaxEpochs"], m["TunEvalEvery"] = str(tun["epochs"]), str(tun["eval_every"])
+    m["TunSeed"] = str(tun["seed"])
+    m["TunWallMinutes"] = f"{tun['wall_seconds'] / 60:.0f}"
+    m["TunTrainImages"] = f"{tun['train_images']:,}".replace(",", "\\,")
+    for key, width in (("Dae", "8"), ("Wide", "128")):
+        t = tun["tuned"][width]
+        curves = {c["lr"]: c["held_out_psnr_db"] for c in tun["curves"] if c["width"] == int(width)}
+        m[f"Tun{key}Lr"], m[f"Tun{key}Epochs"] = f"{t['lr']:g}", str(t["epochs"])
+        m[f"Tun{key}LrAtEdge"] = "yes" if t["lr"] in (min(lrs), max(lrs)) else "no"
+        m[f"Tun{key}Psnr"] = spread(t["subset_psnr_db"], f2)
+        m[f"Tun{key}SeedsN"] = str(t["subset_psnr_db"]["n"])
+        m[f"Tun{key}Seeds"] = ", ".join(map(str, t["seeds"]))
+        best = curves[t["lr"]][str(t["epochs"])]
+        m[f"Tun{key}HeldOutGain"] = f2(best - curves[1e-3]["50"])  # over the sheet's lr, 50 ep.
+        last = sorted(curves[t["lr"]], key=int)
+        m[f"Tun{key}LastStepGain"] = f2(curves[t["lr"]][last[-1]] - curves[t["lr"]][last[-2]])
+        m[f"Tun{key}GapTop"] = f2(psnr(top) - t["subset_psnr_db"]["mean"])
+        m[f"Tun{key}GapBm"] = f2(psnr(at["BM3D" + AWARE]) - t["subset_psnr_db"]["mean"])
+        m[f"Tun{key}GapSds"] = f"{(psnr(at['BM3D' + AWARE]) - t['subset_psnr_db']['mean']) / t['subset_psnr_db']['sd']:.1f}"
+        m[f"Tun{key}SeedsAboveTop"] = str(sum(v["subset"]["psnr_db"] > psnr(top)
+                                              for v in t["per_seed"].values()))
+    learned = [s for s in at.values() if s["kind"] == "learned"]
+    m["BestLearnedSsimAll"] = f3(max([s["subset"]["ssim"]["mean"] for s in learned]
+                                     + [t["subset_ssim"]["mean"] for t in tun["tuned"].values()]))
     return m
 
 
