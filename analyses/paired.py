@@ -2,7 +2,8 @@
 denoiser comparison.)
 
     python -m analyses paired        # writes figures/paired/; about 2 minutes on 2 cores
-    # needs figures/denoisers/ (python -m analyses denoisers) and the runs it read
+    # needs figures/denoisers/ (python -m analyses denoisers) and the runs it read; pairs the
+    # tuned networks too where figures/dae_tuning/ exists (python -m analyses dae-tuning)
 
 The denoiser comparison scores each method once, on one noisy copy of the first
 --subset-images test images: its filters have no spread over seeds. This pairs them image by
@@ -12,8 +13,10 @@ its seeds) are scored on the same noisy images; for every pair, filter minus lea
 the mean over images of the per-image PSNR difference, its sd, a 95 % t interval of the mean
 (images as the sample; the noise draw and the test images are fixed, so this is the spread
 over images only) and the share of images where the filter is ahead; the same for each
-filter's clipping-aware pipeline against its blind one. Each method's mean PSNR
-is checked against denoisers.json: a mismatch means its runs or data are not the ones scored
+filter's clipping-aware pipeline against its blind one. The networks tuned by
+analyses/dae_tuning.py are paired the same way, from the per-image PSNRs it recorded (the mean
+over its scored seeds). Each method's mean PSNR is checked against denoisers.json (the tuned
+networks' against dae_tuning.json): a mismatch means its runs or data are not the ones scored
 there, and nothing is written.
 """
 
@@ -33,6 +36,31 @@ from noise import DEFAULT_NOISE_STD, add_white_noise
 FILTERS = ("non-local means", "BM3D", "total variation")  # the report's leading filters
 LEARNED = ("DAE", "DAE, code size 128")  # the sheet's DAE and the best network
 TOLERANCE_DB = 1e-3  # agreement with denoisers.json's means (float32 model outputs)
+
+
+def tuned_label(width):
+    """The name of a network tuned by analyses/dae_tuning.py, in its figure and here."""
+    return "DAE, tuned" if int(width) == 8 else f"DAE, width {width}, tuned"
+
+
+def read_tuning(out_dir, den):
+    """label -> (each image's PSNR averaged over the scored seeds, the mean dae_tuning.json
+    records) for every tuned network, or {} where the tuning was not run."""
+    path = out_dir / "dae_tuning" / "dae_tuning.json"
+    if not path.exists():
+        return {}
+    try:
+        tun = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
+                              f"analyses dae-tuning") from None
+    if (tun["subset_images"], tun["test_noise_seed"]) != (den["subset_images"],
+                                                          den["test_noise_seed"]):
+        raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
+                              f"again with python -m analyses dae-tuning")
+    return {tuned_label(w): (np.mean([v["subset_image_psnr_db"] for v in t["per_seed"].values()],
+                                     axis=0), t["subset_psnr_db"]["mean"])
+            for w, t in tun["tuned"].items()}
 
 
 def build_parser(parser):
@@ -90,6 +118,10 @@ def run(args):
                 out = runs.load_run(args.out_dir, name)["model"].eval()(noisy).numpy()
             per_seed.append(per_image_psnr(out.reshape(-1, 28, 28), clean))
         psnr[label] = np.mean(per_seed, axis=0)
+    tuned_nets = read_tuning(args.out_dir, den)
+    for label, (values, mean) in tuned_nets.items():
+        psnr[label], recorded[label] = values, mean
+    learned = list(LEARNED) + list(tuned_nets)
     tuned = [t for t in den["tuning"] if t["sigma"] == DEFAULT_NOISE_STD
              and t["filter"] in FILTERS]
     pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
@@ -110,7 +142,7 @@ def run(args):
                 f"denoisers.json: its runs or data are not the ones scored there; make it "
                 f"again with python -m analyses denoisers")
     pairs = [{"filter": t["method"], "learned": label, **paired(psnr[t["method"]], psnr[label])}
-             for t in tuned for label in LEARNED]
+             for t in tuned for label in learned]
     # What telling a filter the noise model gains it, image by image: aware minus blind.
     gains = [{"filter": t["filter"], **paired(psnr[t["method"]], psnr[t["filter"]])}
              for t in tuned if t["pipeline"] != "blind" and t["filter"] in psnr]
@@ -119,6 +151,7 @@ def run(args):
         (stage / "paired.json").write_text(json.dumps({
             "sigma": DEFAULT_NOISE_STD, "images": n, "test_noise_seed": den["test_noise_seed"],
             "learned_seeds": {label: sorted(den["groups"][label]) for label in LEARNED},
+            "tuned_networks": list(tuned_nets),
             "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
             "pairs": pairs, "aware_minus_blind": gains}, indent=1) + "\n")
     for p in pairs:

@@ -85,10 +85,11 @@ def plot(results, path):
                     linestyle=style, linewidth=width, zorder=3 - width / 4)
     axes[0].set(xlabel="training step (mini-batch of 128)", ylabel="live units (of 8)",
                 title="decoder's first layer", ylim=(-0.3, 8.3))
-    axes[1].set(xlabel="training step (mini-batch of 128)", title="code h", ylim=(-0.3, 8.3))
+    axes[1].set(xlabel="training step (mini-batch of 128)", ylabel="live units (of 8)",
+                title="code h", ylim=(-0.3, 8.3))
     for ax in axes:
         ax.grid(True, alpha=0.3)
-    axes[1].legend(loc="upper right")  # the right panel's top is empty
+    axes[1].legend(loc="upper right", title="both panels")  # the right panel's top is empty
     ex09.save(fig, path)
 
 

@@ -744,12 +744,14 @@ def paired_numbers(pairs):
     for p in pairs["pairs"]:
         aware = p["filter"].endswith(", clipping-aware")
         name = ("Paired" + ("" if aware else "Blind") + short[p["filter"].split(",")[0]]
-                + ("Wide" if p["learned"] == "DAE, code size 128" else "Dae"))
+                + {"DAE": "Dae", "DAE, code size 128": "Wide", "DAE, tuned": "DaeTuned",
+                   "DAE, width 128, tuned": "WideTuned"}[p["learned"]])
         m[name] = difference(p)
         m[name + "Share"] = pct(p["share_ahead"])
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
+    m["PairedCount"] = str(len(pairs["pairs"]) + len(pairs["aware_minus_blind"]))
     return m
 
 

@@ -10,7 +10,7 @@ import torch
 
 import ex09
 import fashion_mnist as fm
-from analyses import dae_tuning, denoisers
+from analyses import dae_tuning, denoisers, paired
 from analyses.measures import spread
 from noise import DEFAULT_NOISE_STD, add_white_noise
 
@@ -41,7 +41,7 @@ def test_the_dae_is_tuned_on_held_out_images_it_never_trains_on(fake_data, tmp_p
     monkeypatch.setattr(ex09, "train_epoch", recording_epoch)
     assert analyses_main("dae-tuning", "--data-dir", fake_data, "--skip-md5", "--out-dir",
                          tmp_path, "--jobs", "1", "--epochs", "4", "--eval-every", "2",
-                         "--lrs", "1e-3", "3e-2", "--widths", "8", "16", "--extra-seeds", "2",
+                         "--lrs", "1e-3", "3e-2", "--widths", "8", "16", "--scored-seeds", "2", "3",
                          "--tune-images", tune, "--subset-images", "40") == 0
     capsys.readouterr()
     # Every epoch of every network trained on the training images less the held-out ones.
@@ -56,13 +56,17 @@ def test_the_dae_is_tuned_on_held_out_images_it_never_trains_on(fake_data, tmp_p
         best = max(scored)
         tuned = record["tuned"][str(width)]
         assert (tuned["lr"], tuned["epochs"]) == (best[1], best[2])
-        assert tuned["seeds"] == [1, 2]  # the tuning seed, then the extra one
-        psnrs = [tuned["per_seed"][str(s)]["subset"]["psnr_db"] for s in (1, 2)]
+        assert tuned["seeds"] == [2, 3]  # fresh seeds: not the tuning seed 1, picked by score
+        psnrs = [tuned["per_seed"][str(s)]["subset"]["psnr_db"] for s in (2, 3)]
         assert tuned["subset_psnr_db"] == pytest.approx(spread(psnrs))
+        for s in (2, 3):  # each image's PSNR, for the paired analysis, averages to the score
+            images = tuned["per_seed"][str(s)]["subset_image_psnr_db"]
+            assert len(images) == 40
+            assert sum(images) / 40 == pytest.approx(psnrs[s - 2], abs=1e-6)
     assert (tmp_path / "dae_tuning" / "dae_tuning.png").exists()
     # The comparison's ranking is drawn again with each tuned network's test PSNR in it.
     assert [(s["method"], s["subset"]["psnr_db"]) for s in drawn[0]] == [
-        (dae_tuning.LABELS.get(w, f"DAE, width {w}, tuned"),
+        (paired.tuned_label(w),
          record["tuned"][str(w)]["subset_psnr_db"]) for w in (8, 16)]
 
 
@@ -81,7 +85,7 @@ def test_a_repeated_seed_or_an_empty_epoch_grid_is_refused(fake_data, tmp_path, 
         "subset_images": 120, "test_noise_seed": 1})
     common = ["dae-tuning", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path,
               "--tune-images", "50"]
-    assert analyses_main(*common, "--seed", "2", "--extra-seeds", "2") == 1
+    assert analyses_main(*common, "--seed", "2", "--scored-seeds", "2", "3") == 1
     assert "repeats the tuning --seed" in capsys.readouterr().err
     assert analyses_main(*common, "--epochs", "5", "--eval-every", "10") == 1
     assert "no epoch would be scored" in capsys.readouterr().err

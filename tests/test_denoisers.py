@@ -278,8 +278,30 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     assert pair["sd"] == pytest.approx(d.std(ddof=1), abs=1e-4)
     assert pair["ci95"] == pytest.approx([d.mean() - half, d.mean() + half], abs=1e-4)
     assert pair["share_ahead"] == np.mean(d > 0) and pair["n"] == 10
-    # A comparison made from other runs or other filter settings is refused, nothing published.
+    # A network tuned by dae-tuning is paired from the per-image PSNRs it recorded, averaged
+    # over its seeds (here the DAE's, raised by 0.25 and 0.75 dB: 0.5 on average).
+    tuning = out_dir / "dae_tuning" / "dae_tuning.json"
+    tuning.parent.mkdir()
+    per_seed = {str(s): {"subset_image_psnr_db": list(dae + lift)} for s, lift in
+                ((2, 0.25), (3, 0.75))}
+    tuned_record = {"subset_images": 10, "test_noise_seed": result["test_noise_seed"],
+                    "tuned": {"16": {"per_seed": per_seed,
+                                     "subset_psnr_db": {"mean": float(dae.mean() + 0.5)}}}}
+    tuning.write_text(json.dumps(tuned_record))
     shutil.rmtree(out_dir / "paired")
+    assert analyses_main("paired", *common) == 0
+    capsys.readouterr()
+    pairs = json.loads((out_dir / "paired" / "paired.json").read_text())["pairs"]
+    pair, = [p for p in pairs if (p["filter"], p["learned"]) == ("Gaussian", "DAE, width 16, tuned")]
+    assert pair["mean"] == pytest.approx(d.mean() - 0.5, abs=1e-4)
+    # ... and refused where its per-image values do not average to the mean it recorded.
+    tuned_record["tuned"]["16"]["subset_psnr_db"]["mean"] += 0.1
+    tuning.write_text(json.dumps(tuned_record))
+    shutil.rmtree(out_dir / "paired")
+    assert analyses_main("paired", *common) == 1
+    assert "DAE, width 16, tuned: " in capsys.readouterr().err
+    tuning.unlink()
+    # A comparison made from other runs or other filter settings is refused, nothing published.
     path = out_dir / "denoisers" / "denoisers.json"
     original = path.read_text()
     for method in ("DAE", "Gaussian, clipping-aware"):

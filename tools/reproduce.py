@@ -89,9 +89,10 @@ def steps(skip_benchmark, jobs=CORES):
             found += [("denoisers", analysis + ["denoisers", "--jobs", str(jobs)], ROOT,
                        tuple(dict.fromkeys(part)), True),
                       ("revival", analysis + ["revival"], ROOT, (), False)]
-    found += [("paired", analysis + ["paired", "--jobs", str(jobs)], ROOT, ("denoisers",), True),
-              ("dae-tuning", analysis + ["dae-tuning", "--jobs", str(jobs)], ROOT, ("denoisers",),
+    found += [("dae-tuning", analysis + ["dae-tuning", "--jobs", str(jobs)], ROOT, ("denoisers",),
                True),
+              ("paired", analysis + ["paired", "--jobs", str(jobs)], ROOT,
+               ("denoisers", "dae-tuning"), True),
               ("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
                False),
               ("mirrored", analysis + ["mirrored", "--jobs", "1"], ROOT,
