@@ -285,7 +285,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           low[3] < float(m["SweepLowNoisy"]))
     holds("the DAE's code size, reaches \\PcaEightAwPsnr\\,dB, below every seed",
           float(m["PcaEightAwPsnr"]) < dae[2])
-    holds("it is above the clipping-aware filters, which correct only the mean",
+    holds("it is above the clipping-aware filters. There the filters correct only the mean",
           high[2] > float(m["SweepHighAwTopPsnr"]))
     q1_all = json.loads((FIG / "q1" / "q1_results.json").read_text())
     tuned = {name: (v["lr"], v["tuning_final_loss"]) for name, v in q1_all["variants"].items()}
@@ -310,11 +310,11 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("about as often as on PCA's 8-d code", abs(ae_knn[0] - float(m["SeedsPcaKnn"].split("\\")[0]))
           < ae_knn[1])
     pca_sil, ae_sil = float(m["SeedsPcaSil"]), parse_spread(m["SeedsPlainSil"])
-    holds("PCA's map separates the classes better", pca_sil > ae_sil[3])
-    holds("The codes of AE and DAE are more alike than those of two seeds",
+    holds("PCA's separates the classes better by the silhouette score", pca_sil > ae_sil[3])
+    holds("The codes of AE and DAE are more alike on average than those of two seeds",
           cka["plain vs denoise, same seed"] > cka["plain vs plain, two seeds"])
     drops = [parse_spread(m[k]) for k in ("KnnDropDenoise", "KnnDropPlain")]
-    holds("Nor is the DAE's code more robust", drops[1][0] - drops[0][0] < drops[0][1])
+    holds("No difference in robustness is detected either", drops[1][0] - drops[0][0] < drops[0][1])
     holds("whose untrained network is \\emph{dead}", m["SeedsDead"] == m["Seed"] == m["RevivalDead"])
     holds("the worst of \\SeedsN: \\SeedsDenoiseNoisyMse",
           m["SeedsDenoiseNoisyMse"].rstrip("]").endswith(m["DenoiseFinalTest"]))
