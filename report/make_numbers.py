@@ -656,6 +656,8 @@ def denoiser_numbers(den):
                     + (" (clipping-aware)" if best_pca["method"].endswith(AWARE) else ""))
     m["BestPcaPsnr"] = f2(psnr(best_pca))
     m["PcaEightAwPsnr"] = f2(psnr(at["PCA-8 (the code size), clipping-aware"]))  # the DAE's size
+    median = {x["method"]: x for x in den["summary"] if x["sigma"] == 0.5}  # unfiltered
+    m["MedianPsnr"], m["MedianAwPsnr"] = f2(psnr(median["median"])), f2(psnr(median[MIS_SPECIFIED]))
     m["DaeSeedsAbovePca"] = str(sum(v > psnr(best_pca) for v in dae_seeds))
     m["MirroredDaePsnr"] = spread(at["DAE, mirrored decoder"]["subset"]["psnr_db"], f2)
     m["PlainNoisyPsnr"] = spread(at["plain AE fed the noisy input"]["subset"]["psnr_db"], f2)
