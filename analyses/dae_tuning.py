@@ -12,8 +12,9 @@ layers widened to W, as analyses/variants.py), at seed --seed. For each width th
 and epoch count with the best held-out PSNR are chosen; that setting is trained afresh at each
 of --scored-seeds, and those networks (not the tuning seed's, which was picked for its score)
 are scored on the fixed noisy test images as the denoiser comparison scores its methods (the
-first --subset-images, and all of them). The test images play no part in the choice. Needs the comparison's figures/denoisers/denoisers.json: its
-ranking is drawn again with the tuned networks in it (standing.png).
+first --subset-images, and all of them). The test images play no part in the choice. Needs the
+comparison's figures/denoisers/denoisers.json: its ranking is drawn again with the tuned
+networks in it (standing.png).
 """
 
 import json
@@ -29,7 +30,7 @@ import fashion_mnist
 import publishing
 from analyses import variants
 from analyses.denoiser_figures import plot_standing
-from analyses.denoisers import TUNE_NOISE_SEED
+from analyses.denoisers import TUNE_NOISE_SEED, output
 from analyses.paired import per_image_psnr, read_comparison, tuned_label
 from analyses.measures import mean_psnr, scores, spread
 from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
@@ -86,8 +87,8 @@ def check(args, n_train, n_test, den):
     args.scored_seeds = list(dict.fromkeys(args.scored_seeds))
 
 
-def make_model(width):
-    return ex09.AutoEncoder() if width == 8 else variants.widened_autoencoder(width)
+def make_model(width):  # as the width sweep's runs made it (8: ex09.py's own network)
+    return variants.build_model("sheet" if width == 8 else f"width{width}")()
 
 
 def held_out_split(x_train, tune_images):
@@ -96,11 +97,6 @@ def held_out_split(x_train, tune_images):
     noisy = add_white_noise(held_out, DEFAULT_NOISE_STD,
                             torch.Generator().manual_seed(TUNE_NOISE_SEED))
     return x_train[:-tune_images], held_out, noisy
-
-
-@torch.no_grad()
-def denoise(model, noisy):
-    return model.eval()(noisy).numpy()
 
 
 def train(task):
@@ -123,7 +119,7 @@ def train(task):
         if not math.isfinite(loss):  # a diverged setting scores nothing from here on
             break
         if epoch % args.eval_every == 0:
-            curve[epoch] = mean_psnr(denoise(model, noisy).reshape(-1, 28, 28), clean)
+            curve[epoch] = mean_psnr(output(model, noisy).reshape(-1, 28, 28), clean)
         if epoch in task["keep"]:
             kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
     return {"width": task["width"], "lr": task["lr"], "seed": task["seed"],
@@ -150,7 +146,8 @@ def run(args):
     den = read_comparison(args.out_dir)  # before any training: without it nothing is drawn
     x_train, _, x_test, _ = fashion_mnist.load(args)
     check(args, len(x_train), len(x_test), den)
-    args.batch_size, args.weight_decay = 128, 1e-5  # the sheet's (Q2c), as the DAE was trained
+    sheet = ex09.build_parser().parse_args([])  # the sheet's batch and weight decay (Q2c)
+    args.batch_size, args.weight_decay = sheet.batch_size, sheet.weight_decay
     grid = run_all([{"args": args, "width": w, "lr": lr, "seed": args.seed,
                      "epochs": args.epochs, "keep": []}
                     for w in args.widths for lr in args.lrs], args.jobs)
@@ -168,15 +165,14 @@ def run(args):
     tuned = {}
     for w, (lr, epoch, _) in chosen.items():
         per_seed = {}
-        for r in scored:  # fresh seeds only: the tuning seed's network was picked by its score
-            if r["width"] == w and r["lr"] == lr and epoch in r["weights"]:
-                model = make_model(w)
-                model.load_state_dict(r["weights"][epoch])
-                out = denoise(model, noisy_test)
-                images = per_image_psnr(out[:n].reshape(-1, 28, 28), clean_test[:n])
-                per_seed[r["seed"]] = {"subset": scores(out[:n], clean_test[:n]),
-                                       "all": scores(out, clean_test),  # and for paired:
-                                       "subset_image_psnr_db": [float(p) for p in images]}
+        for r in (r for r in scored if r["width"] == w):  # fresh seeds, not the tuning seed
+            model = make_model(w)
+            model.load_state_dict(r["weights"][epoch])
+            out = output(model, noisy_test)
+            images = per_image_psnr(out[:n].reshape(-1, 28, 28), clean_test[:n])
+            per_seed[r["seed"]] = {"subset": scores(out[:n], clean_test[:n]),
+                                   "all": scores(out, clean_test),  # and for paired:
+                                   "subset_image_psnr_db": [float(p) for p in images]}
         tuned[w] = {"lr": lr, "epochs": epoch, "seeds": sorted(per_seed),
                     "per_seed": per_seed,
                     "subset_psnr_db": spread([v["subset"]["psnr_db"] for v in per_seed.values()]),
@@ -228,8 +224,8 @@ def plot_curves(record, path):
             points = sorted((int(e), p) for e, p in c["held_out_psnr_db"].items())
             if points:
                 ax.plot(*zip(*points), marker="o", ms=3, label=f"lr {c['lr']:g}")
-        ax.plot([epoch], [max(c["held_out_psnr_db"][str(epoch)] for c in record["curves"]
-                              if c["width"] == w and c["lr"] == lr)],
+        ax.plot([epoch], [next(c["held_out_psnr_db"][str(epoch)] for c in record["curves"]
+                               if c["width"] == w and c["lr"] == lr)],
                 marker="*", ms=14, color="black", ls="none", label="chosen")
         ax.set_title("the sheet's DAE (width 8)" if w == 8 else f"DAE widened to {w}")
         ax.set_xlabel("epoch")

@@ -400,7 +400,8 @@ def collect(root=ROOT):
     tables["SeedsTableRows"] = [
         [labels[model]] + [mean_sd(summary[model][metric], fmt) if summary[model][metric]["sd"]
                            else fmt(summary[model][metric]["mean"])
-                           for _, metric, fmt in metrics if metric != "trustworthiness"]  # near 1 in every row
+                           # trustworthiness: near 1 in every row, not shown
+                           for _, metric, fmt in metrics if metric != "trustworthiness"]
         for _, model in models]
     per_class = {(r["model"], r["class"]): r for r in seeds["per_class"]}
     seed0 = next(r for r in seeds["rows"] if r["model"] == "plain" and r["seed"] == int(cfg["seed"]))
@@ -461,13 +462,11 @@ def value_text(method, values):
     return ", ".join(parts)
 
 
-MIS_SPECIFIED = "median, clipping-aware"  # the median keeps the clipped median: no mean to correct
-
-
 def standing(den, sigma=0.5):
     """The summary entries at one noise level by method (the mis-specified pipeline left out)."""
+    from analyses.denoiser_figures import MIS_SPECIFIED
     return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma
-            and s["method"] != MIS_SPECIFIED}
+            and s["method"] != MIS_SPECIFIED + AWARE}
 
 
 def base_name(method):
@@ -657,7 +656,8 @@ def denoiser_numbers(den):
     m["BestPcaPsnr"] = f2(psnr(best_pca))
     m["PcaEightAwPsnr"] = f2(psnr(at["PCA-8 (the code size), clipping-aware"]))  # the DAE's size
     median = {x["method"]: x for x in den["summary"] if x["sigma"] == 0.5}  # unfiltered
-    m["MedianPsnr"], m["MedianAwPsnr"] = f2(psnr(median["median"])), f2(psnr(median[MIS_SPECIFIED]))
+    m["MedianPsnr"], m["MedianAwPsnr"] = (f2(psnr(median["median"])),
+                                          f2(psnr(median["median" + AWARE])))
     m["DaeSeedsAbovePca"] = str(sum(v > psnr(best_pca) for v in dae_seeds))
     m["MirroredDaePsnr"] = spread(at["DAE, mirrored decoder"]["subset"]["psnr_db"], f2)
     m["PlainNoisyPsnr"] = spread(at["plain AE fed the noisy input"]["subset"]["psnr_db"], f2)
@@ -738,6 +738,10 @@ def tuning_numbers(tun, den):
 
 def paired_numbers(pairs):
     """Filter minus learned model, image by image: mean and 95 % interval, share ahead."""
+    from analyses.paired import tuned_label
+    learned = {"DAE": "Dae", "DAE, code size 128": "Wide", tuned_label(8): "DaeTuned",
+               tuned_label(128): "WideTuned"}
+
     def difference(p):  # "+2.64 dB [+2.52, +2.77]"
         low, high = (number(x) for x in p["ci95"])
         return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
@@ -746,8 +750,7 @@ def paired_numbers(pairs):
     for p in pairs["pairs"]:
         aware = p["filter"].endswith(", clipping-aware")
         name = ("Paired" + ("" if aware else "Blind") + short[p["filter"].split(",")[0]]
-                + {"DAE": "Dae", "DAE, code size 128": "Wide", "DAE, tuned": "DaeTuned",
-                   "DAE, width 128, tuned": "WideTuned"}[p["learned"]])
+                + learned[p["learned"]])
         m[name] = difference(p)
         m[name + "Share"] = pct(p["share_ahead"])
     for g in pairs["aware_minus_blind"]:
