@@ -1,7 +1,7 @@
 """Does the DAE lose to the filters because they were tuned and it was not? Tune it on the same
 held-out images (Q3, beyond the sheet).
 
-    python -m analyses dae-tuning     # writes figures/dae_tuning/; about an hour on 2 cores
+    python -m analyses dae-tuning     # writes figures/dae_tuning/; about two hours on 2 cores
 
 The denoiser comparison (python -m analyses denoisers) tunes every filter on noisy copies of
 the last --tune-images TRAINING images. Here the DAE gets the same images and the same noise
@@ -14,7 +14,9 @@ of --scored-seeds, and those networks (not the tuning seed's, which was picked f
 are scored on the fixed noisy test images as the denoiser comparison scores its methods (the
 first --subset-images, and all of them). The test images play no part in the choice. Needs the
 comparison's figures/denoisers/denoisers.json: its ranking is drawn again with the tuned
-networks in it (standing.png).
+networks in it (standing.png). With --update only --widths are trained, the other widths'
+results are kept from the existing dae_tuning.json (its other settings must be the same): a
+longer epoch grid for one width costs only that width's training.
 """
 
 import json
@@ -37,6 +39,7 @@ from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)  # the sheet's 1e-3 inside, a factor of about 3 apart
 WIDTHS = (8, 128)  # the sheet's network and the best of the width sweep
+EPOCHS = {128: 400}  # the most epochs, 200 for other widths: at 200 the wide one still rose
 
 
 def build_parser(parser):
@@ -47,9 +50,10 @@ def build_parser(parser):
                         help="Adam learning rates tried")
     parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
                         help="networks tuned (8: the sheet's; W: narrow layers widened to W)")
-    parser.add_argument("--epochs", type=ex09.positive_int, default=200,
-                        help="the most epochs tried (the held-out score is read every "
-                             "--eval-every epochs)")
+    parser.add_argument("--epochs", type=ex09.positive_int, nargs="+",
+                        help="the most epochs tried, one value for every width or one per "
+                             "width in --widths order (default: 400 for width 128, 200 for "
+                             "others; the held-out score is read every --eval-every epochs)")
     parser.add_argument("--eval-every", type=ex09.positive_int, default=10,
                         help="epochs between two held-out scores: the epoch grid")
     parser.add_argument("--seed", type=ex09.seed_int, default=1,
@@ -64,6 +68,12 @@ def build_parser(parser):
                         help="the first N test images: the denoiser comparison's scored subset")
     parser.add_argument("--jobs", type=ex09.positive_int, default=2,
                         help="networks trained at a time, one thread each")
+    parser.add_argument("--redraw", action="store_true",
+                        help="train nothing: draw the figures again from the existing "
+                             "<out-dir>/dae_tuning/dae_tuning.json")
+    parser.add_argument("--update", action="store_true",
+                        help="train only --widths; keep the other widths' curves and scores "
+                             "from the existing <out-dir>/dae_tuning/dae_tuning.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
@@ -76,15 +86,55 @@ def check(args, n_train, n_test, den):
     if args.tune_images >= n_train:
         raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
                               f"train on (the training set has {n_train})")
-    if args.eval_every > args.epochs:
+    args.widths = list(dict.fromkeys(args.widths))
+    if args.epochs is None:
+        args.epochs = [EPOCHS.get(w, 200) for w in args.widths]
+    if len(args.epochs) not in (1, len(args.widths)):
+        raise ex09.UsageError(f"--epochs takes one value or one per width ({len(args.widths)}), "
+                              f"not {len(args.epochs)}")
+    args.epochs = dict(zip(args.widths, args.epochs * (len(args.widths) // len(args.epochs))))
+    if args.eval_every > min(args.epochs.values()):
         raise ex09.UsageError(f"--eval-every {args.eval_every} is more than --epochs "
-                              f"{args.epochs}: no epoch would be scored")
+                              f"{min(args.epochs.values())}: no epoch would be scored")
     if args.seed in args.scored_seeds:
         raise ex09.UsageError(f"--scored-seeds repeats the tuning --seed {args.seed}: its "
                               f"network was chosen for its score")
     args.subset_images = min(args.subset_images, n_test)
-    args.lrs, args.widths = list(dict.fromkeys(args.lrs)), list(dict.fromkeys(args.widths))
+    args.lrs = list(dict.fromkeys(args.lrs))
     args.scored_seeds = list(dict.fromkeys(args.scored_seeds))
+
+
+def previous(args, settings):
+    """The existing record whose other widths --update keeps (None without --update), made
+    with the same settings as this run."""
+    if not args.update:
+        return None
+    path = args.out_dir / "dae_tuning" / "dae_tuning.json"
+    if not path.exists():
+        raise ex09.UsageError(f"--update keeps the other widths of {path}, which does not exist")
+    old = json.loads(path.read_text())
+    if not isinstance(old["epochs"], dict):  # made before epochs were set per width
+        old["epochs"] = {str(w): old["epochs"] for w in old["widths"]}
+        old["runs"] = [{"widths": old["widths"], "jobs": old.pop("jobs"),
+                        "wall_seconds": old.pop("wall_seconds")}]
+    differ = [k for k in settings if old.get(k) != settings[k]]
+    if differ:
+        raise ex09.UsageError(f"--update: {path} was made with other {', '.join(differ)}; "
+                              f"run without --update, or with its settings")
+    return old
+
+
+def merge(record, old):
+    """record with old's widths that record did not train."""
+    if old is None:
+        return record
+    keep = [w for w in old["widths"] if w not in record["widths"]]
+    merged = dict(record, widths=keep + record["widths"])
+    merged["epochs"] = {**{str(w): old["epochs"][str(w)] for w in keep}, **record["epochs"]}
+    merged["curves"] = [c for c in old["curves"] if c["width"] in keep] + record["curves"]
+    merged["tuned"] = {**{str(w): old["tuned"][str(w)] for w in keep}, **record["tuned"]}
+    merged["runs"] = old["runs"] + record["runs"]
+    return merged
 
 
 def make_model(width):  # as the width sweep's runs made it (8: ex09.py's own network)
@@ -144,12 +194,21 @@ def run(args):
     started = time.perf_counter()
     torch.set_flush_denormal(True)
     den = read_comparison(args.out_dir)  # before any training: without it nothing is drawn
+    if args.redraw:
+        return redraw(args.out_dir / "dae_tuning", den)
     x_train, _, x_test, _ = fashion_mnist.load(args)
     check(args, len(x_train), len(x_test), den)
     sheet = ex09.build_parser().parse_args([])  # the sheet's batch and weight decay (Q2c)
     args.batch_size, args.weight_decay = sheet.batch_size, sheet.weight_decay
+    settings = {
+        "sigma": DEFAULT_NOISE_STD, "lrs": args.lrs, "eval_every": args.eval_every,
+        "seed": args.seed, "scored_seeds": args.scored_seeds, "tune_images": args.tune_images,
+        "tune_noise_seed": TUNE_NOISE_SEED, "subset_images": args.subset_images,
+        "test_noise_seed": TEST_NOISE_SEED, "batch_size": args.batch_size,
+        "weight_decay": args.weight_decay, "train_images": len(x_train) - args.tune_images}
+    old = previous(args, settings)  # before any training, so a mismatch costs nothing
     grid = run_all([{"args": args, "width": w, "lr": lr, "seed": args.seed,
-                     "epochs": args.epochs, "keep": []}
+                     "epochs": args.epochs[w], "keep": []}
                     for w in args.widths for lr in args.lrs], args.jobs)
     chosen = {w: choose(grid, w) for w in args.widths}
     for w, (lr, epoch, psnr) in chosen.items():
@@ -179,17 +238,15 @@ def run(args):
                     "subset_ssim": spread([v["subset"]["ssim"] for v in per_seed.values()]),
                     "all_psnr_db": spread([v["all"]["psnr_db"] for v in per_seed.values()])}
     record = {
-        "sigma": DEFAULT_NOISE_STD, "lrs": args.lrs, "widths": args.widths,
-        "epochs": args.epochs, "eval_every": args.eval_every, "seed": args.seed,
-        "scored_seeds": args.scored_seeds, "tune_images": args.tune_images,
-        "tune_noise_seed": TUNE_NOISE_SEED, "subset_images": n,
-        "test_noise_seed": TEST_NOISE_SEED, "batch_size": args.batch_size,
-        "weight_decay": args.weight_decay, "train_images": len(x_train) - args.tune_images,
+        **settings, "widths": args.widths,
+        "epochs": {str(w): e for w, e in args.epochs.items()},
         "curves": [{"width": r["width"], "lr": r["lr"],
                     "held_out_psnr_db": {str(e): p for e, p in r["held_out_psnr_db"].items()}}
                    for r in grid],
         "tuned": {str(w): v for w, v in tuned.items()},
-        "jobs": args.jobs, "wall_seconds": round(time.perf_counter() - started, 1)}
+        "runs": [{"widths": args.widths, "jobs": args.jobs,  # the runs that made this record
+                  "wall_seconds": round(time.perf_counter() - started, 1)}]}
+    record = merge(record, old)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "dae_tuning") as stage:
         (stage / "dae_tuning.json").write_text(json.dumps(record, indent=1) + "\n")
@@ -199,6 +256,18 @@ def run(args):
         print(f"width {w}, tuned: test PSNR {p['mean']:.2f} +- {p['sd']:.2f} dB "
               f"[{p['min']:.2f}, {p['max']:.2f}] over seeds {t['seeds']}")
     print(f"written to {args.out_dir / 'dae_tuning'}")
+
+
+def redraw(folder, den):
+    path = folder / "dae_tuning.json"
+    if not path.exists():
+        raise ex09.UsageError(f"--redraw draws from {path}, which does not exist: run "
+                              f"python -m analyses dae-tuning without it")
+    record = json.loads(path.read_text())
+    with publishing.staged(folder) as stage:
+        (stage / "dae_tuning.json").write_text(path.read_text())
+        draw(record, den, stage)
+    print(f"drawn again in {folder}")
 
 
 def draw(record, den, stage):
@@ -230,6 +299,7 @@ def plot_curves(record, path):
         ax.set_title("the sheet's DAE (width 8)" if w == 8 else f"DAE widened to {w}")
         ax.set_xlabel("epoch")
         ax.set_ylabel("PSNR on held-out images (dB)")
+        ax.tick_params(labelleft=True)  # sharey hides them on the right panel
         ax.grid(True, alpha=0.3)
     axes[0][-1].legend(loc="lower right")
     ex09.save(fig, path)

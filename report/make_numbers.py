@@ -679,6 +679,14 @@ def denoiser_numbers(den):
     words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour", 128: "OneTwentyEight"}
     for w in den["widths"]:
         m[f"Code{words[w]}Psnr"] = mean_sd(at[f"DAE, code size {w}"]["subset"]["psnr_db"], f2)
+    # Does a wider network beat the next narrower one beyond the seeds' spread?
+    ranges = [at[f"DAE, code size {w}"]["subset"]["psnr_db"] for w in den["widths"]]
+    overlaps = [f"{a} and {b}" for a, b, lo, hi in zip(den["widths"], den["widths"][1:], ranges,
+                                                       ranges[1:]) if hi["min"] <= lo["max"]]
+    m["WidthOverlaps"] = ", ".join(overlaps) or "no pair"
+    widest_seeds = [r["subset"]["psnr_db"] for r in den["rows"] if r["sigma"] == 0.5
+                    and r["method"] == f"DAE, code size {max(den['widths'])}"]
+    m["WidestAboveN"] = str(sum(p > max(r["max"] for r in ranges[:-1]) for p in widest_seeds))
 
     def numeric(curve):
         return not isinstance(curve["grid"][0], (str, bool))
@@ -709,14 +717,15 @@ def tuning_numbers(tun, den):
     top = max((s for s in at.values() if s["method"].endswith(AWARE)), key=psnr)
     lrs, m = tun["lrs"], {}
     m["TunLrGrid"] = ", ".join(f"{lr:g}" for lr in lrs)
-    m["TunMaxEpochs"], m["TunEvalEvery"] = str(tun["epochs"]), str(tun["eval_every"])
-    m["TunSeed"] = str(tun["seed"])
-    m["TunWallMinutes"] = f"{tun['wall_seconds'] / 60:.0f}"
+    m["TunEvalEvery"], m["TunSeed"] = str(tun["eval_every"]), str(tun["seed"])
+    m["TunWallMinutes"] = f"{sum(r['wall_seconds'] for r in tun['runs']) / 60:.0f}"
     m["TunTrainImages"] = f"{tun['train_images']:,}".replace(",", "\\,")
     for key, width in (("Dae", "8"), ("Wide", "128")):
         t = tun["tuned"][width]
         curves = {c["lr"]: c["held_out_psnr_db"] for c in tun["curves"] if c["width"] == int(width)}
         m[f"Tun{key}Lr"], m[f"Tun{key}Epochs"] = f"{t['lr']:g}", str(t["epochs"])
+        m[f"Tun{key}MaxEpochs"] = str(tun["epochs"][width])
+        m[f"Tun{key}EpochAtEdge"] = "yes" if t["epochs"] == tun["epochs"][width] else "no"
         m[f"Tun{key}LrAtEdge"] = "yes" if t["lr"] in (min(lrs), max(lrs)) else "no"
         m[f"Tun{key}Psnr"] = spread(t["subset_psnr_db"], f2)
         m[f"Tun{key}SeedsN"] = str(t["subset_psnr_db"]["n"])
@@ -724,7 +733,11 @@ def tuning_numbers(tun, den):
         best = curves[t["lr"]][str(t["epochs"])]
         m[f"Tun{key}HeldOutGain"] = f2(best - curves[1e-3]["50"])  # over the sheet's lr, 50 ep.
         last = sorted(curves[t["lr"]], key=int)
-        m[f"Tun{key}LastStepGain"] = f2(curves[t["lr"]][last[-1]] - curves[t["lr"]][last[-2]])
+        # the chosen curve's last 100 epochs: its rise and its range (is it still climbing?)
+        tail = [curves[t["lr"]][e] for e in last if int(e) >= int(last[-1]) - 100]
+        m[f"Tun{key}TailGain"] = f2(tail[-1] - tail[0])
+        m[f"Tun{key}TailRange"] = f2(max(tail) - min(tail))
+        m[f"Tun{key}TailFrom"] = str(int(last[-1]) - 100)
         m[f"Tun{key}GapTop"] = f2(psnr(top) - t["subset_psnr_db"]["mean"])
         m[f"Tun{key}GapBm"] = f2(psnr(at["BM3D" + AWARE]) - t["subset_psnr_db"]["mean"])
         m[f"Tun{key}GapSds"] = f"{(psnr(at['BM3D' + AWARE]) - t['subset_psnr_db']['mean']) / t['subset_psnr_db']['sd']:.1f}"

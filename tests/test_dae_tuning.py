@@ -47,7 +47,7 @@ def test_the_dae_is_tuned_on_held_out_images_it_never_trains_on(fake_data, tmp_p
     # Every epoch of every network trained on the training images less the held-out ones.
     assert seen and all(torch.equal(x, x_train[:-tune]) for x in seen)
     record = json.loads((tmp_path / "dae_tuning" / "dae_tuning.json").read_text())
-    assert record["train_images"] == len(x_train) - tune and record["wall_seconds"] > 0
+    assert record["train_images"] == len(x_train) - tune and record["runs"][0]["wall_seconds"] > 0
     for width in (8, 16):
         scored = [(c["held_out_psnr_db"][e], c["lr"], int(e)) for c in record["curves"]
                   if c["width"] == width for e in c["held_out_psnr_db"]]
@@ -92,6 +92,52 @@ def test_a_repeated_seed_or_an_empty_epoch_grid_is_refused(fake_data, tmp_path, 
     assert not (tmp_path / "dae_tuning").exists()
 
 
+def test_update_trains_only_its_widths_and_keeps_the_others(fake_data, tmp_path, monkeypatch,
+                                                            capsys):
+    den = {"subset_images": 40, "test_noise_seed": 1, "summary": [], "sigmas": [0.5],
+           "widths": [8], "sweep_seeds": [1]}
+    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: den)
+    monkeypatch.setattr(dae_tuning, "plot_standing", lambda summary, args, path: None)
+    common = ["dae-tuning", "--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path,
+              "--jobs", "1", "--eval-every", "2", "--lrs", "1e-3", "3e-2", "--scored-seeds", "2",
+              "--tune-images", "50", "--subset-images", "40"]
+    path = tmp_path / "dae_tuning" / "dae_tuning.json"
+    assert analyses_main(*common, "--widths", "8", "16", "--epochs", "2") == 0
+    first = json.loads(path.read_text())
+    trained = []
+    real_train = dae_tuning.train
+    monkeypatch.setattr(dae_tuning, "train", lambda task: trained.append(task["width"])
+                        or real_train(task))
+    assert analyses_main(*common, "--widths", "16", "--epochs", "4", "--update") == 0
+    capsys.readouterr()
+    assert set(trained) == {16}
+    record = json.loads(path.read_text())
+    assert record["widths"] == [8, 16] and record["epochs"] == {"8": 2, "16": 4}
+    assert [c for c in record["curves"] if c["width"] == 8] == [
+        c for c in first["curves"] if c["width"] == 8]
+    assert record["tuned"]["8"] == first["tuned"]["8"]
+    assert sorted(int(e) for c in record["curves"] if c["width"] == 16
+                  for e in c["held_out_psnr_db"]) == [2, 2, 4, 4]
+    # the longer grid starts as the shorter one did: same seed, same data, same noise
+    for c in (c for c in record["curves"] if c["width"] == 16):
+        old = next(o for o in first["curves"] if o["width"] == 16 and o["lr"] == c["lr"])
+        assert c["held_out_psnr_db"]["2"] == pytest.approx(old["held_out_psnr_db"]["2"])
+    assert len(record["runs"]) == 2 and record["runs"][1]["widths"] == [16]
+    # a record made with other settings is refused before any network is trained
+    trained.clear()
+    assert analyses_main(*common, "--lrs", "1e-3", "--widths", "16", "--update") == 1
+    assert "made with other lrs" in capsys.readouterr().err and trained == []
+    assert json.loads(path.read_text()) == record
+    assert analyses_main(*common, "--widths", "8", "16", "--epochs", "2", "4", "6") == 1
+    assert "one value or one per width" in capsys.readouterr().err
+    # --redraw trains nothing and draws the curves again from the record, left as it was
+    monkeypatch.setattr(dae_tuning, "train", lambda task: pytest.fail("trained"))
+    (tmp_path / "dae_tuning" / "dae_tuning.png").unlink()
+    assert analyses_main(*common, "--redraw") == 0
+    assert (tmp_path / "dae_tuning" / "dae_tuning.png").exists()
+    assert json.loads(path.read_text()) == record
+
+
 def test_without_the_denoiser_comparison_nothing_is_trained(fake_data, tmp_path, capsys,
                                                             monkeypatch):
     monkeypatch.setattr(dae_tuning, "train", lambda task: pytest.fail("trained"))
@@ -107,8 +153,9 @@ def tuning_record(lr_best):
     tuned = {"lr": lr_best, "epochs": 100, "seeds": [1, 2, 3], "per_seed": per_seed,
              "subset_psnr_db": spread([18.8, 19.0, 20.5]),
              "subset_ssim": spread([0.6, 0.61, 0.62]), "all_psnr_db": spread([18.7, 19.0, 20.4])}
-    return {"lrs": [3e-4, 1e-3, 3e-3, 1e-2], "epochs": 100, "eval_every": 10, "seed": 1,
-            "train_images": 59000, "wall_seconds": 1530.0,
+    return {"lrs": [3e-4, 1e-3, 3e-3, 1e-2], "epochs": {"8": 100, "128": 100}, "eval_every": 10,
+            "seed": 1, "train_images": 59000,
+            "runs": [{"wall_seconds": 1000.0}, {"wall_seconds": 530.0}],
             "curves": [{"width": w, "lr": lr, "held_out_psnr_db": better if lr == lr_best
                         else curve} for w in (8, 128) for lr in (3e-4, 1e-3, 3e-3, 1e-2)],
             "tuned": {"8": tuned, "128": tuned}}
@@ -123,9 +170,12 @@ def test_the_reports_tuning_numbers_follow_from_the_record():
                         "subset": {"psnr_db": {"mean": 17.0}, "ssim": {"mean": 0.65}}}]}
     m = make_numbers.tuning_numbers(tuning_record(3e-3), den)
     assert m["TunDaeLr"] == "0.003" and m["TunDaeEpochs"] == "100"
-    assert m["TunWallMinutes"] == "26"  # 1530 s
+    assert m["TunWallMinutes"] == "26"  # 1000 + 530 s, the two runs that made the record
     assert m["TunDaeHeldOutGain"] == "0.90"  # 18.9 chosen - 18.0 at the sheet's lr, 50 epochs
-    assert m["TunDaeLastStepGain"] == "0.30"  # 18.9 at 100 - 18.6 at 50: the grid's last step
+    assert m["TunDaeMaxEpochs"] == "100"
+    # the chosen curve over its last 100 epochs (10 .. 100 here): 17.5, 18.6, 18.9
+    assert m["TunDaeTailGain"] == "1.40" and m["TunDaeTailRange"] == "1.40"
+    assert m["TunDaeTailFrom"] == "0"
     assert m["TunDaeGapTop"] == "0.57"  # 20.0 - 19.43
     assert m["TunDaeSeedsAboveTop"] == "1"  # 20.5
     assert m["TunDaeGapBm"] == "0.47" and m["TunDaeGapSds"] == "0.5"  # 0.47 / sd 0.93
