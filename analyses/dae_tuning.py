@@ -39,7 +39,7 @@ from noise import DEFAULT_NOISE_STD, TEST_NOISE_SEED, add_white_noise
 
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)  # the sheet's 1e-3 inside, a factor of about 3 apart
 WIDTHS = (8, 128)  # the sheet's network and the best of the width sweep
-EPOCHS = {128: 400}  # the most epochs, 200 for other widths: at 200 the wide one still rose
+EPOCHS = 400  # the most epochs: with 200, both networks were best at the last one
 
 
 def build_parser(parser):
@@ -50,10 +50,10 @@ def build_parser(parser):
                         help="Adam learning rates tried")
     parser.add_argument("--widths", type=ex09.positive_int, nargs="+", default=list(WIDTHS),
                         help="networks tuned (8: the sheet's; W: narrow layers widened to W)")
-    parser.add_argument("--epochs", type=ex09.positive_int, nargs="+",
+    parser.add_argument("--epochs", type=ex09.positive_int, nargs="+", default=[EPOCHS],
                         help="the most epochs tried, one value for every width or one per "
-                             "width in --widths order (default: 400 for width 128, 200 for "
-                             "others; the held-out score is read every --eval-every epochs)")
+                             "width in --widths order (the held-out score is read every "
+                             "--eval-every epochs)")
     parser.add_argument("--eval-every", type=ex09.positive_int, default=10,
                         help="epochs between two held-out scores: the epoch grid")
     parser.add_argument("--seed", type=ex09.seed_int, default=1,
@@ -87,8 +87,6 @@ def check(args, n_train, n_test, den):
         raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
                               f"train on (the training set has {n_train})")
     args.widths = list(dict.fromkeys(args.widths))
-    if args.epochs is None:
-        args.epochs = [EPOCHS.get(w, 200) for w in args.widths]
     if len(args.epochs) not in (1, len(args.widths)):
         raise ex09.UsageError(f"--epochs takes one value or one per width ({len(args.widths)}), "
                               f"not {len(args.epochs)}")
@@ -129,7 +127,7 @@ def merge(record, old):
     if old is None:
         return record
     keep = [w for w in old["widths"] if w not in record["widths"]]
-    merged = dict(record, widths=keep + record["widths"])
+    merged = dict(record, widths=sorted(keep + record["widths"]))
     merged["epochs"] = {**{str(w): old["epochs"][str(w)] for w in keep}, **record["epochs"]}
     merged["curves"] = [c for c in old["curves"] if c["width"] in keep] + record["curves"]
     merged["tuned"] = {**{str(w): old["tuned"][str(w)] for w in keep}, **record["tuned"]}
@@ -284,7 +282,7 @@ def draw(record, den, stage):
 def plot_curves(record, path):
     """Held-out PSNR against epochs, one line per learning rate, one panel per width."""
     plt = ex09._matplotlib()
-    widths = record["widths"]
+    widths = sorted(record["widths"])  # the sheet's network first
     fig, axes = plt.subplots(1, len(widths), figsize=(min(6.5, 3.25 * len(widths)), 2.9),
                              squeeze=False, sharey=True)
     for ax, w in zip(axes[0], widths):
