@@ -739,6 +739,8 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}TailRange"] = f2(max(tail) - min(tail))
         m[f"Tun{key}TailFrom"] = str(int(last[-1]) - 100)
         m[f"Tun{key}GapTop"] = f2(psnr(top) - t["subset_psnr_db"]["mean"])
+        untuned = at["DAE" if width == "8" else "DAE, code size 128"]  # the sheet's lr, 50 epochs
+        m[f"Tun{key}TestGain"] = f2(t["subset_psnr_db"]["mean"] - psnr(untuned))
         m[f"Tun{key}GapBm"] = f2(psnr(at["BM3D" + AWARE]) - t["subset_psnr_db"]["mean"])
         m[f"Tun{key}GapSds"] = f"{(psnr(at['BM3D' + AWARE]) - t['subset_psnr_db']['mean']) / t['subset_psnr_db']['sd']:.1f}"
         m[f"Tun{key}SeedsAboveTop"] = str(sum(v["subset"]["psnr_db"] > psnr(top)

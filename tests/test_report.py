@@ -257,6 +257,8 @@ def test_the_reports_headline_sentences_hold_in_the_data():
                   for w in (8, 128)}
     holds("Up to 200 epochs both networks were best at the grid's edge",
           all(epoch == 200 for _, epoch in first_grid.values()))
+    holds("on the test images the tuned networks' means are \\TunDaeTestGain{} and", min(
+        float(m["TunDaeTestGain"]), float(m["TunWideTestGain"])) > 0)
     holds("Both epoch grids have their best inside, but",
           m["TunDaeEpochAtEdge"] == m["TunWideEpochAtEdge"] == "no"
           and int(m["TunDaeMaxEpochs"]) == int(m["TunWideMaxEpochs"]) > 200)
@@ -346,7 +348,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           int(m["MirMseGainLargestSeed"]) in mirrored["as printed (8-8-32)"]
           and int(m["MirMseGainLargestSeed"]) not in mirrored["mirrored (8-16-32)"])
     holds("its AE's MSE change is within one sd", abs(gains[0][0]) < gains[0][1])
-    assert checked == 36
+    assert checked == 37
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
