@@ -167,7 +167,9 @@ def test_the_reports_tuning_numbers_follow_from_the_record():
                        {"method": "BM3D, clipping-aware", "sigma": 0.5, "kind": "filter",
                         "subset": {"psnr_db": {"mean": 19.9}}},
                        {"method": "DAE", "sigma": 0.5, "kind": "learned",
-                        "subset": {"psnr_db": {"mean": 17.0}, "ssim": {"mean": 0.65}}}]}
+                        "subset": {"psnr_db": {"mean": 17.0}, "ssim": {"mean": 0.65}}},
+                       {"method": "DAE, code size 128", "sigma": 0.5, "kind": "learned",
+                        "subset": {"psnr_db": {"mean": 18.5}, "ssim": {"mean": 0.6}}}]}
     m = make_numbers.tuning_numbers(tuning_record(3e-3), den)
     assert m["TunDaeLr"] == "0.003" and m["TunDaeEpochs"] == "100"
     assert m["TunWallMinutes"] == "26"  # 1000 + 530 s, the two runs that made the record
@@ -177,6 +179,8 @@ def test_the_reports_tuning_numbers_follow_from_the_record():
     assert m["TunDaeTailGain"] == "1.40" and m["TunDaeTailRange"] == "1.40"
     assert m["TunDaeTailFrom"] == "0"
     assert m["TunDaeGapTop"] == "0.57"  # 20.0 - 19.43
+    # on the test images, over the untuned network of the same width
+    assert m["TunDaeTestGain"] == "2.43" and m["TunWideTestGain"] == "0.93"
     assert m["TunDaeSeedsAboveTop"] == "1"  # 20.5
     assert m["TunDaeGapBm"] == "0.47" and m["TunDaeGapSds"] == "0.5"  # 0.47 / sd 0.93
     assert m["BestLearnedSsimAll"] == "0.650"  # the untuned DAE's 0.65 above the tuned 0.61
