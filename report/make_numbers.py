@@ -718,7 +718,9 @@ def tuning_numbers(tun, den):
     lrs, m = tun["lrs"], {}
     m["TunLrGrid"] = ", ".join(f"{lr:g}" for lr in lrs)
     m["TunEvalEvery"], m["TunSeed"] = str(tun["eval_every"]), str(tun["seed"])
-    m["TunWallMinutes"] = f"{sum(r['wall_seconds'] for r in tun['runs']) / 60:.0f}"
+    # the runs whose results the record keeps: each width's latest (--update replaces the rest)
+    kept = {max(i for i, r in enumerate(tun["runs"]) if w in r["widths"]) for w in tun["widths"]}
+    m["TunWallMinutes"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 60:.0f}"
     m["TunTrainImages"] = f"{tun['train_images']:,}".replace(",", "\\,")
     for key, width in (("Dae", "8"), ("Wide", "128")):
         t = tun["tuned"][width]
@@ -739,8 +741,13 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}TailRange"] = f2(max(tail) - min(tail))
         m[f"Tun{key}TailFrom"] = str(int(last[-1]) - 100)
         m[f"Tun{key}GapTop"] = f2(psnr(top) - t["subset_psnr_db"]["mean"])
-        untuned = at["DAE" if width == "8" else "DAE, code size 128"]  # the sheet's lr, 50 epochs
-        m[f"Tun{key}TestGain"] = f2(t["subset_psnr_db"]["mean"] - psnr(untuned))
+        # on the test images, over the untuned network (the sheet's lr, 50 epochs) at the same seeds
+        untuned = {r["seed"]: r["subset"]["psnr_db"] for r in den["rows"] if r["sigma"] == 0.5
+                   and r["method"] == ("DAE" if width == "8" else "DAE, code size 128")}
+        common = [sd for sd in t["seeds"] if sd in untuned]
+        m[f"Tun{key}TestGain"] = f2(sum(t["per_seed"][str(sd)]["subset"]["psnr_db"] - untuned[sd]
+                                        for sd in common) / len(common))
+        m[f"Tun{key}TestGainSeeds"] = ", ".join(map(str, common))
         m[f"Tun{key}GapBm"] = f2(psnr(at["BM3D" + AWARE]) - t["subset_psnr_db"]["mean"])
         m[f"Tun{key}GapSds"] = f"{(psnr(at['BM3D' + AWARE]) - t['subset_psnr_db']['mean']) / t['subset_psnr_db']['sd']:.1f}"
         m[f"Tun{key}SeedsAboveTop"] = str(sum(v["subset"]["psnr_db"] > psnr(top)

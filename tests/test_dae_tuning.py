@@ -155,7 +155,9 @@ def tuning_record(lr_best):
              "subset_ssim": spread([0.6, 0.61, 0.62]), "all_psnr_db": spread([18.7, 19.0, 20.4])}
     return {"lrs": [3e-4, 1e-3, 3e-3, 1e-2], "epochs": {"8": 100, "128": 100}, "eval_every": 10,
             "seed": 1, "train_images": 59000,
-            "runs": [{"wall_seconds": 1000.0}, {"wall_seconds": 530.0}],
+            "widths": [8, 128], "runs": [{"widths": [8, 128], "wall_seconds": 999.0},
+                                         {"widths": [8], "wall_seconds": 1000.0},
+                                         {"widths": [128], "wall_seconds": 530.0}],
             "curves": [{"width": w, "lr": lr, "held_out_psnr_db": better if lr == lr_best
                         else curve} for w in (8, 128) for lr in (3e-4, 1e-3, 3e-3, 1e-2)],
             "tuned": {"8": tuned, "128": tuned}}
@@ -169,18 +171,23 @@ def test_the_reports_tuning_numbers_follow_from_the_record():
                        {"method": "DAE", "sigma": 0.5, "kind": "learned",
                         "subset": {"psnr_db": {"mean": 17.0}, "ssim": {"mean": 0.65}}},
                        {"method": "DAE, code size 128", "sigma": 0.5, "kind": "learned",
-                        "subset": {"psnr_db": {"mean": 18.5}, "ssim": {"mean": 0.6}}}]}
+                        "subset": {"psnr_db": {"mean": 18.5}, "ssim": {"mean": 0.6}}}],
+           "rows": [{"sigma": 0.5, "method": "DAE", "seed": s, "subset": {"psnr_db": 17.0}}
+                    for s in (1, 2, 3)]
+           + [{"sigma": 0.5, "method": "DAE, code size 128", "seed": s,
+               "subset": {"psnr_db": 18.5}} for s in (2, 3)]}
     m = make_numbers.tuning_numbers(tuning_record(3e-3), den)
     assert m["TunDaeLr"] == "0.003" and m["TunDaeEpochs"] == "100"
-    assert m["TunWallMinutes"] == "26"  # 1000 + 530 s, the two runs that made the record
+    assert m["TunWallMinutes"] == "26"  # 1000 + 530 s: the runs whose results are kept
     assert m["TunDaeHeldOutGain"] == "0.90"  # 18.9 chosen - 18.0 at the sheet's lr, 50 epochs
     assert m["TunDaeMaxEpochs"] == "100"
     # the chosen curve over its last 100 epochs (10 .. 100 here): 17.5, 18.6, 18.9
     assert m["TunDaeTailGain"] == "1.40" and m["TunDaeTailRange"] == "1.40"
     assert m["TunDaeTailFrom"] == "0"
     assert m["TunDaeGapTop"] == "0.57"  # 20.0 - 19.43
-    # on the test images, over the untuned network of the same width
-    assert m["TunDaeTestGain"] == "2.43" and m["TunWideTestGain"] == "0.93"
+    # on the test images, over the untuned network of the same width at the same seeds
+    assert m["TunDaeTestGain"] == "2.43" and m["TunDaeTestGainSeeds"] == "1, 2, 3"
+    assert m["TunWideTestGain"] == "1.25" and m["TunWideTestGainSeeds"] == "2, 3"  # 0.5, 2.0
     assert m["TunDaeSeedsAboveTop"] == "1"  # 20.5
     assert m["TunDaeGapBm"] == "0.47" and m["TunDaeGapSds"] == "0.5"  # 0.47 / sd 0.93
     assert m["BestLearnedSsimAll"] == "0.650"  # the untuned DAE's 0.65 above the tuned 0.61

@@ -257,7 +257,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
                   for w in (8, 128)}
     holds("Up to 200 epochs both networks were best at the grid's edge",
           all(epoch == 200 for _, epoch in first_grid.values()))
-    holds("on the test images the tuned networks' means are \\TunDaeTestGain{} and", min(
+    holds("the test images, paired by seed, the tuned networks are \\TunDaeTestGain{} and", min(
         float(m["TunDaeTestGain"]), float(m["TunWideTestGain"])) > 0)
     holds("Both epoch grids have their best inside, but",
           m["TunDaeEpochAtEdge"] == m["TunWideEpochAtEdge"] == "no"
