@@ -111,10 +111,6 @@ def previous(args, settings):
     if not path.exists():
         raise ex09.UsageError(f"--update keeps the other widths of {path}, which does not exist")
     old = json.loads(path.read_text())
-    if not isinstance(old["epochs"], dict):  # made before epochs were set per width
-        old["epochs"] = {str(w): old["epochs"] for w in old["widths"]}
-        old["runs"] = [{"widths": old["widths"], "jobs": old.pop("jobs"),
-                        "wall_seconds": old.pop("wall_seconds")}]
     differ = [k for k in settings if old.get(k) != settings[k]]
     if differ:
         raise ex09.UsageError(f"--update: {path} was made with other {', '.join(differ)}; "
