@@ -171,12 +171,14 @@ class AutoEncoder(nn.Module):
         return self.g(self.f(x))
 
 
-def make_optimizer(model, lr, weight_decay):
-    """Q2c: Adam; the sheet's "momentum 1e-5" read as weight decay (README). Fused if built."""
+def make_optimizer(model, lr, weight_decay, beta1=0.9):
+    """Q2c: Adam; the sheet's "momentum 1e-5" read as weight decay (README; analyses/beta1.py
+    tries the other reading, beta1 = 1e-5). Fused if built."""
+    options = {"lr": lr, "weight_decay": weight_decay, "betas": (beta1, 0.999)}
     try:
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+        return torch.optim.Adam(model.parameters(), **options, fused=True)
     except (RuntimeError, ValueError):
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(model.parameters(), **options)
 
 
 # ----------------------------------------------------------------------------- training (Q2c, Q3a)

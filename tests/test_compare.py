@@ -495,3 +495,30 @@ def test_ensure_runs_stops_the_other_runs_when_one_fails(fake_data, tmp_path):
     time.sleep(3)  # a run left going would go on printing its epochs
     assert log.stat().st_size == size
     assert not list((tmp_path / "seed4").glob("*"))  # stopped, cleaned up, published nothing
+
+
+def test_beta1_trains_as_ex09_and_compares_seed_by_seed(fake_data, tmp_path, capsys):
+    """analyses/beta1.py runs ex09's own training loop: with the sheet's Adam (beta1 0.9,
+    weight decay 1e-5) it gives ex09.py's final test MSE exactly; its record pairs each seed
+    with that seed's run, and a run made with other settings is refused."""
+    from analyses import beta1
+    from analyses.__main__ import build_parser
+    ex09.main(["--mode", "plain", "--seed", "1", "--tsne-samples", "30", "--skip-md5",
+               "--data-dir", str(fake_data), "--out-dir", str(tmp_path / "seed1")])
+    sheet = json.loads((tmp_path / "seed1" / "plain" / "metrics.json").read_text())
+    args = build_parser().parse_args(["beta1", "--data-dir", str(fake_data), "--skip-md5"])
+    same = beta1.train({"args": args, "seed": 1, "beta1": 0.9, "weight_decay": 1e-5})
+    assert same["test_loss"] == sheet["final_test_loss"]
+    assert analyses_main("beta1", "--seeds", "1", "--jobs", "1", "--data-dir", fake_data,
+                         "--skip-md5", "--out-dir", tmp_path) == 0
+    record = json.loads((tmp_path / "beta1" / "beta1.json").read_text())
+    seed = record["per_seed"]["1"]
+    assert seed["sheet_test_loss"] == sheet["final_test_loss"]
+    assert seed["beta1_test_loss"] != sheet["final_test_loss"]  # another optimiser
+    assert record["difference"]["mean"] == pytest.approx(
+        seed["beta1_test_loss"] - seed["sheet_test_loss"])
+    ex09.main(["--mode", "plain", "--seed", "1", "--epochs", "2", "--tsne-samples", "30",
+               "--skip-md5", "--data-dir", str(fake_data), "--out-dir", str(tmp_path / "seed1")])
+    assert analyses_main("beta1", "--seeds", "1", "--data-dir", fake_data, "--skip-md5",
+                         "--out-dir", tmp_path) == 1
+    assert "other epochs than the sheet's" in capsys.readouterr().err
