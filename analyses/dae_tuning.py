@@ -143,20 +143,32 @@ def held_out_split(x_train, tune_images):
     return x_train[:-tune_images], held_out, noisy
 
 
+def noisy_test_images(x_test):
+    """The fixed noisy test images every method is scored on (the whole set is noised, so the
+    first N images get the same noise as in the denoiser comparison)."""
+    return add_white_noise(x_test, DEFAULT_NOISE_STD,
+                           torch.Generator().manual_seed(TEST_NOISE_SEED))
+
+
 def train(task):
     """One DAE: {epoch: held-out PSNR} every eval_every epochs and {epoch: weights} at the
-    epochs in task["keep"]. Run in a worker process with one thread."""
+    epochs in task["keep"]; with task["test_images"] = N also {epoch: PSNR on the first N
+    test images}, recorded only (analyses/dae_longer.py). Run in a worker process with one
+    thread."""
     torch.set_num_threads(1)
     args = task["args"]
-    x_train, _, _, _ = fashion_mnist.load(args)
+    x_train, _, x_test, _ = fashion_mnist.load(args)
     x_fit, held_out, noisy = held_out_split(x_train, args.tune_images)
+    n_test = task.get("test_images", 0)
+    noisy_test = noisy_test_images(x_test)[:n_test]
+    clean_test = x_test[:n_test].numpy().reshape(-1, 28, 28)
     ex09.set_seeds(task["seed"])  # the same initial weights as ex09.py's run at this seed
     model = make_model(task["width"])
     optimizer = ex09.make_optimizer(model, task["lr"], args.weight_decay)
     shuffle_gen = torch.Generator().manual_seed(task["seed"])
     noise_gen = torch.Generator().manual_seed(task["seed"] + 2)
     clean = held_out.numpy().reshape(-1, 28, 28)
-    curve, kept = {}, {}
+    curve, test_curve, kept = {}, {}, {}
     for epoch in range(1, task["epochs"] + 1):
         loss = ex09.train_epoch(model, optimizer, nn.MSELoss(), x_fit, args.batch_size,
                                 shuffle_gen, DEFAULT_NOISE_STD, noise_gen)
@@ -164,10 +176,13 @@ def train(task):
             break
         if epoch % args.eval_every == 0:
             curve[epoch] = mean_psnr(output(model, noisy).reshape(-1, 28, 28), clean)
+            if n_test:
+                test_curve[epoch] = mean_psnr(output(model, noisy_test).reshape(-1, 28, 28),
+                                              clean_test)
         if epoch in task["keep"]:
             kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
     return {"width": task["width"], "lr": task["lr"], "seed": task["seed"],
-            "held_out_psnr_db": curve, "weights": kept}
+            "held_out_psnr_db": curve, "test_psnr_db": test_curve, "weights": kept}
 
 
 def run_all(tasks, jobs):
@@ -211,8 +226,7 @@ def run(args):
     scored = run_all([{"args": args, "width": w, "lr": chosen[w][0], "seed": s,
                       "epochs": chosen[w][1], "keep": [chosen[w][1]]}
                      for w in args.widths for s in args.scored_seeds], args.jobs)
-    noisy_test = add_white_noise(x_test, DEFAULT_NOISE_STD,
-                                 torch.Generator().manual_seed(TEST_NOISE_SEED))
+    noisy_test = noisy_test_images(x_test)
     clean_test = x_test.numpy().reshape(-1, 28, 28)
     n = args.subset_images
     tuned = {}

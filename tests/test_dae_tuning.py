@@ -193,3 +193,42 @@ def test_the_reports_tuning_numbers_follow_from_the_record():
     assert m["BestLearnedSsimAll"] == "0.650"  # the untuned DAE's 0.65 above the tuned 0.61
     assert m["TunDaeLrAtEdge"] == "no"
     assert make_numbers.tuning_numbers(tuning_record(1e-2), den)["TunDaeLrAtEdge"] == "yes"
+
+
+def test_longer_training_retraces_the_tuned_networks_and_reads_the_test_curve_only(
+        fake_data, tmp_path, monkeypatch, capsys):
+    """analyses/dae_longer.py trains the widest tuned network past the tuning's grid: at the
+    tuned epoch its test PSNR is the tuning's own (same seeds, images and noise); the epoch it
+    reports is chosen on the held-out images, the best test epoch only bounds it."""
+    from analyses import dae_longer
+    filters = [{"method": m, "sigma": 0.5, "kind": "filter", "subset": {"psnr_db": {"mean": p}}}
+               for m, p in zip(dae_longer.FILTERS, (20.4, 20.2))]
+    den = {"subset_images": 40, "test_noise_seed": 1, "summary": filters, "sigmas": [0.5],
+           "widths": [8], "sweep_seeds": [1]}
+    for module in (dae_tuning, dae_longer):
+        monkeypatch.setattr(module, "read_comparison", lambda out_dir: den)
+    monkeypatch.setattr(dae_tuning, "plot_standing", lambda summary, args, path: None)
+    common = ["--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path, "--jobs", "1"]
+    assert analyses_main("dae-tuning", *common, "--epochs", "4", "--eval-every", "2",
+                         "--lrs", "1e-3", "3e-2", "--widths", "8", "16", "--scored-seeds", "2",
+                         "3", "--tune-images", "50", "--subset-images", "40") == 0
+    tuned = json.loads((tmp_path / "dae_tuning" / "dae_tuning.json").read_text())["tuned"]["16"]
+    assert analyses_main("dae-longer", *common, "--epochs", "3") == 1  # fewer than the grid's
+    assert analyses_main("dae-longer", *common, "--epochs", "8") == 0
+    capsys.readouterr()
+    record = json.loads((tmp_path / "dae_longer" / "dae_longer.json").read_text())
+    assert (record["width"], record["lr"], record["tuned_epochs"]) == (16, tuned["lr"],
+                                                                       tuned["epochs"])
+    assert record["reproduces_tuning"]
+    for s in ("2", "3"):
+        assert record["curves"][s]["test"][str(tuned["epochs"])] == pytest.approx(
+            tuned["per_seed"][s]["subset"]["psnr_db"], abs=1e-4)
+        assert sorted(map(int, record["curves"][s]["held_out"])) == [2, 4, 6, 8]
+    mean = {k: {e: sum(record["curves"][s][k][e] for s in ("2", "3")) / 2 for e in
+                record["curves"]["2"][k]} for k in ("held_out", "test")}
+    assert str(record["chosen_epoch"]) == max(mean["held_out"], key=mean["held_out"].get)
+    assert str(record["best_test_epoch"]) == max(mean["test"], key=mean["test"].get)
+    assert record["test_at_chosen"]["mean"] == pytest.approx(
+        mean["test"][str(record["chosen_epoch"])])
+    assert record["filters_test_psnr_db"] == dict(zip(dae_longer.FILTERS, (20.4, 20.2)))
+    assert (tmp_path / "dae_longer" / "dae_longer.png").read_bytes()[:4] == b"\x89PNG"

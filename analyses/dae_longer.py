@@ -1,0 +1,142 @@
+"""Would longer training close the widened DAE's gap to the filters (Q3, beyond the sheet)?
+
+    python -m analyses dae-longer     # about an hour on 2 cores
+
+analyses/dae_tuning.py chose the widened DAE's learning rate and epoch count on held-out
+images over at most 400 epochs, and its best held-out score was still rising at the end.
+Here that network (the widest tuned width, at its chosen learning rate) is trained afresh to
+--epochs at each of dae_tuning's scored seeds, on the same images and noise. Every
+--eval-every epochs it is scored on the held-out images (the tuning's measure) and on the
+first --subset-images noisy test images (recorded, never used for a choice). Written: the
+epoch with the best held-out PSNR averaged over the seeds, the test PSNR there, and the best
+test PSNR at any epoch, a bound that favours the network (the epoch is picked on the test
+images), each next to the clipping-aware filters' test PSNR. Needs figures/dae_tuning/ and
+figures/denoisers/.
+"""
+
+import argparse
+import json
+import time
+
+import torch
+
+import ex09
+import fashion_mnist
+import publishing
+from analyses import dae_tuning
+from analyses.measures import spread
+from analyses.paired import read_comparison
+
+FILTERS = ("non-local means, clipping-aware", "BM3D, clipping-aware")  # the two leaders
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads <out-dir>/dae_tuning/ and <out-dir>/denoisers/; results "
+                             "go to <out-dir>/dae_longer/")
+    parser.add_argument("--epochs", type=ex09.positive_int, default=800,
+                        help="epochs each network is trained for")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=3,
+                        help="networks trained at a time, one thread each")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def read_tuning(out_dir):
+    path = out_dir / "dae_tuning" / "dae_tuning.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ex09.UsageError(f"{path} is missing: make it first with python -m analyses "
+                              f"dae-tuning") from None
+    except (OSError, ValueError) as err:
+        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
+                              f"analyses dae-tuning") from None
+
+
+def filter_scores(den, tun_sigma):
+    """method -> its test PSNR (first subset_images) at the tuning's noise level."""
+    return {s["method"]: s["subset"]["psnr_db"]["mean"] for s in den["summary"]
+            if s["method"] in FILTERS and s["sigma"] == tun_sigma}
+
+
+def summarise(curves, tuned_epochs, tuned_per_seed):
+    """The record's findings from {seed: {"held_out": {epoch: dB}, "test": {epoch: dB}}}."""
+    epochs = sorted(set.intersection(*(set(c["held_out"]) for c in curves.values())))
+    mean = {k: {e: sum(c[k][e] for c in curves.values()) / len(curves) for e in epochs}
+            for k in ("held_out", "test")}
+    chosen = max(epochs, key=mean["held_out"].get)
+    best_test = max(epochs, key=mean["test"].get)
+    return {
+        "epochs_scored": epochs,
+        "chosen_epoch": chosen,
+        "test_at_chosen": spread([c["test"][chosen] for c in curves.values()]),
+        "best_test_epoch": best_test,
+        "test_at_best_test": spread([c["test"][best_test] for c in curves.values()]),
+        "held_out_gain_after": {str(e): mean["held_out"][e] - mean["held_out"][tuned_epochs]
+                                for e in epochs if e >= tuned_epochs},
+        # the same seed, data and noise as dae_tuning's scored networks: equal at their epoch
+        "reproduces_tuning": all(
+            abs(c["test"].get(tuned_epochs, float("nan")) - tuned_per_seed[str(s)]) < 1e-4
+            for s, c in curves.items())}
+
+
+def run(args):
+    started = time.perf_counter()
+    torch.set_flush_denormal(True)  # as dae_tuning.run: the same arithmetic as its networks
+    den = read_comparison(args.out_dir)
+    tun = read_tuning(args.out_dir)
+    width = max(tun["widths"])
+    tuned = tun["tuned"][str(width)]
+    if args.epochs < tuned["epochs"]:
+        raise ex09.UsageError(f"--epochs {args.epochs} is fewer than the {tuned['epochs']} "
+                              f"the tuning chose: nothing longer would be tried")
+    settings = training_args(args, tun)
+    results = dae_tuning.run_all(
+        [{"args": settings, "width": width, "lr": tuned["lr"], "seed": s,
+          "epochs": args.epochs, "keep": [], "test_images": tun["subset_images"]}
+         for s in tun["scored_seeds"]], args.jobs)
+    curves = {r["seed"]: {"held_out": r["held_out_psnr_db"], "test": r["test_psnr_db"]}
+              for r in results}
+    record = {"width": width, "lr": tuned["lr"], "epochs": args.epochs,
+              "tuned_epochs": tuned["epochs"], "seeds": tun["scored_seeds"],
+              "eval_every": tun["eval_every"], "subset_images": tun["subset_images"],
+              "filters_test_psnr_db": filter_scores(den, tun["sigma"]),
+              **summarise(curves, tuned["epochs"],
+                          {s: v["subset"]["psnr_db"] for s, v in tuned["per_seed"].items()}),
+              "curves": {str(s): {k: {str(e): p for e, p in c[k].items()} for k in c}
+                         for s, c in curves.items()},
+              "wall_seconds": round(time.perf_counter() - started, 1)}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with publishing.staged(args.out_dir / "dae_longer") as stage:
+        (stage / "dae_longer.json").write_text(json.dumps(record, indent=1) + "\n")
+        plot(record, stage / "dae_longer.png")
+    t, b = record["test_at_chosen"], record["test_at_best_test"]
+    print(f"width {width}, lr {tuned['lr']:g}: best held-out epoch {record['chosen_epoch']}, "
+          f"test PSNR there {t['mean']:.2f} +- {t['sd']:.2f} dB; best test epoch "
+          f"{record['best_test_epoch']}: {b['mean']:.2f} dB; filters "
+          + ", ".join(f"{m} {p:.2f}" for m, p in record["filters_test_psnr_db"].items()))
+    print(f"written to {args.out_dir / 'dae_longer'}")
+
+
+def training_args(args, tun):
+    """What dae_tuning.train reads from its args: this run's data options, the tuning's
+    settings (so the networks, images and noise are the tuning's own)."""
+    return argparse.Namespace(**vars(args), **{
+        k: tun[k] for k in ("tune_images", "eval_every", "batch_size", "weight_decay")})
+
+
+def plot(record, path):
+    """Test PSNR against epochs, one line per seed, the filters as horizontal lines."""
+    plt = ex09._matplotlib()
+    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    for s, c in record["curves"].items():
+        points = sorted((int(e), p) for e, p in c["test"].items())
+        ax.plot(*zip(*points), lw=1, label=f"DAE widened to {record['width']}, seed {s}")
+    for (method, psnr), style in zip(record["filters_test_psnr_db"].items(), ("--", ":")):
+        ax.axhline(psnr, color="black", ls=style, lw=1, label=method)
+    ax.axvline(record["tuned_epochs"], color="grey", lw=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"PSNR, first {record['subset_images']} test images (dB)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ex09.save(fig, path)
