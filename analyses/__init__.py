@@ -6,6 +6,9 @@
     python -m analyses seeds           # both modes over seeds 0-4, every measure, next to PCA-8
     python -m analyses denoisers       # the DAE against tuned filters, BM3D, PCA; sweeps
     python -m analyses mirrored        # the decoder as printed against the mirrored one
+    python -m analyses dae-tuning      # the DAE tuned on the filters' held-out images
+    python -m analyses dae-longer      # the tuned widened DAE trained past the tuning's grid
+    python -m analyses beta1           # the other reading of "momentum 1e-5" (Adam's beta1)
     python -m analyses revival         # what revives the dead start of seed 0
     python -m analyses variant NAME    # ex09.py with another network (mirrored, linear code, wider)
 

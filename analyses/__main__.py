@@ -24,6 +24,11 @@ ANALYSES = {
     "dae-tuning": ("analyses.dae_tuning", "Q3: the DAE tuned like the filters (learning rate, "
                                           "epochs) on the same held-out training images, then "
                                           "scored on the test images over seeds"),
+    "dae-longer": ("analyses.dae_longer", "Q3: the tuned widened DAE trained longer than the "
+                                          "tuning's epoch grid, on held-out and test images, "
+                                          "against the leading filters"),
+    "beta1": ("analyses.beta1", "Q2c: the other reading of 'momentum 1e-5', Adam's beta1 = "
+                                "1e-5 without weight decay, beside the sheet's runs by seed"),
     "variant": ("analyses.variants", "ex09.py with another network: sheet, mirrored (decoder "
                                      "8-16-32-64-128), linear-code (no ReLU on the code) or "
                                      "widthW (narrow layers widened to W)"),
