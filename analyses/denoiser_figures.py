@@ -76,7 +76,7 @@ def short_name(method):
             .replace("plain AE fed the noisy input", "AE (Q2), noisy in")
             .replace(CEILING, "AE (Q2), clean in").replace(" (k tuned)", "")
             .replace(", clipping-aware", "").replace("non-local means", "NL-means")
-            .replace("DAE, code size", "DAE, width"))
+            .replace("DAE, code size", "DAE, widened to"))
 
 
 # The median does not average: clipping keeps the median, so its clipping-aware pipeline (a mean

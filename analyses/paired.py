@@ -40,7 +40,7 @@ TOLERANCE_DB = 1e-3  # agreement with denoisers.json's means (float32 model outp
 
 def tuned_label(width):
     """The name of a network tuned by analyses/dae_tuning.py, in its figure and here."""
-    return "DAE, tuned" if int(width) == 8 else f"DAE, width {width}, tuned"
+    return "DAE, tuned" if int(width) == 8 else f"DAE, widened to {width}, tuned"
 
 
 def read_tuning(out_dir, den):

@@ -292,14 +292,15 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     assert analyses_main("paired", *common) == 0
     capsys.readouterr()
     pairs = json.loads((out_dir / "paired" / "paired.json").read_text())["pairs"]
-    pair, = [p for p in pairs if (p["filter"], p["learned"]) == ("Gaussian", "DAE, width 16, tuned")]
+    pair, = [p for p in pairs
+             if (p["filter"], p["learned"]) == ("Gaussian", "DAE, widened to 16, tuned")]
     assert pair["mean"] == pytest.approx(d.mean() - 0.5, abs=1e-4)
     # ... and refused where its per-image values do not average to the mean it recorded.
     tuned_record["tuned"]["16"]["subset_psnr_db"]["mean"] += 0.1
     tuning.write_text(json.dumps(tuned_record))
     shutil.rmtree(out_dir / "paired")
     assert analyses_main("paired", *common) == 1
-    assert "DAE, width 16, tuned: " in capsys.readouterr().err
+    assert "DAE, widened to 16, tuned: " in capsys.readouterr().err
     tuning.unlink()
     # A comparison made from other runs or other filter settings is refused, nothing published.
     path = out_dir / "denoisers" / "denoisers.json"
