@@ -57,7 +57,7 @@ def train(task):
 def run(args):
     started = time.perf_counter()
     names = [runs.seed_run(s, "plain") for s in args.seeds]
-    runs.require_runs(args.out_dir, names)  # before training: the comparison needs them
+    runs.require_runs(args.out_dir, names, "beta1")  # before training: it compares with them
     sheet = {s: json.loads((args.out_dir / n / "metrics.json").read_text())
              for s, n in zip(args.seeds, names)}
     defaults = vars(ex09.build_parser().parse_args([]))

@@ -132,8 +132,9 @@ def plot(record, path):
     for s, c in record["curves"].items():
         points = sorted((int(e), p) for e, p in c["test"].items())
         ax.plot(*zip(*points), lw=1, label=f"DAE widened to {record['width']}, seed {s}")
-    for (method, psnr), style in zip(record["filters_test_psnr_db"].items(), ("--", ":")):
-        ax.axhline(psnr, color="black", ls=style, lw=1, label=method)
+    styles = dict(zip(FILTERS, ("--", ":")))  # the report's caption names BM3D's dotted
+    for method, psnr in record["filters_test_psnr_db"].items():
+        ax.axhline(psnr, color="black", ls=styles[method], lw=1, label=method)
     ax.axvline(record["tuned_epochs"], color="grey", lw=0.8)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"PSNR, first {record['subset_images']} test images (dB)")

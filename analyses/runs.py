@@ -159,12 +159,12 @@ def ensure_runs(args, names, jobs, options):
     return time.perf_counter() - started
 
 
-def require_runs(out_dir, names):
+def require_runs(out_dir, names, who="compare"):
     """Say at once, before any work, which of the needed runs is missing and how to make it."""
     missing = [name for name in names if not (out_dir / name / "metrics.json").exists()]
     if missing:
         commands = "\n  ".join(rerun_command(out_dir, name) for name in missing)
-        raise ex09.UsageError(f"compare needs finished {' and '.join(missing)} run(s) in "
+        raise ex09.UsageError(f"{who} needs finished {' and '.join(missing)} run(s) in "
                               f"{out_dir}; run first:\n  {commands}")
 
 

@@ -295,6 +295,8 @@ def collect(root=ROOT):
     m.update(mirrored_numbers(mir))
     m.update(paired_numbers(pairs))
     m.update(tuning_numbers(tun, den))
+    m.update(longer_numbers(load_json(fig / "dae_longer" / "dae_longer.json")))
+    m.update(beta1_numbers(load_json(fig / "beta1" / "beta1.json"), revival["dead_seeds"]))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -748,6 +750,9 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}TestGain"] = f2(sum(t["per_seed"][str(sd)]["subset"]["psnr_db"] - untuned[sd]
                                         for sd in common) / len(common))
         m[f"Tun{key}TestGainSeeds"] = ", ".join(map(str, common))
+        m[f"Tun{key}TestLower"] = str(sum(t["per_seed"][str(sd)]["subset"]["psnr_db"]
+                                          < untuned[sd] for sd in common))
+        m[f"Tun{key}TestGainN"] = str(len(common))
         m[f"Tun{key}GapBm"] = f2(psnr(at["BM3D" + AWARE]) - t["subset_psnr_db"]["mean"])
         m[f"Tun{key}GapSds"] = f"{(psnr(at['BM3D' + AWARE]) - t['subset_psnr_db']['mean']) / t['subset_psnr_db']['sd']:.1f}"
         m[f"Tun{key}SeedsAboveTop"] = str(sum(v["subset"]["psnr_db"] > psnr(top)
@@ -755,6 +760,57 @@ def tuning_numbers(tun, den):
     learned = [s for s in at.values() if s["kind"] == "learned"]
     m["BestLearnedSsimAll"] = f3(max([s["subset"]["ssim"]["mean"] for s in learned]
                                      + [t["subset_ssim"]["mean"] for t in tun["tuned"].values()]))
+    return m
+
+
+def longer_numbers(lon):
+    """The tuned widened DAE trained past the tuning's grid: the epoch its held-out images
+    choose, its held-out rise over the last 100 epochs, its test PSNR there against the two
+    clipping-aware filters."""
+    filters = {k.removesuffix(AWARE): v for k, v in lon["filters_test_psnr_db"].items()}
+    test = lon["test_at_chosen"]
+    points = [p for c in lon["curves"].values() for p in c["test"].values()]
+    gain = lon["held_out_gain_after"]
+    last = max(gain, key=int)
+    return {
+        "LongEpochs": str(lon["epochs"]), "LongSeeds": ", ".join(map(str, lon["seeds"])),
+        "LongChosenEpoch": str(lon["chosen_epoch"]),
+        "LongAtEdge": "yes" if lon["chosen_epoch"] == lon["epochs"] else "no",
+        "LongTailGain": f2(gain[last] - gain[str(int(last) - 100)]),
+        "LongTestAtChosen": spread(test, f2),
+        "LongGapBm": f2(filters["BM3D"] - test["mean"]),
+        "LongGapTop": f2(filters["non-local means"] - test["mean"]),
+        "LongGapTopSds": f"{(filters['non-local means'] - test['mean']) / test['sd']:.0f}",
+        "LongCaption": ("no seed reaches clipping-aware BM3D (dotted) at any epoch"
+                        if max(points) < filters["BM3D"] else
+                        "some seed passes clipping-aware BM3D (dotted) at some epoch")}
+
+
+def beta1_numbers(b1, dead_seeds):
+    """The other reading of "momentum 1e-5" (Adam's beta1, no weight decay) beside the
+    sheet's runs: at the dead start, and over the seeds that start alive."""
+    per_seed = {int(s): v for s, v in b1["per_seed"].items()}
+    dead = [s for s in per_seed if s in dead_seeds]
+    alive = sorted(s for s in per_seed if s not in dead_seeds)
+
+    def over(key):  # the seeds that start alive
+        return {"mean": statistics.fmean(per_seed[s][key] for s in alive),
+                "sd": statistics.stdev(per_seed[s][key] for s in alive),
+                "min": min(per_seed[s][key] for s in alive),
+                "max": max(per_seed[s][key] for s in alive)}
+    diffs = [per_seed[s]["beta1_test_loss"] - per_seed[s]["sheet_test_loss"] for s in alive]
+    m = {"BetaOneSeeds": f"{min(per_seed)}--{max(per_seed)}",
+         "BetaOneAliveSeeds": f"{alive[0]}--{alive[-1]}", "BetaOneAliveN": str(len(alive)),
+         "BetaOneMse": spread(over("beta1_test_loss"), f4),
+         "BetaOneSheetMse": spread(over("sheet_test_loss"), f4),
+         "BetaOneDiffRange": f"[${min(diffs):+.4f}$, ${max(diffs):+.4f}$]",
+         "BetaOneLower": str(sum(d < 0 for d in diffs))}
+    if dead:
+        d = per_seed[dead[0]]
+        m["BetaOneDeadSeed"] = str(dead[0])
+        m["BetaOneDeadMse"] = f4(d["beta1_test_loss"])
+        m["BetaOneDeadSheetMse"] = f4(d["sheet_test_loss"])
+        m["BetaOneDeadDecoderUnits"] = str(d["beta1_live_decoder_units"])
     return m
 
 
@@ -775,6 +831,8 @@ def paired_numbers(pairs):
                 + learned[p["learned"]])
         m[name] = difference(p)
         m[name + "Share"] = pct(p["share_ahead"])
+        if aware and learned[p["learned"]] == "WideTuned":  # how small a gap images resolve
+            m[name + "HalfWidth"] = f2((number(p["ci95"][1]) - number(p["ci95"][0])) / 2)
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
