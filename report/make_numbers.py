@@ -295,8 +295,15 @@ def collect(root=ROOT):
     m.update(mirrored_numbers(mir))
     m.update(paired_numbers(pairs))
     m.update(tuning_numbers(tun, den))
-    m.update(longer_numbers(load_json(fig / "dae_longer" / "dae_longer.json")))
-    m.update(beta1_numbers(load_json(fig / "beta1" / "beta1.json"), revival["dead_seeds"]))
+    longer, b1 = (load_json(fig / "dae_longer" / "dae_longer.json"),
+                  load_json(fig / "beta1" / "beta1.json"))
+    m.update(longer_numbers(longer))
+    m.update(beta1_numbers(b1, revival["dead_seeds"]))
+    # the steps added after the last full regeneration, each timed by its own record
+    kept = {max(i for i, r in enumerate(tun["runs"]) if w in r["widths"]) for w in tun["widths"]}
+    added = (sum(tun["runs"][i]["wall_seconds"] for i in kept) + longer["wall_seconds"]
+             + b1["wall_seconds"])
+    m["AddedStepsMinutes"] = f"{added / 60:.0f}"
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -591,6 +598,9 @@ def denoiser_numbers(den):
     m["BmNf"], m["BmLibraryNf"] = str(checks[0]["nf"]), str(checks[0]["library_nf"])
     diff = max(abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) for t in checks)
     m["BmNfMaxDiff"] = f"{diff:.3f}"  # three decimals: 0.022 is not "at most 0.02"
+    for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # values scored in the search
+        search, = [t for t in den["tuning"] if t["sigma"] == 0.5 and t["method"] == name + AWARE]
+        m[f"{key}Settings"] = str(sum(len(p["grid"]) for p in search["parameters"].values()))
     pairs = classical_pairs(at)
     gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
@@ -720,6 +730,8 @@ def tuning_numbers(tun, den):
     lrs, m = tun["lrs"], {}
     m["TunLrGrid"] = ", ".join(f"{lr:g}" for lr in lrs)
     m["TunEvalEvery"], m["TunSeed"] = str(tun["eval_every"]), str(tun["seed"])
+    m["TunLrN"] = str(len(lrs))
+    m["TunEvalsPerLr"] = str(tun["epochs"]["128"] // tun["eval_every"])
     # the runs whose results the record keeps: each width's latest (--update replaces the rest)
     kept = {max(i for i, r in enumerate(tun["runs"]) if w in r["widths"]) for w in tun["widths"]}
     m["TunWallMinutes"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 60:.0f}"

@@ -248,24 +248,22 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           len(shown) == 4 and str(n_diffs) == m["PairedCount"] and all(
               p["mean"] - student.ppf(1 - 0.025 / n_diffs, p["n"] - 1) * p["sd"] / p["n"] ** 0.5
               > 0 for p in shown))
-    holds("Tuning raises both networks' mean PSNR.}", min(
-        float(m[k]) for k in ("TunDaeTestGain", "TunWideTestGain", "TunDaeHeldOutGain",
-                              "TunWideHeldOutGain")) > 0)
+    holds("Tuning's gain on the test images is clear for the widened DAE only.}",
+          float(m["TunWideTestGain"]) > 0 and m["TunWideTestLower"] == "0"
+          and int(m["TunDaeTestLower"]) > 0)
     holds("epochs it still rose \\TunWideTailGain\\,dB per 100 epochs", all(
         0 < float(m[f"Tun{k}TailGain"]) < float(m[f"Tun{k}GapBm"]) for k in ("Dae", "Wide")))
     longer = json.loads((FIG / "dae_longer" / "dae_longer.json").read_text())
     bm3d = longer["filters_test_psnr_db"]["BM3D, clipping-aware"]
     nlm = longer["filters_test_psnr_db"]["non-local means, clipping-aware"]
     every_point = [p for c in longer["curves"].values() for p in c["test"].values()]
-    holds("non-local means beats every network trained here,", max(every_point) < nlm
-          and max(tuned_seeds + [best_seed]) < nlm and longer["reproduces_tuning"])
-    holds("BM3D every network tuned within \\TunWideMaxEpochs{} epochs.}",
-          max(tuned_seeds + [best_seed]) < bm3d)
-    holds("so the two are not ranked.", 0 < bm3d - longer["test_at_chosen"]["mean"]
+    holds("non-local means and BM3D beat every network tuned within \\TunWideMaxEpochs{} epochs.}",
+          max(tuned_seeds + [best_seed]) < min(nlm, bm3d) and longer["reproduces_tuning"])
+    holds("the two are not ranked.", 0 < bm3d - longer["test_at_chosen"]["mean"]
           < float(m["PairedBmWideTunedHalfWidth"]))
-    holds("Non-local means still leads it by \\LongGapTop\\,dB, \\LongGapTopSds{} standard",
-          nlm - longer["test_at_chosen"]["mean"] > 3 * longer["test_at_chosen"]["sd"])
-    holds("is best at epoch \\LongChosenEpoch, the last, and rose", m["LongAtEdge"] == "yes"
+    holds("Non-local means is \\LongGapTop\\,dB above it at every seed",
+          longer["test_at_chosen"]["max"] < nlm and max(every_point) < nlm)
+    holds("is best at the last epoch, \\LongChosenEpoch, and rose", m["LongAtEdge"] == "yes"
           and float(m["LongTailGain"]) > 0 and longer["epochs"] > tun["epochs"]["128"])
     b1 = json.loads((FIG / "beta1" / "beta1.json").read_text())
     revival = json.loads((FIG / "revival" / "revival.json").read_text())
@@ -305,7 +303,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           low[3] < float(m["SweepLowNoisy"]))
     holds("the DAE's code size, reaches \\PcaEightAwPsnr\\,dB, below every seed",
           float(m["PcaEightAwPsnr"]) < dae[2])
-    holds("it is above the clipping-aware filters, which correct only the mean",
+    holds("its PSNR is above the clipping-aware filters', but they correct only the mean",
           high[2] > float(m["SweepHighAwTopPsnr"]))
     q1_all = json.loads((FIG / "q1" / "q1_results.json").read_text())
     tuned = {name: (v["lr"], v["tuning_final_loss"]) for name, v in q1_all["variants"].items()}
@@ -319,7 +317,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
                              if (r["variant"], r["start"], r["seed"]) == (name, "random", seed)
                              and float(r["seconds"]) >= 0.9 * budget]) for seed in "012"]
              for name in ("stochastic", "mini-batch", "batch")}
-    holds("stochastic GD gets closest to the optimum per example (a) and per second (b)",
+    holds("stochastic GD is closest to the optimum per example (a) and per second (b)",
           max(tails["stochastic"]) < min(tails["mini-batch"])
           and max(tails["mini-batch"]) < min(tails["batch"]))
     holds("Fed clean images, the DAE is worse than the AE at all \\DenoiseCleanWorseSeeds{} seeds",
@@ -331,7 +329,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     ae_knn = parse_spread(m["SeedsPlainKnn"])
     holds("A classifier detects no difference between the code and PCA-8's.}",
           abs(ae_knn[0] - float(m["SeedsPcaKnn"].split("\\")[0])) < ae_knn[1])
-    holds("The codes of AE and DAE are more alike on average than those of two seeds",
+    holds("The same-seed mean is higher, but the ranges overlap",
           cka["plain vs denoise, same seed"] > max(cka["plain vs plain, two seeds"],
                                                    cka["denoise vs denoise, two seeds"]))
     drops = [parse_spread(m[k]) for k in ("KnnDropDenoise", "KnnDropPlain")]
@@ -344,7 +342,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("is above every seed of the sheet's DAE, tuned or not (Table~\\ref{tab:denoise},",
           float(m["BestPcaPsnr"]) > max(dae[3], parse_spread(m["TunDaePsnr"])[3]))
     ratios = [float(r) for r in m["QOneSampleRatio"].split("--")]
-    holds("times fewer examples, more than its \\QOneSgdSlowdown{} times higher time per",
+    holds("loss, more than its \\QOneSgdSlowdown{} times higher time per example.",
           min(ratios) > float(m["QOneSgdSlowdown"]))
     gains = [parse_spread(m[k]) for k in ("MirMseGain", "MirPsnrGain")]
     holds("the higher PSNR at \\MirBetterDenoisePsnr{} of \\MirSeedsN{} seeds",
@@ -354,7 +352,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           int(m["MirMseGainLargestSeed"]) in mirrored["as printed (8-8-32)"]
           and int(m["MirMseGainLargestSeed"]) not in mirrored["mirrored (8-16-32)"])
     holds("its AE's MSE change is within one sd", abs(gains[0][0]) < gains[0][1])
-    assert checked == 38
+    assert checked == 37
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
