@@ -66,6 +66,14 @@ def sci(x):
     return f"${mantissa}\\cdot10^{{{int(exponent)}}}$"
 
 
+def t_interval(values):
+    """The 95 % t interval of the mean of `values` (n - 1 degrees of freedom), one decimal."""
+    from scipy.stats import t as student
+    mean = statistics.fmean(values)
+    half = student.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return f"[${mean - half:.1f}$, ${mean + half:.1f}$]"
+
+
 def spread(s, fmt):
     """mean +- sd [min, max] of a summary from the seed study."""
     return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])} [{fmt(s['min'])}, {fmt(s['max'])}]"
@@ -345,20 +353,15 @@ def collect(root=ROOT):
                        - by_seed[("plain", s)]["knn5_accuracy"]) for s in seeds["seeds"]]
     m["KnnPairedDiff"] = (f"${statistics.fmean(knn_diff):.1f}$~$\\pm$~"
                           f"{statistics.stdev(knn_diff):.1f}")
-    # 95 % confidence interval of the mean paired difference (t with n - 1 degrees of freedom)
-    from scipy.stats import t as student
-    half = student.ppf(0.975, len(knn_diff) - 1) * statistics.stdev(knn_diff) / math.sqrt(
-        len(knn_diff))
-    m["KnnPairedCi"] = (f"[${statistics.fmean(knn_diff) - half:.1f}$, "
-                        f"${statistics.fmean(knn_diff) + half:.1f}$]")
+    m["KnnPairedCi"] = t_interval(knn_diff)  # of the mean paired difference
+    pca_knn = summary["PCA-8"]["knn5_accuracy"]["mean"]  # one code: no seed
+    m["KnnVsPcaCi"] = t_interval([100 * (by_seed[("plain", s)]["knn5_accuracy"] - pca_knn)
+                                  for s in seeds["seeds"]])
     live_diff = [by_seed[("denoise", s)]["live_units"] - by_seed[("plain", s)]["live_units"]
                  for s in seeds["seeds"]]
     m["LivePairedDiff"] = (f"${statistics.fmean(live_diff):.1f}$~$\\pm$~"
                            f"{statistics.stdev(live_diff):.1f}")
-    half = student.ppf(0.975, len(live_diff) - 1) * statistics.stdev(live_diff) / math.sqrt(
-        len(live_diff))
-    m["LivePairedCi"] = (f"[${statistics.fmean(live_diff) - half:.1f}$, "
-                         f"${statistics.fmean(live_diff) + half:.1f}$]")
+    m["LivePairedCi"] = t_interval(live_diff)
     # Q3b: on the noisy test images, the DAE against the AE of Q2 fed the same images
     noisy_diff = [by_seed[("denoise (noisy input)", s)]["test_mse"]
                   - by_seed[("plain (noisy input)", s)]["test_mse"] for s in seeds["seeds"]]
@@ -387,11 +390,14 @@ def collect(root=ROOT):
                                     for n in uniform) or "none"
     m["UniformClassesN"] = (f"{len(uniform)} class" if len(uniform) == 1 else
                             f"{len(uniform)} classes")
+    drops = {}
     for key, model in (("Plain", "plain"), ("Denoise", "denoise")):
-        drops = [100 * (by_seed[(model, s)]["knn5_accuracy"]
-                        - by_seed[(f"{model} (noisy input)", s)]["knn5_accuracy"])
-                 for s in seeds["seeds"]]
-        m[f"KnnDrop{key}"] = f"{statistics.fmean(drops):.1f}~$\\pm$~{statistics.stdev(drops):.1f}"
+        drops[key] = [100 * (by_seed[(model, s)]["knn5_accuracy"]
+                             - by_seed[(f"{model} (noisy input)", s)]["knn5_accuracy"])
+                      for s in seeds["seeds"]]
+        m[f"KnnDrop{key}"] = (f"{statistics.fmean(drops[key]):.1f}~$\\pm$~"
+                              f"{statistics.stdev(drops[key]):.1f}")
+    m["KnnDropPairedCi"] = t_interval([p - d for p, d in zip(drops["Plain"], drops["Denoise"])])
 
     tables = {}
     rows = []
