@@ -66,12 +66,12 @@ def sci(x):
     return f"${mantissa}\\cdot10^{{{int(exponent)}}}$"
 
 
-def t_interval(values):
-    """The 95 % t interval of the mean of `values` (n - 1 degrees of freedom), one decimal."""
+def t_interval(values, digits=1):
+    """The 95 % t interval of the mean of `values` (n - 1 degrees of freedom)."""
     from scipy.stats import t as student
     mean = statistics.fmean(values)
     half = student.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return f"[${mean - half:.1f}$, ${mean + half:.1f}$]"
+    return f"[${mean - half:.{digits}f}$, ${mean + half:.{digits}f}$]"
 
 
 def spread(s, fmt):
@@ -368,6 +368,8 @@ def collect(root=ROOT):
     m["NoisyMsePairedDiff"] = (f"${statistics.fmean(noisy_diff):+.4f}$~$\\pm$~"
                                f"{statistics.stdev(noisy_diff):.4f}")
     m["NoisyDaeBetterSeeds"] = str(sum(d < 0 for d in noisy_diff))
+    m["NoisyMsePairedCi"], m["MsePairedCi"] = (t_interval(noisy_diff, 4),
+                                               t_interval(mse_diff, 4))
     for key, model in (("Plain", "plain"), ("Denoise", "denoise (noisy input)")):
         s = summary[model]["test_mse"]
         m[f"Seeds{key}CvPct"] = f"{100 * s['sd'] / s['mean']:.0f}"
@@ -798,7 +800,8 @@ def longer_numbers(lon):
         "LongTestAtChosen": spread(test, f2),
         "LongGapBm": f2(filters["BM3D"] - test["mean"]),
         "LongGapTop": f2(filters["non-local means"] - test["mean"]),
-        "LongGapTopSds": f"{(filters['non-local means'] - test['mean']) / test['sd']:.0f}",
+        "LongGapTopRange": "--".join(f2(filters["non-local means"] - x)
+                                     for x in (test["max"], test["min"])),
         "LongCaption": ("no seed reaches clipping-aware BM3D (dotted) at any epoch"
                         if max(points) < filters["BM3D"] else
                         "some seed passes clipping-aware BM3D (dotted) at some epoch")}
