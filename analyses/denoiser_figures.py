@@ -152,9 +152,10 @@ def plot_standing(summary, args, path):
                 ax.plot(xs, [level(s, method)["mean"] for s in sigmas], style, color="black",
                         markersize=3, linewidth=1, fillstyle="none" if "blind" in label
                         else "full", label=label)
+        # across noise levels the best other filter is not one method: markers, no line
         ax.plot(xs, [max(level(s, f"{m}, clipping-aware")["mean"] for m in others)
-                     for s in sigmas], "^--", color="tab:blue", markersize=3, linewidth=1,
-                label="best other filter, clipping-aware")
+                     for s in sigmas], "^" if ax is noise_ax else "^--", color="tab:blue",
+                markersize=3, linewidth=1, label="best other filter, clipping-aware")
         if ceiling:
             x0 = xs if ax is noise_ax else [8]
             ax.errorbar(x0, [ceiling["mean"]] * len(x0), yerr=[[ceiling["mean"] - ceiling["min"]]
