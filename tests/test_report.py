@@ -342,10 +342,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           m["SeedsDenoiseNoisyMse"].rstrip("]").endswith(m["DenoiseFinalTest"]))
     plain = parse_spread(m["SeedsPlainMse"])
     holds("has the highest final test MSE of \\SeedsN{} seeds", m["PlainFinalTest"] == f"{plain[3]:.4f}")
-    holds("is above every seed of the sheet's DAE, tuned or not (Table~\\ref{tab:denoise},",
+    holds("lies above every seed of the sheet's DAE; PCA-8 below.}",
           float(m["BestPcaPsnr"]) > max(dae[3], parse_spread(m["TunDaePsnr"])[3]))
     ratios = [float(r) for r in m["QOneSampleRatio"].split("--")]
-    holds("GD, more than its \\QOneSgdSlowdown{} times higher time per example;",
+    holds("final loss, more than its \\QOneSgdSlowdown{} times higher time per example;",
           min(ratios) > float(m["QOneSgdSlowdown"]))
     gains = [parse_spread(m[k]) for k in ("MirMseGain", "MirPsnrGain")]
     holds("the higher PSNR at \\MirBetterDenoisePsnr{} of \\MirSeedsN{} seeds",
