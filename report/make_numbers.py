@@ -612,9 +612,9 @@ def denoiser_numbers(den):
     m["BmNf"], m["BmLibraryNf"] = str(checks[0]["nf"]), str(checks[0]["library_nf"])
     diff = max(abs(t["tuned_psnr_db"] - t["library_nf_psnr_db"]) for t in checks)
     m["BmNfMaxDiff"] = f"{diff:.3f}"  # three decimals: 0.022 is not "at most 0.02"
-    for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # values scored in the search
+    for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # parameters searched
         search, = [t for t in den["tuning"] if t["sigma"] == 0.5 and t["method"] == name + AWARE]
-        m[f"{key}Settings"] = str(sum(len(p["grid"]) for p in search["parameters"].values()))
+        m[f"{key}Params"] = str(len(search["parameters"]))
     pairs = classical_pairs(at)
     gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
@@ -831,7 +831,8 @@ def beta1_numbers(b1, dead_seeds):
          "BetaOneMse": spread(over("beta1_test_loss"), f4),
          "BetaOneSheetMse": spread(over("sheet_test_loss"), f4),
          "BetaOneDiffRange": f"[${min(diffs):+.4f}$, ${max(diffs):+.4f}$]",
-         "BetaOneLower": str(sum(d < 0 for d in diffs))}
+         "BetaOneLower": str(sum(d < 0 for d in diffs)),
+         "BetaOneDiffCi": t_interval(diffs, 4)}
     if dead:
         d = per_seed[dead[0]]
         m["BetaOneDeadSeed"] = str(dead[0])
