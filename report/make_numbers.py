@@ -779,6 +779,7 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}TestLower"] = str(sum(t["per_seed"][str(sd)]["subset"]["psnr_db"]
                                           < untuned[sd] for sd in common))
         m[f"Tun{key}TestGainN"] = str(len(common))
+        m[f"Tun{key}TestHigher"] = str(len(common) - int(m[f"Tun{key}TestLower"]))
         m[f"Tun{key}GapBm"] = f2(psnr(at["BM3D" + AWARE]) - t["subset_psnr_db"]["mean"])
         m[f"Tun{key}GapSds"] = f"{(psnr(at['BM3D' + AWARE]) - t['subset_psnr_db']['mean']) / t['subset_psnr_db']['sd']:.1f}"
         m[f"Tun{key}SeedsAboveTop"] = str(sum(v["subset"]["psnr_db"] > psnr(top)

@@ -317,7 +317,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
                              if (r["variant"], r["start"], r["seed"]) == (name, "random", seed)
                              and float(r["seconds"]) >= 0.9 * budget]) for seed in "012"]
              for name in ("stochastic", "mini-batch", "batch")}
-    holds("stochastic GD is closest to the optimum per example (a) and per second (b)",
+    holds("stochastic GD ends closest to the optimum per example (a) and per second (b)",
           max(tails["stochastic"]) < min(tails["mini-batch"])
           and max(tails["mini-batch"]) < min(tails["batch"]))
     holds("Fed clean images, the DAE is worse than the AE at all \\DenoiseCleanWorseSeeds{} seeds",
