@@ -70,12 +70,7 @@ def run(args):
                                   f"{runs.rerun_command(args.out_dir, n)}")
     tasks = [{"args": args, "seed": s, "beta1": args.beta1, "weight_decay": 0.0}
              for s in args.seeds]
-    if args.jobs == 1 or len(tasks) == 1:
-        results = [train(t) for t in tasks]
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(min(args.jobs, len(tasks))) as pool:
-            results = list(pool.map(train, tasks))
+    results = runs.map_jobs(train, tasks, args.jobs)
     per_seed = {r["seed"]: {"beta1_test_loss": r["test_loss"],
                             "sheet_test_loss": sheet[r["seed"]]["final_test_loss"],
                             "beta1_live_code_units": r["live_code_units"],

@@ -23,7 +23,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import dae_tuning
+from analyses import dae_tuning, runs
 from analyses.measures import spread
 from analyses.paired import read_comparison
 
@@ -39,18 +39,6 @@ def build_parser(parser):
     parser.add_argument("--jobs", type=ex09.positive_int, default=3,
                         help="networks trained at a time, one thread each")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
-
-
-def read_tuning(out_dir):
-    path = out_dir / "dae_tuning" / "dae_tuning.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ex09.UsageError(f"{path} is missing: make it first with python -m analyses "
-                              f"dae-tuning") from None
-    except (OSError, ValueError) as err:
-        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
-                              f"analyses dae-tuning") from None
 
 
 def filter_scores(den, tun_sigma):
@@ -84,7 +72,7 @@ def run(args):
     started = time.perf_counter()
     torch.set_flush_denormal(True)  # as dae_tuning.run: the same arithmetic as its networks
     den = read_comparison(args.out_dir)
-    tun = read_tuning(args.out_dir)
+    tun = runs.read_record(args.out_dir / "dae_tuning" / "dae_tuning.json", "dae-tuning")
     width = max(tun["widths"])
     tuned = tun["tuned"][str(width)]
     if args.epochs < tuned["epochs"]:

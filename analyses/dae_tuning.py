@@ -30,7 +30,7 @@ from torch import nn
 import ex09
 import fashion_mnist
 import publishing
-from analyses import variants
+from analyses import runs, variants
 from analyses.denoiser_figures import plot_standing
 from analyses.denoisers import TUNE_NOISE_SEED, output
 from analyses.paired import per_image_psnr, read_comparison, tuned_label
@@ -186,11 +186,7 @@ def train(task):
 
 
 def run_all(tasks, jobs):
-    if jobs == 1 or len(tasks) == 1:
-        return [train(t) for t in tasks]
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(min(jobs, len(tasks))) as pool:
-        return list(pool.map(train, tasks))
+    return runs.map_jobs(train, tasks, jobs)
 
 
 def choose(results, width):

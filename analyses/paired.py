@@ -49,11 +49,7 @@ def read_tuning(out_dir, den):
     path = out_dir / "dae_tuning" / "dae_tuning.json"
     if not path.exists():
         return {}
-    try:
-        tun = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
-                              f"analyses dae-tuning") from None
+    tun = runs.read_record(path, "dae-tuning")
     if (tun["subset_images"], tun["test_noise_seed"]) != (den["subset_images"],
                                                           den["test_noise_seed"]):
         raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
@@ -90,15 +86,7 @@ def paired(a, b):
 
 
 def read_comparison(out_dir):
-    path = out_dir / "denoisers" / "denoisers.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ex09.UsageError(f"{path} is missing: make it first with python -m analyses "
-                              f"denoisers") from None
-    except (OSError, ValueError) as err:
-        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
-                              f"analyses denoisers") from None
+    return runs.read_record(out_dir / "denoisers" / "denoisers.json", "denoisers")
 
 
 def run(args):

@@ -25,6 +25,27 @@ from analyses import variants
 from noise import DEFAULT_NOISE_STD
 
 
+def read_record(path, command):
+    """An analysis's JSON record, or one line saying which `python -m analyses COMMAND` makes it."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ex09.UsageError(f"{path} is missing: make it first with python -m analyses "
+                              f"{command}") from None
+    except (OSError, ValueError) as err:
+        raise ex09.UsageError(f"{path} is unreadable ({err}); make it again with python -m "
+                              f"analyses {command}") from None
+
+
+def map_jobs(work, tasks, jobs):
+    """[work(t) for t in tasks], in up to `jobs` worker processes (here when one will do)."""
+    if jobs == 1 or len(tasks) == 1:
+        return [work(t) for t in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(min(jobs, len(tasks))) as pool:
+        return list(pool.map(work, tasks))
+
+
 def run_command(out_dir, name):
     """The arguments of `python ...`, from the project folder, that (re)make the run in
     out_dir/name: MODE and seedN/MODE are ex09.py's, variants/VARIANT/seedN/MODE (VARIANT may end
