@@ -10,8 +10,9 @@ Here that network (the widest tuned width, at its chosen learning rate) is train
 first --subset-images noisy test images (recorded, never used for a choice). Written: the
 epoch with the best held-out PSNR averaged over the seeds, the test PSNR there, and the best
 test PSNR at any epoch, a bound that favours the network (the epoch is picked on the test
-images), each next to the clipping-aware filters' test PSNR. Needs figures/dae_tuning/ and
-figures/denoisers/.
+images), each next to the clipping-aware filters' test PSNR, and each test image's PSNR at
+the chosen epoch, which analyses/paired.py pairs with the filters'. Needs figures/dae_tuning/
+and figures/denoisers/.
 """
 
 import argparse
@@ -85,12 +86,16 @@ def run(args):
          for s in tun["scored_seeds"]], args.jobs)
     curves = {r["seed"]: {"held_out": r["held_out_psnr_db"], "test": r["test_psnr_db"]}
               for r in results}
+    found = summarise(curves, tuned["epochs"],
+                      {s: v["subset"]["psnr_db"] for s, v in tuned["per_seed"].items()})
+    # each test image's PSNR at the chosen epoch, for analyses/paired.py's image-by-image test
+    images = {str(r["seed"]): [float(p) for p in r["test_image_psnr_db"][found["chosen_epoch"]]]
+              for r in results}
     record = {"width": width, "lr": tuned["lr"], "epochs": args.epochs,
               "tuned_epochs": tuned["epochs"], "seeds": tun["scored_seeds"],
               "eval_every": tun["eval_every"], "subset_images": tun["subset_images"],
               "filters_test_psnr_db": filter_scores(den, tun["sigma"]),
-              **summarise(curves, tuned["epochs"],
-                          {s: v["subset"]["psnr_db"] for s, v in tuned["per_seed"].items()}),
+              **found, "subset_image_psnr_db_at_chosen": images,
               "curves": {str(s): {k: {str(e): p for e, p in c[k].items()} for k in c}
                          for s, c in curves.items()},
               "wall_seconds": round(time.perf_counter() - started, 1)}

@@ -153,7 +153,7 @@ def noisy_test_images(x_test):
 def train(task):
     """One DAE: {epoch: held-out PSNR} every eval_every epochs and {epoch: weights} at the
     epochs in task["keep"]; with task["test_images"] = N also {epoch: PSNR on the first N
-    test images}, recorded only (analyses/dae_longer.py). Run in a worker process with one
+    test images} and each image's PSNR there, recorded only (analyses/dae_longer.py). Run in a worker process with one
     thread."""
     torch.set_num_threads(1)
     args = task["args"]
@@ -168,7 +168,7 @@ def train(task):
     shuffle_gen = torch.Generator().manual_seed(task["seed"])
     noise_gen = torch.Generator().manual_seed(task["seed"] + 2)
     clean = held_out.numpy().reshape(-1, 28, 28)
-    curve, test_curve, kept = {}, {}, {}
+    curve, test_curve, test_images, kept = {}, {}, {}, {}
     for epoch in range(1, task["epochs"] + 1):
         loss = ex09.train_epoch(model, optimizer, nn.MSELoss(), x_fit, args.batch_size,
                                 shuffle_gen, DEFAULT_NOISE_STD, noise_gen)
@@ -176,13 +176,15 @@ def train(task):
             break
         if epoch % args.eval_every == 0:
             curve[epoch] = mean_psnr(output(model, noisy).reshape(-1, 28, 28), clean)
-            if n_test:
-                test_curve[epoch] = mean_psnr(output(model, noisy_test).reshape(-1, 28, 28),
-                                              clean_test)
+            if n_test:  # per image too, for analyses/paired.py's image-by-image test
+                test_images[epoch] = per_image_psnr(
+                    output(model, noisy_test).reshape(-1, 28, 28), clean_test)
+                test_curve[epoch] = float(test_images[epoch].mean())
         if epoch in task["keep"]:
             kept[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
     return {"width": task["width"], "lr": task["lr"], "seed": task["seed"],
-            "held_out_psnr_db": curve, "test_psnr_db": test_curve, "weights": kept}
+            "held_out_psnr_db": curve, "test_psnr_db": test_curve,
+            "test_image_psnr_db": test_images, "weights": kept}
 
 
 def run_all(tasks, jobs):

@@ -3,7 +3,7 @@ denoiser comparison.)
 
     python -m analyses paired        # writes figures/paired/; about 2 minutes on 2 cores
     # needs figures/denoisers/ (python -m analyses denoisers) and the runs it read; pairs the
-    # tuned networks too where figures/dae_tuning/ exists (python -m analyses dae-tuning)
+    # tuned networks too where figures/dae_tuning/ and figures/dae_longer/ exist
 
 The denoiser comparison scores each method once, on one noisy copy of the first
 --subset-images test images: its filters have no spread over seeds. This pairs them image by
@@ -15,7 +15,8 @@ the mean over images of the per-image PSNR difference, its sd, a 95 % t interval
 over images only) and the share of images where the filter is ahead; the same for each
 filter's clipping-aware pipeline against its blind one. The networks tuned by
 analyses/dae_tuning.py are paired the same way, from the per-image PSNRs it recorded (the mean
-over its scored seeds). Each method's mean PSNR is checked against denoisers.json (the tuned
+over its scored seeds), and so is the widened one trained longer by analyses/dae_longer.py
+(at the epoch its held-out images chose). Each method's mean PSNR is checked against denoisers.json (the tuned
 networks' against dae_tuning.json): a mismatch means its runs or data are not the ones scored
 there, and nothing is written.
 """
@@ -57,6 +58,21 @@ def read_tuning(out_dir, den):
     return {tuned_label(w): (np.mean([v["subset_image_psnr_db"] for v in t["per_seed"].values()],
                                      axis=0), t["subset_psnr_db"]["mean"])
             for w, t in tun["tuned"].items()}
+
+
+def read_longer(out_dir, den):
+    """{label: (each image's PSNR at the chosen epoch averaged over the seeds, the mean
+    dae_longer.json records)} for the widened DAE trained longer, or {} where not run."""
+    path = out_dir / "dae_longer" / "dae_longer.json"
+    if not path.exists():
+        return {}
+    lon = runs.read_record(path, "dae-longer")
+    if lon["subset_images"] != den["subset_images"]:
+        raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
+                              f"again with python -m analyses dae-longer")
+    label = f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs"
+    return {label: (np.mean(list(lon["subset_image_psnr_db_at_chosen"].values()), axis=0),
+                    lon["test_at_chosen"]["mean"])}
 
 
 def build_parser(parser):
@@ -106,7 +122,7 @@ def run(args):
                 out = runs.load_run(args.out_dir, name)["model"].eval()(noisy).numpy()
             per_seed.append(per_image_psnr(out.reshape(-1, 28, 28), clean))
         psnr[label] = np.mean(per_seed, axis=0)
-    tuned_nets = read_tuning(args.out_dir, den)
+    tuned_nets = {**read_tuning(args.out_dir, den), **read_longer(args.out_dir, den)}
     for label, (values, mean) in tuned_nets.items():
         psnr[label], recorded[label] = values, mean
     learned = list(LEARNED) + list(tuned_nets)

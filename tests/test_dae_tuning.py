@@ -230,5 +230,8 @@ def test_longer_training_retraces_the_tuned_networks_and_reads_the_test_curve_on
     assert str(record["best_test_epoch"]) == max(mean["test"], key=mean["test"].get)
     assert record["test_at_chosen"]["mean"] == pytest.approx(
         mean["test"][str(record["chosen_epoch"])])
+    for s, images in record["subset_image_psnr_db_at_chosen"].items():  # for paired.py
+        assert len(images) == 40 and sum(images) / 40 == pytest.approx(
+            record["curves"][s]["test"][str(record["chosen_epoch"])])
     assert record["filters_test_psnr_db"] == dict(zip(dae_longer.FILTERS, (20.4, 20.2)))
     assert (tmp_path / "dae_longer" / "dae_longer.png").read_bytes()[:4] == b"\x89PNG"

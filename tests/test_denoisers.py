@@ -302,6 +302,21 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     assert analyses_main("paired", *common) == 1
     assert "DAE, widened to 16, tuned: " in capsys.readouterr().err
     tuning.unlink()
+    # So is the widened DAE trained longer (dae-longer), at the epoch it chose.
+    longer = out_dir / "dae_longer" / "dae_longer.json"
+    longer.parent.mkdir()
+    longer.write_text(json.dumps({
+        "subset_images": 10, "width": 16, "chosen_epoch": 30, "test_at_chosen": {
+            "mean": float(dae.mean() + 1)},
+        "subset_image_psnr_db_at_chosen": {"2": list(dae + 0.5), "3": list(dae + 1.5)}}))
+    assert analyses_main("paired", *common) == 0
+    capsys.readouterr()
+    pairs = json.loads((out_dir / "paired" / "paired.json").read_text())["pairs"]
+    pair, = [p for p in pairs if (p["filter"], p["learned"]) == (
+        "Gaussian", "DAE, widened to 16, tuned, 30 epochs")]
+    assert pair["mean"] == pytest.approx(d.mean() - 1, abs=1e-4)
+    shutil.rmtree(longer.parent)
+    shutil.rmtree(out_dir / "paired")
     # A comparison made from other runs or other filter settings is refused, nothing published.
     path = out_dir / "denoisers" / "denoisers.json"
     original = path.read_text()

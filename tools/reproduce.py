@@ -95,7 +95,7 @@ def steps(skip_benchmark, jobs=CORES):
                ("denoisers", "dae-tuning"), True),
               ("beta1", analysis + ["beta1", "--jobs", "1"], ROOT, tuple(PLAIN_RUNS), False),
               ("paired", analysis + ["paired", "--jobs", str(jobs)], ROOT,
-               ("denoisers", "dae-tuning"), True),
+               ("denoisers", "dae-tuning", "dae-longer"), True),
               ("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
                False),
               ("mirrored", analysis + ["mirrored", "--jobs", "1"], ROOT,
