@@ -169,7 +169,7 @@ def plot_standing(summary, args, path):
     noise_ax.set_title("trained / tuned per level", fontsize=8)
     code_ax.set_title(rf"at $\sigma$ = {DEFAULT_NOISE_STD:g}", fontsize=8)
     handles, labels = rank_ax.get_legend_handles_labels()
-    more = code_ax.get_legend_handles_labels()
+    more = noise_ax.get_legend_handles_labels()  # its best other filter: markers, no line
     keep = [(h, lab) for h, lab in zip(handles + more[0], labels + more[1])
             if lab not in ("AE fed clean images (code size 8)",)]
     fig.legend(*zip(*keep), loc="lower center", fontsize=7, ncol=3, bbox_to_anchor=(0.5, 0.0))
