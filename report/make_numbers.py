@@ -307,11 +307,6 @@ def collect(root=ROOT):
                   load_json(fig / "beta1" / "beta1.json"))
     m.update(longer_numbers(longer))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
-    # the steps added after the last full regeneration, each timed by its own record
-    kept = {max(i for i, r in enumerate(tun["runs"]) if w in r["widths"]) for w in tun["widths"]}
-    added = (sum(tun["runs"][i]["wall_seconds"] for i in kept) + longer["wall_seconds"]
-             + b1["wall_seconds"])
-    m["AddedStepsMinutes"] = f"{added / 60:.0f}"
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -435,7 +430,7 @@ def collect(root=ROOT):
         + [f"${f2(per_class[(model, name)]['silhouette_2d_per_class'])}$"
            for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
-    tables["DenoiseTableRows"] = denoise_table(den, tun)
+    tables["DenoiseTableRows"] = denoise_table(den, tun, longer)
     tables["SweepTableRows"] = sweep_table(den)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
@@ -533,14 +528,24 @@ def tuned_entries(tun):
     return entries
 
 
-def denoise_table(den, tun):
+def longer_entry(lon):
+    """The widened DAE trained past the tuning's grid (analyses/dae_longer.py) as a ranking
+    entry: its test PSNR at the epoch the held-out images chose; no SSIM, no full test set."""
+    test = lon["test_at_chosen"]
+    return {"method": f"DAE, widened to {lon['width']}, trained longer",
+            "kind": "learned", "subset": {"psnr_db": test, "ssim": None}, "full": None,
+            "values_text": f"lr {lon['lr']:g}, {lon['chosen_epoch']} ep., $n={test['n']}$"}
+
+
+def denoise_table(den, tun, lon):
     """Classical methods blind and clipping-aware side by side, learned rows over seeds (the
-    tuned DAEs among them), best (of the two pipelines) first; the clean-input AE, no denoiser,
-    last."""
+    tuned DAEs and the one trained longer among them), best (of the two pipelines) first; the
+    clean-input AE, no denoiser, last."""
     at = standing(den)
     rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
     rows += [(m, at[m], None) for m in LEARNED_SHOWN]
     rows += [(m, s, None) for m, s in tuned_entries(tun).items()]
+    rows.append((longer_entry(lon)["method"], longer_entry(lon), None))
     rows.sort(key=lambda r: -max(psnr(s) for s in r[1:] if s))
     rows.append((CEILING, at[CEILING], None))
     table = []
@@ -554,7 +559,8 @@ def denoise_table(den, tun):
             p, q = blind["subset"]["psnr_db"], blind["subset"]["ssim"]
             table.append([label, blind.get("values_text", f"$n={p['n']}$ seeds"),
                           f"\\multicolumn{{2}}{{c}}{{{spread(p, f2)}}}",
-                          f"\\multicolumn{{2}}{{c}}{{{mean_sd(q, f3)}}}", full_cell])
+                          f"\\multicolumn{{2}}{{c}}{{{mean_sd(q, f3) if q else '--'}}}",
+                          full_cell])
         else:
             values = aware["values"] if aware else blind["values"]
             table.append([label, value_text(name, values) if blind["kind"] == "filter" else (
@@ -615,6 +621,8 @@ def denoiser_numbers(den):
     for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # parameters searched
         search, = [t for t in den["tuning"] if t["sigma"] == 0.5 and t["method"] == name + AWARE]
         m[f"{key}Params"] = str(len(search["parameters"]))
+        # its searches' wall time, both pipelines (the aware one reuses the blind one's outputs)
+        m[f"{key}TuneMinutes"] = f"{sum(t['tuning_seconds'] for t in den['tuning'] if t['sigma'] == 0.5 and t['filter'] == name) / 60:.1f}"
     pairs = classical_pairs(at)
     gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
@@ -749,6 +757,7 @@ def tuning_numbers(tun, den):
     # the runs whose results the record keeps: each width's latest (--update replaces the rest)
     kept = {max(i for i, r in enumerate(tun["runs"]) if w in r["widths"]) for w in tun["widths"]}
     m["TunWallMinutes"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 60:.0f}"
+    m["TunWallHours"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 3600:.1f}"
     m["TunTrainImages"] = f"{tun['train_images']:,}".replace(",", "\\,")
     for key, width in (("Dae", "8"), ("Wide", "128")):
         t = tun["tuned"][width]
@@ -843,11 +852,23 @@ def beta1_numbers(b1, dead_seeds):
     return m
 
 
+def paired_t_p(p):
+    """Two-sided p of the paired t test that a mean per-image difference is 0."""
+    from scipy.stats import t
+    return float(2 * t.sf(abs(p["mean"]) / (p["sd"] / p["n"] ** 0.5), p["n"] - 1))
+
+
+def p_text(p):
+    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
 def paired_numbers(pairs):
     """Filter minus learned model, image by image: mean and 95 % interval, share ahead."""
     from analyses.paired import tuned_label
     learned = {"DAE": "Dae", "DAE, code size 128": "Wide", tuned_label(8): "DaeTuned",
                tuned_label(128): "WideTuned"}
+    learned.update({label: "WideLong" for label in pairs["tuned_networks"]
+                    if label.startswith(tuned_label(128) + ", ")})  # trained longer
 
     def difference(p):  # "+2.64 dB [+2.52, +2.77]"
         low, high = (number(x) for x in p["ci95"])
@@ -860,12 +881,24 @@ def paired_numbers(pairs):
                 + learned[p["learned"]])
         m[name] = difference(p)
         m[name + "Share"] = pct(p["share_ahead"])
-        if aware and learned[p["learned"]] == "WideTuned":  # how small a gap images resolve
+        if aware and learned[p["learned"]] in ("WideTuned", "WideLong"):  # the gap resolved
             m[name + "HalfWidth"] = f2((number(p["ci95"][1]) - number(p["ci95"][0])) / 2)
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
     m["PairedCount"] = str(len(pairs["pairs"]) + len(pairs["aware_minus_blind"]))
+    # The leads the report lists: the two clipping-aware leaders against each tuned network.
+    # Each one's two-sided paired t test p, uncorrected and Bonferroni-corrected for the listed
+    # leads and for every difference computed.
+    listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
+              and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware")]
+    m["PairedListedN"] = str(len(listed))
+    for p in listed:
+        name = "Paired" + short[p["filter"].split(",")[0]] + learned[p["learned"]]
+        p_value = paired_t_p(p)
+        m[name + "P"] = p_text(p_value)
+        m[name + "PListed"] = p_text(min(1.0, p_value * len(listed)))
+        m[name + "PAll"] = p_text(min(1.0, p_value * int(m["PairedCount"])))
     return m
 
 
@@ -899,6 +932,8 @@ def mirrored_numbers(mir):
     m["MirPsnrGain"] = spread(d, f2)
     d = mir["paired_differences"]["plain: test_mse, mirrored minus printed"]
     m["MirMseGain"] = spread(d, f4)
+    d = mir["paired_differences"]["plain: knn5_accuracy, mirrored minus printed"]
+    m["MirKnnGain"] = spread({k: 100 * v if k != "n" else v for k, v in d.items()}, f1)
     gains = {s: rows[(names[1], "plain", s)]["test_mse"] - rows[(names[0], "plain", s)]["test_mse"]
              for s in mir["seeds"]}
     m["MirMseGainLargestSeed"] = str(min(gains, key=gains.get))
