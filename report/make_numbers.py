@@ -310,6 +310,7 @@ def collect(root=ROOT):
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
+    m["SeedsCkaSamePairs"] = str(cka["plain vs denoise, same seed"]["n"])
     seed0_map = next(r for r in seeds["rows"] if r["model"] == "plain" and r["seed"] == int(cfg["seed"]))
     for name in ("Sneaker", "Trouser"):
         m[f"MapSil{name}"] = f2(seed0_map["silhouette_2d_per_class"][CLASS_NAMES.index(name)])
@@ -794,6 +795,9 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}SeedsAboveTop"] = str(sum(v["subset"]["psnr_db"] > psnr(top)
                                               for v in t["per_seed"].values()))
     learned = [s for s in at.values() if s["kind"] == "learned"]
+    m["BestLearnedSsimSeed"] = f3(max(  # the best single network by SSIM
+        [r["subset"]["ssim"] for r in den["rows"] if r["sigma"] == 0.5 and r["kind"] == "learned"]
+        + [v["subset"]["ssim"] for t in tun["tuned"].values() for v in t["per_seed"].values()]))
     m["BestLearnedSsimAll"] = f3(max([s["subset"]["ssim"]["mean"] for s in learned]
                                      + [t["subset_ssim"]["mean"] for t in tun["tuned"].values()]))
     return m
