@@ -256,7 +256,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("gets $p=\\PairedNlmWideLongPAll$ ($\\PairedNlmWideLongP$ uncorrected); BM3D's "
           "interval there contains 0.", not_ranked and float(m["PairedNlmWideLongPAll"]) > 0.05)
     every_seed = tuned_seeds + [best_seed, longer["test_at_chosen"]["max"]]
-    holds("trained to \\LongEpochs, the best one is not ranked against them.}", not_ranked
+    holds("Trained to \\LongEpochs{} epochs, the best one is not ranked against them.}", not_ranked
           and longer["test_at_chosen"]["min"] > max(tuned_seeds + [best_seed]))
     holds("and \\LongGapBm\\,dB; these two leads are not established.", not_ranked)
     holds("no fully connected DAE trained here beats non-local means or BM3D", max(every_seed)
@@ -265,7 +265,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           0 < float(m["TunWideTailGain"]))
     bm3d = longer["filters_test_psnr_db"]["BM3D, clipping-aware"]
     nlm = longer["filters_test_psnr_db"]["non-local means, clipping-aware"]
-    holds("beat every fully connected DAE trained here within \\TunWideMaxEpochs{} epochs;", max(tuned_seeds + [best_seed]) < min(nlm, bm3d)
+    holds("beat every fully connected DAE trained here within \\TunWideMaxEpochs{} epochs.", max(tuned_seeds + [best_seed]) < min(nlm, bm3d)
           and longer["reproduces_tuning"])
     holds("The held-out images again choose the last epoch, still rising", m["LongAtEdge"] == "yes"
           and float(m["LongTailGain"]) > 0 and longer["epochs"] > tun["epochs"]["128"])
@@ -280,8 +280,9 @@ def test_the_reports_headline_sentences_hold_in_the_data():
         for i in ("", "Noisy") for k in ("Mse", "Knn", "Live", "Sil")))
     holds("are above every seed of every network scored by it (best", min(
         float(m["AwBmSsim"]), float(m["AwTopSsim"])) > float(m["BestLearnedSsimSeed"]))
-    holds("Ignoring the clipping costs the filters up to \\AwGainMax\\,dB.",
-          float(m["AwGainMax"]) > 0)
+    holds("Ignoring the clipping costs the filters up to \\AwGainMax\\,dB} (non-local means, "
+          "\\PairedGainNlm{} image by image).", float(m["AwGainMax"]) > 0
+          and m["PairedGainNlm"].startswith(f"$+{m['AwGainMax']}$"))
     seeds = json.loads((FIG / "seeds" / "seeds.json").read_text())
     worst = {}
     for r in seeds["per_class"]:
@@ -305,9 +306,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     low, high = parse_spread(m["SweepLowDae"]), parse_spread(m["SweepHighDae"])
     holds("the DAE is below even the noisy input",
           low[3] < float(m["SweepLowNoisy"]))
-    holds("PCA-8, the DAE's code size, \\PcaEightAwPsnr\\,dB", float(m["PcaEightAwPsnr"])
+    holds("loses to every seed with $k=8$} (\\BestPcaPsnr{} and \\PcaEightAwPsnr\\,dB",
+          float(m["PcaEightAwPsnr"])
           < min(dae[2], parse_spread(m["TunDaePsnr"])[2]))
-    holds("its PSNR is above the clipping-aware filters', but they correct only the mean",
+    holds("its PSNR is above the clipping-aware filters'. They correct only the mean",
           high[2] > float(m["SweepHighAwTopPsnr"]))
     q1_all = json.loads((FIG / "q1" / "q1_results.json").read_text())
     tuned = {name: (v["lr"], v["tuning_final_loss"]) for name, v in q1_all["variants"].items()}
@@ -326,12 +328,12 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           and max(tails["mini-batch"]) < min(tails["batch"]))
     holds("Fed clean images, the DAE is worse than the AE at all \\DenoiseCleanWorseSeeds{} seeds",
           m["DenoiseCleanWorseSeeds"] == m["SeedsN"])
-    holds("Neither paired interval contains 0.", all(
+    holds("minus AE is \\MsePairedDiff{} (95\\,\\% interval of the mean \\MsePairedCi, uncorrected)", all(
         parse_spread(m[k])[0] * parse_spread(m[k])[1] > 0 for k in ("MsePairedCi",
                                                                    "NoisyMsePairedCi")))
     holds("the DAE is lower at all \\NoisyDaeBetterSeeds{} seeds",
           m["NoisyDaeBetterSeeds"] == m["SeedsN"])
-    holds("only the clean-image difference survives.",
+    holds("Only the clean-image difference survives correction.}",
           float(m["CleanMseTtestPCorr"]) < 0.05 < float(m["NoisyMseTtestPCorr"]))
     ae_knn = parse_spread(m["SeedsPlainKnn"])
     holds("A classifier detects no difference between the code and PCA-8's.}",
@@ -346,8 +348,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           m["SeedsDenoiseNoisyMse"].rstrip("]").endswith(m["DenoiseFinalTest"]))
     plain = parse_spread(m["SeedsPlainMse"])
     holds("has the highest final test MSE of \\SeedsN{} seeds", m["PlainFinalTest"] == f"{plain[3]:.4f}")
-    holds("Clipping-aware PCA beats every seed of the sheet's DAE with $k$ tuned, and loses to "
-          "every seed with $k=8$.}",
+    holds("Clipping-aware PCA beats every seed of the sheet's DAE with $k$ tuned, and",
           float(m["BestPcaPsnr"]) > max(dae[3], parse_spread(m["TunDaePsnr"])[3]))
     ratios = [float(r) for r in m["QOneSampleRatio"].split("--")]
     holds("Its time per example is only \\QOneSgdSlowdown{} times higher.",
