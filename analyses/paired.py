@@ -16,7 +16,9 @@ over images only) and the share of images where the filter is ahead; the same fo
 filter's clipping-aware pipeline against its blind one. The networks tuned by
 analyses/dae_tuning.py are paired the same way, from the per-image PSNRs it recorded (the mean
 over its scored seeds), and so is the widened one trained longer by analyses/dae_longer.py
-(at the epoch its held-out images chose). Each method's mean PSNR is checked against denoisers.json (the tuned
+(at the epoch its held-out images chose). Each pair is also compared by the images' MSE, and
+each method's PSNR of the MSE pooled over images (and seeds) is recorded: images with a large
+error weigh more there than in the mean of per-image PSNRs. Each method's mean PSNR is checked against denoisers.json (the tuned
 networks' against dae_tuning.json): a mismatch means its runs or data are not the ones scored
 there, and nothing is written.
 """
@@ -46,7 +48,8 @@ def tuned_label(width):
 
 def read_tuning(out_dir, den):
     """label -> (each image's PSNR averaged over the scored seeds, the mean dae_tuning.json
-    records) for every tuned network, or {} where the tuning was not run."""
+    records, each seed's per-image PSNRs) for every tuned network, or {} where the tuning was
+    not run."""
     path = out_dir / "dae_tuning" / "dae_tuning.json"
     if not path.exists():
         return {}
@@ -55,14 +58,15 @@ def read_tuning(out_dir, den):
                                                           den["test_noise_seed"]):
         raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
                               f"again with python -m analyses dae-tuning")
-    return {tuned_label(w): (np.mean([v["subset_image_psnr_db"] for v in t["per_seed"].values()],
-                                     axis=0), t["subset_psnr_db"]["mean"])
-            for w, t in tun["tuned"].items()}
+    return {tuned_label(w): (np.mean(seeds, axis=0), t["subset_psnr_db"]["mean"], seeds)
+            for w, t in tun["tuned"].items()
+            for seeds in [[v["subset_image_psnr_db"] for v in t["per_seed"].values()]]}
 
 
 def read_longer(out_dir, den):
     """{label: (each image's PSNR at the chosen epoch averaged over the seeds, the mean
-    dae_longer.json records)} for the widened DAE trained longer, or {} where not run."""
+    dae_longer.json records, each seed's per-image PSNRs)} for the widened DAE trained longer,
+    or {} where not run."""
     path = out_dir / "dae_longer" / "dae_longer.json"
     if not path.exists():
         return {}
@@ -71,8 +75,8 @@ def read_longer(out_dir, den):
         raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
                               f"again with python -m analyses dae-longer")
     label = f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs"
-    return {label: (np.mean(list(lon["subset_image_psnr_db_at_chosen"].values()), axis=0),
-                    lon["test_at_chosen"]["mean"])}
+    seeds = list(lon["subset_image_psnr_db_at_chosen"].values())
+    return {label: (np.mean(seeds, axis=0), lon["test_at_chosen"]["mean"], seeds)}
 
 
 def build_parser(parser):
@@ -89,6 +93,11 @@ def per_image_psnr(estimate, clean):
     denoiser comparison scores it, capped at 100 dB as there."""
     error = np.mean((np.clip(estimate, -1, 1) - clean).reshape(len(clean), -1) ** 2, axis=1)
     return np.minimum(10 * np.log10(4.0 / np.maximum(error, 1e-30)), 100.0)
+
+
+def mse_of(psnr_db):
+    """Per-image MSE from per-image PSNR (data range 2)."""
+    return 4.0 * 10 ** (-np.asarray(psnr_db, np.float64) / 10)
 
 
 def paired(a, b):
@@ -114,7 +123,7 @@ def run(args):
                             torch.Generator().manual_seed(den["test_noise_seed"]))[:n]
     recorded = {s["method"]: s["subset"]["psnr_db"]["mean"] for s in den["summary"]
                 if s["sigma"] == DEFAULT_NOISE_STD}
-    psnr = {}
+    psnr, mse = {}, {}
     for label in LEARNED:  # per image, the mean over the seeds the comparison scored
         per_seed = []
         for seed, name in den["groups"][label].items():
@@ -122,9 +131,11 @@ def run(args):
                 out = runs.load_run(args.out_dir, name)["model"].eval()(noisy).numpy()
             per_seed.append(per_image_psnr(out.reshape(-1, 28, 28), clean))
         psnr[label] = np.mean(per_seed, axis=0)
+        mse[label] = np.mean(mse_of(per_seed), axis=0)  # each image's MSE, seeds averaged
     tuned_nets = {**read_tuning(args.out_dir, den), **read_longer(args.out_dir, den)}
-    for label, (values, mean) in tuned_nets.items():
+    for label, (values, mean, per_seed) in tuned_nets.items():
         psnr[label], recorded[label] = values, mean
+        mse[label] = np.mean(mse_of(per_seed), axis=0)
     learned = list(LEARNED) + list(tuned_nets)
     tuned = [t for t in den["tuning"] if t["sigma"] == DEFAULT_NOISE_STD
              and t["filter"] in FILTERS]
@@ -135,6 +146,7 @@ def run(args):
                              DEFAULT_NOISE_STD, t["chosen"], pool)
             psnr[t["method"]] = per_image_psnr(PIPELINES[t["pipeline"]](
                 estimate, DEFAULT_NOISE_STD), clean)
+            mse[t["method"]] = mse_of(psnr[t["method"]])
             print(f"scored {t['method']}", flush=True)
     finally:
         if pool is not None:
@@ -145,7 +157,9 @@ def run(args):
                 f"{method}: {values.mean():.4f} dB here, {recorded[method]:.4f} dB in "
                 f"denoisers.json: its runs or data are not the ones scored there; make it "
                 f"again with python -m analyses denoisers")
-    pairs = [{"filter": t["method"], "learned": label, **paired(psnr[t["method"]], psnr[label])}
+    pairs = [{"filter": t["method"], "learned": label, **paired(psnr[t["method"]], psnr[label]),
+              # the same images by their MSE (filter minus network: below 0, the filter ahead)
+              "mse": paired(mse[t["method"]], mse[label])}
              for t in tuned for label in learned]
     # What telling a filter the noise model gains it, image by image: aware minus blind.
     gains = [{"filter": t["filter"], **paired(psnr[t["method"]], psnr[t["filter"]])}
@@ -157,6 +171,7 @@ def run(args):
             "learned_seeds": {label: sorted(den["groups"][label]) for label in LEARNED},
             "tuned_networks": list(tuned_nets),
             "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
+            "pooled_psnr_db": {m: float(10 * np.log10(4.0 / v.mean())) for m, v in mse.items()},
             "pairs": pairs, "aware_minus_blind": gains}, indent=1) + "\n")
     for p in pairs:
         print(f"{p['filter']:36s} minus {p['learned']:20s} {p['mean']:+.2f} dB "

@@ -890,19 +890,27 @@ def paired_numbers(pairs):
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
-    m["PairedCount"] = str(len(pairs["pairs"]) + len(pairs["aware_minus_blind"]))
+    # every difference the analysis computes: each pair by PSNR and by MSE, and the gains
+    m["PairedCount"] = str(2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"]))
     # The leads the report lists: the two clipping-aware leaders against each tuned network.
-    # Each one's two-sided paired t test p, uncorrected and Bonferroni-corrected for the listed
-    # leads and for every difference computed.
+    # Each one's two-sided paired t test p, uncorrected and Bonferroni-corrected for every
+    # difference computed; by MSE too, with the PSNR of the MSE pooled over images.
     listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
               and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware")]
-    m["PairedListedN"] = str(len(listed))
+    pooled = pairs["pooled_psnr_db"]
     for p in listed:
         name = "Paired" + short[p["filter"].split(",")[0]] + learned[p["learned"]]
         p_value = paired_t_p(p)
         m[name + "P"] = p_text(p_value)
-        m[name + "PListed"] = p_text(min(1.0, p_value * len(listed)))
         m[name + "PAll"] = p_text(min(1.0, p_value * int(m["PairedCount"])))
+        d = p["mse"]
+        m[name + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
+        m[name + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * int(m["PairedCount"])))
+        m["Pooled" + learned[p["learned"]]] = f2(pooled[p["learned"]])
+        m["Pooled" + short[p["filter"].split(",")[0]]] = f2(pooled[p["filter"]])
+        for who, key in ((p["learned"], learned[p["learned"]]),
+                         (p["filter"], short[p["filter"].split(",")[0]])):
+            m["PoolingLoss" + key] = f2(pairs["mean_psnr_db"][who] - pooled[who])
     return m
 
 

@@ -265,8 +265,9 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     def psnr(estimate):
         error = ((np.clip(estimate.reshape(10, -1), -1, 1) - clean) ** 2).mean(axis=1)
         return 10 * np.log10(4 / error)
-    dae = np.mean([psnr(runs.load_run(out_dir, name)["model"].eval()(noisy[:10]).detach()
-                        .double().numpy()) for name in ("denoise", "seed1/denoise")], axis=0)
+    dae_seeds = [psnr(runs.load_run(out_dir, name)["model"].eval()(noisy[:10]).detach()
+                      .double().numpy()) for name in ("denoise", "seed1/denoise")]
+    dae = np.mean(dae_seeds, axis=0)
     std, = [t_["chosen"]["std"] for t_ in result["tuning"]
             if t_["method"] == "Gaussian" and t_["sigma"] == 0.5]
     gauss = psnr(np.stack([gaussian_filter(im.reshape(28, 28), std, mode="nearest")
@@ -278,6 +279,12 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     assert pair["sd"] == pytest.approx(d.std(ddof=1), abs=1e-4)
     assert pair["ci95"] == pytest.approx([d.mean() - half, d.mean() + half], abs=1e-4)
     assert pair["share_ahead"] == np.mean(d > 0) and pair["n"] == 10
+    # by MSE too: each image's MSE, the seeds' averaged; and the PSNR of the pooled MSE
+    mse_dae = np.mean([4 * 10 ** (-p / 10) for p in dae_seeds], axis=0)
+    mse_gauss = 4 * 10 ** (-gauss / 10)
+    assert pair["mse"]["mean"] == pytest.approx((mse_gauss - mse_dae).mean(), rel=1e-3)
+    pooled = json.loads((out_dir / "paired" / "paired.json").read_text())["pooled_psnr_db"]
+    assert pooled["DAE"] == pytest.approx(10 * np.log10(4 / mse_dae.mean()), abs=1e-3)
     # A network tuned by dae-tuning is paired from the per-image PSNRs it recorded, averaged
     # over its seeds (here the DAE's, raised by 0.25 and 0.75 dB: 0.5 on average).
     tuning = out_dir / "dae_tuning" / "dae_tuning.json"
