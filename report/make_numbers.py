@@ -759,6 +759,7 @@ def tuning_numbers(tun, den):
     kept = {max(i for i, r in enumerate(tun["runs"]) if w in r["widths"]) for w in tun["widths"]}
     m["TunWallMinutes"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 60:.0f}"
     m["TunWallHours"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 3600:.1f}"
+    m["TunWallHoursAll"] = f"{sum(r['wall_seconds'] for r in tun['runs']) / 3600:.1f}"
     m["TunTrainImages"] = f"{tun['train_images']:,}".replace(",", "\\,")
     for key, width in (("Dae", "8"), ("Wide", "128")):
         t = tun["tuned"][width]

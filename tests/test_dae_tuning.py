@@ -149,7 +149,8 @@ def test_without_the_denoiser_comparison_nothing_is_trained(fake_data, tmp_path,
 def tuning_record(lr_best):
     curve = {"10": 17.0, "50": 18.0, "100": 18.4}
     better = {"10": 17.5, "50": 18.6, "100": 18.9}
-    per_seed = {str(s): {"subset": {"psnr_db": p}} for s, p in ((1, 18.8), (2, 19.0), (3, 20.5))}
+    per_seed = {str(s): {"subset": {"psnr_db": p, "ssim": q}}
+                for s, p, q in ((1, 18.8, 0.6), (2, 19.0, 0.61), (3, 20.5, 0.62))}
     tuned = {"lr": lr_best, "epochs": 100, "seeds": [1, 2, 3], "per_seed": per_seed,
              "subset_psnr_db": spread([18.8, 19.0, 20.5]),
              "subset_ssim": spread([0.6, 0.61, 0.62]), "all_psnr_db": spread([18.7, 19.0, 20.4])}
@@ -172,12 +173,14 @@ def test_the_reports_tuning_numbers_follow_from_the_record():
                         "subset": {"psnr_db": {"mean": 17.0}, "ssim": {"mean": 0.65}}},
                        {"method": "DAE, code size 128", "sigma": 0.5, "kind": "learned",
                         "subset": {"psnr_db": {"mean": 18.5}, "ssim": {"mean": 0.6}}}],
-           "rows": [{"sigma": 0.5, "method": "DAE", "seed": s, "subset": {"psnr_db": 17.0}}
-                    for s in (1, 2, 3)]
-           + [{"sigma": 0.5, "method": "DAE, code size 128", "seed": s,
-               "subset": {"psnr_db": 18.5}} for s in (2, 3)]}
+           "rows": [{"sigma": 0.5, "method": "DAE", "seed": s, "kind": "learned",
+                     "subset": {"psnr_db": 17.0, "ssim": q}} for s, q in ((1, 0.64), (2, 0.66),
+                                                                           (3, 0.65))]
+           + [{"sigma": 0.5, "method": "DAE, code size 128", "seed": s, "kind": "learned",
+               "subset": {"psnr_db": 18.5, "ssim": 0.6}} for s in (2, 3)]}
     m = make_numbers.tuning_numbers(tuning_record(3e-3), den)
     assert m["TunDaeLr"] == "0.003" and m["TunDaeEpochs"] == "100"
+    assert m["BestLearnedSsimSeed"] == "0.660"  # the best single seed, not the best mean
     assert m["TunWallMinutes"] == "26"  # 1000 + 530 s: the runs whose results are kept
     assert m["TunDaeHeldOutGain"] == "0.90"  # 18.9 chosen - 18.0 at the sheet's lr, 50 epochs
     assert m["TunDaeMaxEpochs"] == "100"
