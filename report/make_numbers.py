@@ -949,6 +949,7 @@ def mirrored_numbers(mir):
     m["MirKnnGain"] = spread({k: 100 * v if k != "n" else v for k, v in d.items()}, f1)
     gains = {s: rows[(names[1], "plain", s)]["test_mse"] - rows[(names[0], "plain", s)]["test_mse"]
              for s in mir["seeds"]}
+    m["MirMseGainCi"] = t_interval(list(gains.values()), 4)  # paired by seed, uncorrected
     m["MirMseGainLargestSeed"] = str(min(gains, key=gains.get))
     m["MirMseGainLargest"] = f4(min(gains.values()))
     m["MirBetterPlainMseOtherSeeds"] = str(sum(
