@@ -153,8 +153,8 @@ def noisy_test_images(x_test):
 def train(task):
     """One DAE: {epoch: held-out PSNR} every eval_every epochs and {epoch: weights} at the
     epochs in task["keep"]; with task["test_images"] = N also {epoch: PSNR on the first N
-    test images} and each image's PSNR there, recorded only (analyses/dae_longer.py). Run in a worker process with one
-    thread."""
+    test images} and each image's PSNR there, recorded only (analyses/dae_longer.py). Run in
+    a worker process with one thread."""
     torch.set_num_threads(1)
     args = task["args"]
     x_train, _, x_test, _ = fashion_mnist.load(args)

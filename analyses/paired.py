@@ -18,9 +18,9 @@ analyses/dae_tuning.py are paired the same way, from the per-image PSNRs it reco
 over its scored seeds), and so is the widened one trained longer by analyses/dae_longer.py
 (at the epoch its held-out images chose). Each pair is also compared by the images' MSE, and
 each method's PSNR of the MSE pooled over images (and seeds) is recorded: images with a large
-error weigh more there than in the mean of per-image PSNRs. Each method's mean PSNR is checked against denoisers.json (the tuned
-networks' against dae_tuning.json): a mismatch means its runs or data are not the ones scored
-there, and nothing is written.
+error weigh more there than in the mean of per-image PSNRs. Each method's mean PSNR is checked
+against denoisers.json (the tuned networks' against dae_tuning.json): a mismatch means its runs
+or data are not the ones scored there, and nothing is written.
 """
 
 import json
@@ -58,9 +58,11 @@ def read_tuning(out_dir, den):
                                                           den["test_noise_seed"]):
         raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
                               f"again with python -m analyses dae-tuning")
-    return {tuned_label(w): (np.mean(seeds, axis=0), t["subset_psnr_db"]["mean"], seeds)
-            for w, t in tun["tuned"].items()
-            for seeds in [[v["subset_image_psnr_db"] for v in t["per_seed"].values()]]}
+    found = {}
+    for w, t in tun["tuned"].items():
+        seeds = [v["subset_image_psnr_db"] for v in t["per_seed"].values()]
+        found[tuned_label(w)] = (np.mean(seeds, axis=0), t["subset_psnr_db"]["mean"], seeds)
+    return found
 
 
 def read_longer(out_dir, den):

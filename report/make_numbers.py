@@ -546,7 +546,8 @@ def denoise_table(den, tun, lon):
     rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
     rows += [(m, at[m], None) for m in LEARNED_SHOWN]
     rows += [(m, s, None) for m, s in tuned_entries(tun).items()]
-    rows.append((longer_entry(lon)["method"], longer_entry(lon), None))
+    longer = longer_entry(lon)
+    rows.append((longer["method"], longer, None))
     rows.sort(key=lambda r: -max(psnr(s) for s in r[1:] if s))
     rows.append((CEILING, at[CEILING], None))
     table = []
@@ -623,7 +624,9 @@ def denoiser_numbers(den):
         search, = [t for t in den["tuning"] if t["sigma"] == 0.5 and t["method"] == name + AWARE]
         m[f"{key}Params"] = str(len(search["parameters"]))
         # its searches' wall time, both pipelines (the aware one reuses the blind one's outputs)
-        m[f"{key}TuneMinutes"] = f"{sum(t['tuning_seconds'] for t in den['tuning'] if t['sigma'] == 0.5 and t['filter'] == name) / 60:.1f}"
+        seconds = sum(t["tuning_seconds"] for t in den["tuning"]
+                      if t["sigma"] == 0.5 and t["filter"] == name)
+        m[f"{key}TuneMinutes"] = f"{seconds / 60:.1f}"
     pairs = classical_pairs(at)
     gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
@@ -886,8 +889,6 @@ def paired_numbers(pairs):
                 + learned[p["learned"]])
         m[name] = difference(p)
         m[name + "Share"] = pct(p["share_ahead"])
-        if aware and learned[p["learned"]] in ("WideTuned", "WideLong"):  # the gap resolved
-            m[name + "HalfWidth"] = f2((number(p["ci95"][1]) - number(p["ci95"][0])) / 2)
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
@@ -898,20 +899,20 @@ def paired_numbers(pairs):
     # difference computed; by MSE too, with the PSNR of the MSE pooled over images.
     listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
               and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware")]
-    pooled = pairs["pooled_psnr_db"]
+    pooled, keys = pairs["pooled_psnr_db"], {}
     for p in listed:
-        name = "Paired" + short[p["filter"].split(",")[0]] + learned[p["learned"]]
+        keys[p["filter"]] = short[p["filter"].split(",")[0]]
+        keys[p["learned"]] = learned[p["learned"]]
+        name = "Paired" + keys[p["filter"]] + keys[p["learned"]]
         p_value = paired_t_p(p)
         m[name + "P"] = p_text(p_value)
         m[name + "PAll"] = p_text(min(1.0, p_value * int(m["PairedCount"])))
         d = p["mse"]
         m[name + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
         m[name + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * int(m["PairedCount"])))
-        m["Pooled" + learned[p["learned"]]] = f2(pooled[p["learned"]])
-        m["Pooled" + short[p["filter"].split(",")[0]]] = f2(pooled[p["filter"]])
-        for who, key in ((p["learned"], learned[p["learned"]]),
-                         (p["filter"], short[p["filter"].split(",")[0]])):
-            m["PoolingLoss" + key] = f2(pairs["mean_psnr_db"][who] - pooled[who])
+    for method, key in keys.items():  # each listed method's pooled PSNR, and what pooling costs
+        m["Pooled" + key] = f2(pooled[method])
+        m["PoolingLoss" + key] = f2(pairs["mean_psnr_db"][method] - pooled[method])
     return m
 
 
