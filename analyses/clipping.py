@@ -48,3 +48,18 @@ def debias(m, sigma, low=-1.0, high=1.0):
         return np.clip(m, low, high)
     y = np.linspace(low, high, INVERSE_GRID)
     return np.interp(m, clipped_mean(y, sigma, low, high), y)
+
+
+def clipped_variance(y, sigma, low=-1.0, high=1.0):
+    """Var[clip(y + sigma * e, low, high)], e ~ N(0, 1), elementwise: the second moment, from
+    the same three parts as clipped_mean (the unclipped part's E[e^2] over [a, b] is
+    Phi(b) - Phi(a) + a phi(a) - b phi(b)), minus the squared mean."""
+    y = np.asarray(y, np.float64)
+    if sigma == 0:
+        return np.zeros_like(y)
+    a, b = (low - y) / sigma, (high - y) / sigma
+    below, inside = ndtr(a), ndtr(b) - ndtr(a)
+    second = (low ** 2 * below + high ** 2 * (1 - below - inside) + y * y * inside
+              + 2 * y * sigma * (_pdf(a) - _pdf(b))
+              + sigma ** 2 * (inside + a * _pdf(a) - b * _pdf(b)))
+    return np.maximum(second - clipped_mean(y, sigma, low, high) ** 2, 0.0)

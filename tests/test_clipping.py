@@ -20,6 +20,16 @@ def test_clipped_mean_is_the_mean_of_clipped_noise(sigma):
         assert clipping.clipped_mean(y, sigma) == pytest.approx(sampled, abs=1e-3), y
 
 
+@pytest.mark.parametrize("sigma", [0.2, 0.5, 1.0])
+def test_clipped_variance_is_the_variance_of_clipped_noise(sigma):
+    # 4e6 draws: the sampling error of a variance <= 1 is below 1e-3.
+    e = np.random.default_rng(2).standard_normal(4_000_000)
+    for y in Y:
+        sampled = np.clip(y + sigma * e, -1, 1).var()
+        assert clipping.clipped_variance(y, sigma) == pytest.approx(sampled, abs=2e-3), y
+    assert clipping.clipped_variance(0.3, 0.0) == 0.0
+
+
 def test_clipped_mean_on_the_background_and_with_other_bounds():
     # f(-1) = -1 + sigma phi(0) = -1 + 0.3989 sigma: the bias the filters kept.
     assert clipping.clipped_mean(-1.0, 0.5) == pytest.approx(-1 + 0.5 / np.sqrt(2 * np.pi),
