@@ -10,11 +10,13 @@ from noise import DEFAULT_NOISE_STD
 
 CEILING = "plain AE fed the clean input"
 EXAMPLE_METHODS = ("noisy input (no denoising)", "BM3D", "BM3D, clipping-aware",
-                   "non-local means, clipping-aware", "DAE", "DAE, code size 128")
+                   "non-local means, clipping-aware", "Wiener (linear MMSE), clipping-aware",
+                   "DAE", "DAE, code size 128")
 EXAMPLE_TITLES = {"noisy input (no denoising)": "noisy", "BM3D": "BM3D\nblind",
                   "BM3D, clipping-aware": "BM3D\naware",
                   "non-local means, clipping-aware": "NL-means\naware",
-                  "DAE, code size 128": "DAE code\nsize 128"}
+                  "Wiener (linear MMSE), clipping-aware": "Wiener\naware",
+                  "DAE, code size 128": "DAE\nwidth 128"}
 
 
 def plot_tuning(tuning, path):
@@ -88,7 +90,8 @@ def plot_standing(summary, args, path):
     """Left: the ranking at sigma 0.5 (subset PSNR): each classical method blind and
     clipping-aware on one row, learned rows with their seeds' min-max. Middle: PSNR against the
     noise level. Right: PSNR against the code size at sigma 0.5. Both with BM3D either way, the
-    best other aware filter and the clean-input AE (what an 8-number code can reconstruct)."""
+    clipping-aware Wiener estimator, the best other aware filter and the clean-input AE (what an
+    8-number code can reconstruct)."""
     plt = ex09._matplotlib()
     fig, (rank_ax, noise_ax, code_ax) = plt.subplots(1, 3, figsize=(6.5, 3.6),
                                                      gridspec_kw={"width_ratios": (1.3, 1, 1)})
@@ -97,7 +100,7 @@ def plot_standing(summary, args, path):
         return next((s["subset"]["psnr_db"] for s in summary
                      if s["sigma"] == sigma and s["method"] == method), None)
     at = {s["method"]: s for s in summary if s["sigma"] == DEFAULT_NOISE_STD}
-    blind = [m for m in at if at[m]["kind"] in ("filter", "pca", "input")
+    blind = [m for m in at if at[m]["kind"] in ("filter", "pca", "linear", "input")
              and not m.endswith(", clipping-aware") and "(the code size)" not in m]
     pairs = {m: None if m == MIS_SPECIFIED else next(
         (a for a in at if a.endswith(", clipping-aware") and
@@ -146,10 +149,13 @@ def plot_standing(summary, args, path):
                     fmt="o-", color="tab:red", capsize=2, markersize=3.5, linewidth=1.2,
                     label=f"DAE, seeds {', '.join(map(str, args.sweep_seeds))}: mean, min-max")
         sigmas = xs if ax is noise_ax else [DEFAULT_NOISE_STD] * len(xs)
-        for method, style, label in (("BM3D", "s:", "BM3D, blind"),
-                                     ("BM3D, clipping-aware", "s--", "BM3D, clipping-aware")):
+        for method, style, colour, label in (
+                ("BM3D", "s:", "black", "BM3D, blind"),
+                ("BM3D, clipping-aware", "s--", "black", "BM3D, clipping-aware"),
+                ("Wiener (linear MMSE), clipping-aware", "v-.", "tab:green",
+                 "Wiener, clipping-aware")):
             if all(level(s, method) for s in sigmas):
-                ax.plot(xs, [level(s, method)["mean"] for s in sigmas], style, color="black",
+                ax.plot(xs, [level(s, method)["mean"] for s in sigmas], style, color=colour,
                         markersize=3, linewidth=1, fillstyle="none" if "blind" in label
                         else "full", label=label)
         # across noise levels the best other filter is not one method: markers, no line
@@ -201,7 +207,8 @@ def median_seed(rows, sigma, method):
 
 
 def example_columns(outputs, rows, sigma, shown):
-    """The examples figure's columns: the noisy input, the strongest filters both ways, and the
+    """The examples figure's columns: the noisy input, the strongest filters both ways, the
+    clipping-aware Wiener estimator, and the
     DAE of the sheet and of code size 128 at the seed of median PSNR (not a chosen one)."""
     columns = []
     for method in EXAMPLE_METHODS:

@@ -30,7 +30,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import clipping, runs, variants
+from analyses import clipping, linear, runs, variants
 from analyses.denoiser_figures import (CEILING, example_columns, plot_examples,
                                        plot_standing, plot_tuning)
 from analyses.filters import (BATCH_FILTERS, BM3D_NF, FILTERS, LIBRARY_NF, NLM_DEFAULT_H,
@@ -152,8 +152,8 @@ def run(args):
     filters = {k: v for k, v in FILTERS.items() if not (args.skip_bm3d and k == "BM3D")}
     pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
     try:
-        results = measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean,
-                          components)
+        results = measure(args, filters, models, pool, x_test, y_test, tune_clean, clean,
+                          x_train[:-args.tune_images].numpy(), (mean, components))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -175,9 +175,11 @@ def run(args):
     print(f"written to {args.out_dir / 'denoisers'}")
 
 
-def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean, components):
+def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, fit_images, pca):
     """Every method at every noise level: (rows, tuning records, example images, their
-    indices)."""
+    indices). PCA and the Wiener estimator are fitted on fit_images, the training images not
+    used for tuning; pca is (mean, components) of fit_images."""
+    mean, components = pca
     subset = np.arange(args.subset_images)
     shown = ex09.first_of_each_class(y_test)
     examples, rows, tuning = [("original", clean[shown])], [], {}
@@ -263,6 +265,11 @@ def measure(args, filters, models, pool, x_test, y_test, tune_clean, clean, mean
                         -1, 28, 28), sigma), {"k": k})
             print(f"sigma {sigma:g}: PCA, {pipeline}: k = {chosen['k']} (grid "
                   f"{curves['k']['grid']})", flush=True)
+        for pipeline in PIPELINES:  # nothing to tune: its moments come from the noise model
+            estimator = linear.fit(fit_images, sigma, aware=pipeline != "blind")
+            outputs[method_label(linear.NAME, pipeline)] = (
+                "linear", linear.estimate(estimator, noisy), None)
+            print(f"sigma {sigma:g}: {linear.NAME}, {pipeline}: fitted", flush=True)
         for (label, seed), model in models.items():
             if label.startswith("DAE trained at sigma") and label != f"DAE trained at sigma " \
                                                                      f"{sigma:g}":

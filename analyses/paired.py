@@ -8,9 +8,10 @@ denoiser comparison.)
 The denoiser comparison scores each method once, on one noisy copy of the first
 --subset-images test images: its filters have no spread over seeds. This pairs them image by
 image instead. Each filter of FILTERS, at the values denoisers.json records as tuned at sigma
-0.5 and in both pipelines, and each learned model of LEARNED (its per-image PSNR averaged over
-its seeds) are scored on the same noisy images; for every pair, filter minus learned model:
-the mean over images of the per-image PSNR difference, its sd, a 95 % t interval of the mean
+0.5 and in both pipelines, the Wiener estimator both ways (analyses/linear.py, fitted again on
+the same training images: nothing tuned), and each learned model of LEARNED (its per-image
+PSNR averaged over its seeds) are scored on the same noisy images; for every pair, filter (or
+Wiener estimator) minus learned model: the mean over images of the per-image PSNR difference, its sd, a 95 % t interval of the mean
 (images as the sample; the noise draw and the test images are fixed, so this is the spread
 over images only) and the share of images where the filter is ahead; the same for each
 filter's clipping-aware pipeline against its blind one. The networks tuned by
@@ -32,7 +33,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import runs
+from analyses import linear, runs
 from analyses.filters import PIPELINES, apply
 from noise import DEFAULT_NOISE_STD, add_white_noise
 
@@ -118,7 +119,7 @@ def read_comparison(out_dir):
 
 def run(args):
     den = read_comparison(args.out_dir)
-    _, _, x_test, _ = fashion_mnist.load(args)
+    x_train, _, x_test, _ = fashion_mnist.load(args)
     n = den["subset_images"]
     clean = x_test[:n].numpy().reshape(-1, 28, 28).astype(np.float64)
     noisy = add_white_noise(x_test, DEFAULT_NOISE_STD,
@@ -153,19 +154,28 @@ def run(args):
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    classical = [(t["method"], t["filter"], t["pipeline"]) for t in tuned]
+    for pipeline in PIPELINES:
+        label = linear.NAME + ("" if pipeline == "blind" else f", {pipeline}")
+        estimator = linear.fit(x_train[:-den["tune_images"]].numpy(), DEFAULT_NOISE_STD,
+                               aware=pipeline != "blind")
+        psnr[label] = per_image_psnr(linear.estimate(estimator, noisy.numpy()).reshape(
+            -1, 28, 28), clean)
+        mse[label] = mse_of(psnr[label])
+        classical.append((label, linear.NAME, pipeline))
     for method, values in psnr.items():  # the same methods, images and noise as there?
         if abs(values.mean() - recorded[method]) > TOLERANCE_DB:
             raise ex09.UsageError(
                 f"{method}: {values.mean():.4f} dB here, {recorded[method]:.4f} dB in "
                 f"denoisers.json: its runs or data are not the ones scored there; make it "
                 f"again with python -m analyses denoisers")
-    pairs = [{"filter": t["method"], "learned": label, **paired(psnr[t["method"]], psnr[label]),
+    pairs = [{"filter": method, "learned": label, **paired(psnr[method], psnr[label]),
               # the same images by their MSE (filter minus network: below 0, the filter ahead)
-              "mse": paired(mse[t["method"]], mse[label])}
-             for t in tuned for label in learned]
+              "mse": paired(mse[method], mse[label])}
+             for method, _, _ in classical for label in learned]
     # What telling a filter the noise model gains it, image by image: aware minus blind.
-    gains = [{"filter": t["filter"], **paired(psnr[t["method"]], psnr[t["filter"]])}
-             for t in tuned if t["pipeline"] != "blind" and t["filter"] in psnr]
+    gains = [{"filter": name, **paired(psnr[method], psnr[name])}
+             for method, name, pipeline in classical if pipeline != "blind" and name in psnr]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "paired") as stage:
         (stage / "paired.json").write_text(json.dumps({
