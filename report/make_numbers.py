@@ -462,6 +462,7 @@ TABLE_NAMES = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)
                "DAE, mirrored decoder": "DAE, mirrored decoder",
                "DAE, code size 128": "DAE, widened to 128",
                "PCA-k (k tuned)": "PCA, $k$ tuned", "PCA-8 (the code size)": "PCA-8",
+               "Wiener (linear MMSE)": "\\textbf{Wiener (linear MMSE)}",
                CEILING: "AE (Q2) fed the \\emph{clean} input"}
 TUNED_NAMES = {8: "DAE (the sheet's), tuned", 128: "DAE, widened to 128, tuned"}
 
@@ -500,7 +501,7 @@ def classical_pairs(at):
     """base name -> (blind entry, clipping-aware entry or None), the noisy input included."""
     pairs = {}
     for method, s in at.items():
-        if s["kind"] in ("filter", "pca", "input"):
+        if s["kind"] in ("filter", "pca", "linear", "input"):
             blind, aware = pairs.get(base_name(method), (None, None))
             pairs[base_name(method)] = (s, aware) if not method.endswith(AWARE) else (blind, s)
     return pairs
@@ -565,8 +566,8 @@ def denoise_table(den, tun, lon):
                           full_cell])
         else:
             values = aware["values"] if aware else blind["values"]
-            table.append([label, value_text(name, values) if blind["kind"] == "filter" else (
-                value_text(name, values) if blind["kind"] == "pca" else ""),
+            table.append([label, value_text(name, values) if blind["kind"] in ("filter", "pca")
+                          else "none (closed form)" if blind["kind"] == "linear" else "",
                           f2(psnr(blind)), f2(psnr(aware)) if aware else "--",
                           f3(blind["subset"]["ssim"]["mean"]),
                           f3(aware["subset"]["ssim"]["mean"]) if aware else "--", full_cell])
@@ -584,13 +585,14 @@ def sweep_table(den):
         rows.append([f"$\\sigma={sigma:g}$", mean_sd(dae["subset"]["psnr_db"], f2),
                      f2(psnr(at["BM3D"])), f2(psnr(at["BM3D" + AWARE])),
                      f"{f2(psnr(best))} ({tex_escape(base_name(best['method']).replace(' (BayesShrink)', ''))})",
+                     f2(psnr(at["Wiener (linear MMSE)" + AWARE])),
                      f2(psnr(at["noisy input (no denoising)"]))])
     at = standing(den)
     for width in den["widths"]:
         if width != 8:
             rows.append([f"widened to {width}, $\\sigma=0.5$",
                          mean_sd(at[f"DAE, code size {width}"]["subset"]["psnr_db"], f2),
-                         "", "", "", ""])
+                         "", "", "", "", ""])
     return rows
 
 
@@ -628,10 +630,12 @@ def denoiser_numbers(den):
                       if t["sigma"] == 0.5 and t["filter"] == name)
         m[f"{key}TuneMinutes"] = f"{seconds / 60:.1f}"
     pairs = classical_pairs(at)
-    gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items() if aware}
+    gains = {name: psnr(aware) - psnr(blind) for name, (blind, aware) in pairs.items()
+             if aware and blind["kind"] != "linear"}  # the filters' and PCA's
     m["AwGainMin"], m["AwGainMax"] = f2(min(gains.values())), f2(max(gains.values()))
     m["AwGainBm"] = f2(gains["BM3D"])
-    aware = [s for s in at.values() if s["method"].endswith(AWARE)]
+    # the clipping-aware filters and PCA; the Wiener estimator has its own numbers below
+    aware = [s for s in at.values() if s["method"].endswith(AWARE) and s["kind"] != "linear"]
     top = max(aware, key=psnr)
     m["AwTop"] = tex_escape(base_name(top["method"]).replace(" (BayesShrink)", ""))
     m["AwTopPsnr"], m["AwTopSsim"] = f2(psnr(top)), f3(top["subset"]["ssim"]["mean"])
@@ -643,7 +647,7 @@ def denoiser_numbers(den):
              sorted(aware, key=psnr, reverse=True) if psnr(s) > best_seed]
     m["AwAboveNets"] = tex_escape(", ".join(above[:-1]) + " and " + above[-1]
                                   if len(above) > 1 else "".join(above) or "no method")
-    blind_top = max((s for s in at.values() if s["kind"] in ("filter", "pca")
+    blind_top = max((s for s in at.values() if s["kind"] in ("filter", "pca", "linear")
                      and not s["method"].endswith(AWARE)), key=psnr)
     m["BlindTop"] = tex_escape(base_name(blind_top["method"]).replace(" (BayesShrink)", ""))
     m["BlindTopPsnr"] = f2(psnr(blind_top))
@@ -704,13 +708,15 @@ def denoiser_numbers(den):
     m["CeilingSeedsN"] = str(ceiling["subset"]["psnr_db"]["n"])
     m["DaeFullPsnr"] = f2(psnr(dae, "full"))
     m["AwTopFullPsnr"] = "--" if top["full"] is None else f2(psnr(top, "full"))
+    m.update(wiener_numbers(den, at, top))
     for key, sigma in (("Low", 0.2), ("High", 1.0)):
         s_at = standing(den, sigma)
         m[f"Sweep{key}Sigma"] = f"{sigma:g}"
         m[f"Sweep{key}Dae"] = spread(s_at[f"DAE trained at sigma {sigma:g}"]["subset"]["psnr_db"],
                                      f2)
         m[f"Sweep{key}AwBm"] = f2(psnr(s_at["BM3D" + AWARE]))
-        best = max((s for s in s_at.values() if s["method"].endswith(AWARE)), key=psnr)
+        best = max((s for s in s_at.values() if s["method"].endswith(AWARE)
+                    and s["kind"] != "linear"), key=psnr)
         m[f"Sweep{key}AwTop"] = tex_escape(base_name(best["method"]).replace(" (BayesShrink)", ""))
         m[f"Sweep{key}AwTopPsnr"] = f2(psnr(best))
         m[f"Sweep{key}Noisy"] = f2(psnr(s_at["noisy input (no denoising)"]))
@@ -747,12 +753,30 @@ def denoiser_numbers(den):
     return m
 
 
+def wiener_numbers(den, at, top):
+    """The Wiener estimator (analyses/linear.py): its scores at sigma 0.5, blind and aware,
+    against the best aware filter and every learned seed; and at the other noise levels."""
+    aware, blind = at["Wiener (linear MMSE)" + AWARE], at["Wiener (linear MMSE)"]
+    m = {"WiePsnr": f2(psnr(aware)), "WieBlindPsnr": f2(psnr(blind)),
+         "WieSsim": f3(aware["subset"]["ssim"]["mean"]), "WieMse": f4(aware["subset"]["mse"]["mean"]),
+         "WieFullPsnr": f2(psnr(aware, "full")), "WieGapTop": f2(psnr(aware) - psnr(top))}
+    seeds = [r["subset"] for r in den["rows"] if r["sigma"] == 0.5 and r["kind"] == "learned"]
+    m["WieSeedsAbove"] = str(sum(psnr(aware) > r["psnr_db"] and aware["subset"]["mse"]["mean"]
+                                 < r["mse"] for r in seeds))
+    m["WieSeedsN"] = str(len(seeds))
+    for key, sigma in (("Low", 0.2), ("High", 1.0)):
+        s_at = standing(den, sigma)
+        m[f"Sweep{key}Wie"] = f2(psnr(s_at["Wiener (linear MMSE)" + AWARE]))
+    return m
+
+
 def tuning_numbers(tun, den):
     """The DAE tuned in learning rate and epochs on the filters' held-out images: its choice,
     its held-out gain over the sheet's setting, its test PSNR over seeds, and the leading
     clipping-aware filter's lead over it."""
     at = standing(den)
-    top = max((s for s in at.values() if s["method"].endswith(AWARE)), key=psnr)
+    top = max((s for s in at.values() if s["method"].endswith(AWARE) and s["kind"] != "linear"),
+              key=psnr)
     lrs, m = tun["lrs"], {}
     m["TunLrGrid"] = ", ".join(f"{lr:g}" for lr in lrs)
     m["TunEvalEvery"], m["TunSeed"] = str(tun["eval_every"]), str(tun["seed"])
@@ -822,6 +846,7 @@ def longer_numbers(lon):
         "LongAtEdge": "yes" if lon["chosen_epoch"] == lon["epochs"] else "no",
         "LongTailGain": f2(gain[last] - gain[str(int(last) - 100)]),
         "LongTestAtChosen": spread(test, f2),
+        "LongTestAtMean": f2(test["mean"]),
         "LongGapBm": f2(filters["BM3D"] - test["mean"]),
         "LongGapTop": f2(filters["non-local means"] - test["mean"]),
         "LongGapTopRange": "--".join(f2(filters["non-local means"] - x)
@@ -882,7 +907,8 @@ def paired_numbers(pairs):
         low, high = (number(x) for x in p["ci95"])
         return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
     m = {}
-    short = {"non-local means": "Nlm", "BM3D": "Bm", "total variation": "Tv"}
+    short = {"non-local means": "Nlm", "BM3D": "Bm", "total variation": "Tv",
+             "Wiener (linear MMSE)": "Wie"}
     for p in pairs["pairs"]:
         aware = p["filter"].endswith(", clipping-aware")
         name = ("Paired" + ("" if aware else "Blind") + short[p["filter"].split(",")[0]]
@@ -898,7 +924,8 @@ def paired_numbers(pairs):
     # Each one's two-sided paired t test p, uncorrected and Bonferroni-corrected for every
     # difference computed; by MSE too, with the PSNR of the MSE pooled over images.
     listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
-              and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware")]
+              and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware",
+                                  "Wiener (linear MMSE), clipping-aware")]
     pooled, keys = pairs["pooled_psnr_db"], {}
     for p in listed:
         keys[p["filter"]] = short[p["filter"].split(",")[0]]
