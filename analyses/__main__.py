@@ -21,6 +21,9 @@ ANALYSES = {
     "paired": ("analyses.paired", "Q3: the filters' leads over the DAE image by image: mean "
                                   "PSNR difference, its 95-percent interval over images, "
                                   "share ahead (needs the denoiser comparison)"),
+    "vst": ("analyses.vst", "Q3: non-local means and BM3D through a variance-stabilising "
+                            "transform for the clipped noise, retuned, against their "
+                            "clipping-aware pipeline (needs the denoiser comparison)"),
     "dae-tuning": ("analyses.dae_tuning", "Q3: the DAE tuned like the filters (learning rate, "
                                           "epochs) on the same held-out training images, then "
                                           "scored on the test images over seeds"),

@@ -19,10 +19,11 @@ EXAMPLE_TITLES = {"noisy input (no denoising)": "noisy", "BM3D": "BM3D\nblind",
                   "DAE, code size 128": "DAE\nwidth 128"}
 
 
-def plot_tuning(tuning, path):
-    """Every tuning curve: one panel per method and parameter, one colour per noise level, solid
-    blind and dashed clipping-aware, PSNR relative to that search's best; the chosen value
-    marked."""
+def plot_tuning(tuning, path, styles=None):
+    """Every tuning curve: one panel per method and parameter, one colour per noise level, one
+    line style per pipeline (`styles`; by default solid blind and dashed clipping-aware), PSNR
+    relative to that search's best; the chosen value marked."""
+    styles = styles or {"blind": "-", "clipping-aware": "--"}
     plt = ex09._matplotlib()
     from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
     panels = list(dict.fromkeys((t["filter"], p) for t in tuning.values()
@@ -37,7 +38,7 @@ def plot_tuning(tuning, path):
                 continue
             c = t["parameters"][name]
             colour = colours.setdefault(t["sigma"], f"C{len(colours)}")
-            style = "-" if t["pipeline"] == "blind" else "--"
+            style = styles[t["pipeline"]]
             x = [str(v) for v in c["grid"]] if isinstance(c["grid"][0], (str, bool)) else c["grid"]
             y = np.array(c["psnr_db"]) - t["tuned_psnr_db"]
             ax.plot(x, y, ".", linestyle=style, color=colour, linewidth=1, markersize=2.5)
@@ -63,10 +64,9 @@ def plot_tuning(tuning, path):
         ax.axis("off")
     line = plt.Line2D
     handles = [line([], [], color=c, marker=".") for c in colours.values()] + [
-        line([], [], color="0.3"), line([], [], color="0.3", linestyle="--"),
+        line([], [], color="0.3", linestyle=style) for style in styles.values()] + [
         line([], [], marker="o", fillstyle="none", color="0.3", linestyle="none")]
-    labels = [rf"$\sigma$ = {s:g}" for s in colours] + ["blind", "clipping-aware",
-                                                         "chosen value"]
+    labels = [rf"$\sigma$ = {s:g}" for s in colours] + list(styles) + ["chosen value"]
     fig.legend(handles, labels, loc="upper center", fontsize=7, ncol=len(labels),
                bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout(rect=(0, 0, 1, 0.95))

@@ -1,17 +1,20 @@
 """Are the filters' leads over the DAE larger than the spread over images? (Q3, beside the
 denoiser comparison.)
 
-    python -m analyses paired        # writes figures/paired/; about 2 minutes on 2 cores
+    python -m analyses paired        # writes figures/paired/; about 4 minutes on 2 cores
     # needs figures/denoisers/ (python -m analyses denoisers) and the runs it read; pairs the
-    # tuned networks too where figures/dae_tuning/ and figures/dae_longer/ exist
+    # tuned networks too where figures/dae_tuning/ and figures/dae_longer/ exist, and the
+    # stabilised filters where figures/vst/ exists
 
 The denoiser comparison scores each method once, on one noisy copy of the first
 --subset-images test images: its filters have no spread over seeds. This pairs them image by
 image instead. Each filter of FILTERS, at the values denoisers.json records as tuned at sigma
 0.5 and in both pipelines, the Wiener estimator both ways (analyses/linear.py, fitted again on
-the same training images: nothing tuned), and each learned model of LEARNED (its per-image
-PSNR averaged over its seeds) are scored on the same noisy images; for every pair, filter (or
-Wiener estimator) minus learned model: the mean over images of the per-image PSNR difference, its sd, a 95 % t interval of the mean
+the same training images: nothing tuned), non-local means and BM3D through analyses/vst.py's
+variance-stabilising pipeline where it was run, and each learned model of LEARNED (its
+per-image PSNR averaged over its seeds) are scored on the same noisy images; for every pair,
+filter (or Wiener estimator) minus learned model: the mean over images of the per-image PSNR
+difference, its sd, a 95 % t interval of the mean
 (images as the sample; the noise draw and the test images are fixed, so this is the spread
 over images only) and the share of images where the filter is ahead; the same for each
 filter's clipping-aware pipeline against its blind one. The networks tuned by
@@ -33,7 +36,7 @@ import torch
 import ex09
 import fashion_mnist
 import publishing
-from analyses import linear, runs
+from analyses import linear, runs, stabiliser
 from analyses.filters import PIPELINES, apply
 from noise import DEFAULT_NOISE_STD, add_white_noise
 
@@ -80,6 +83,30 @@ def read_longer(out_dir, den):
     label = f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs"
     seeds = list(lon["subset_image_psnr_db_at_chosen"].values())
     return {label: (np.mean(seeds, axis=0), lon["test_at_chosen"]["mean"], seeds)}
+
+
+def stabilised(out_dir, noisy, clean, psnr, mse, recorded, jobs):
+    """Non-local means and BM3D through analyses/vst.py's variance-stabilising pipeline, at the
+    values it tuned, scored into psnr and mse (their means recorded from vst.json for the
+    check): [(label, filter, "stabilised")], or [] where the analysis was not run."""
+    path = out_dir / "vst" / "vst.json"
+    if not path.exists():
+        return []
+    record = runs.read_record(path, "vst")
+    tables, found = stabiliser.stabiliser(record["sigma"]), []
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        for name, result in record["methods"].items():
+            label = f"{name}, stabilised"
+            psnr[label] = per_image_psnr(stabiliser.denoise(
+                name, noisy, record["sigma"], result["chosen"], tables, pool), clean)
+            mse[label] = mse_of(psnr[label])
+            recorded[label] = result["test_psnr_db"]["stabilised"]
+            found.append((label, name, "stabilised"))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return found
 
 
 def build_parser(parser):
@@ -163,6 +190,8 @@ def run(args):
             -1, 28, 28), clean)
         mse[label] = mse_of(psnr[label])
         classical.append((label, linear.NAME, pipeline))
+    classical += stabilised(args.out_dir, noisy.numpy().reshape(-1, 28, 28).astype(np.float64),
+                            clean, psnr, mse, recorded, args.jobs)
     for method, values in psnr.items():  # the same methods, images and noise as there?
         if abs(values.mean() - recorded[method]) > TOLERANCE_DB:
             raise ex09.UsageError(
@@ -175,7 +204,8 @@ def run(args):
              for method, _, _ in classical for label in learned]
     # What telling a filter the noise model gains it, image by image: aware minus blind.
     gains = [{"filter": name, **paired(psnr[method], psnr[name])}
-             for method, name, pipeline in classical if pipeline != "blind" and name in psnr]
+             for method, name, pipeline in classical if pipeline == "clipping-aware"
+             and name in psnr]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "paired") as stage:
         (stage / "paired.json").write_text(json.dumps({

@@ -151,6 +151,7 @@ NEAREST_TESTS = {
                       "tests/test_outputs.py"],
     "analyses": ["tests/test_compare.py", "tests/test_denoisers.py", "tests/test_edges.py",
                  "tests/test_run_store.py", "tests/test_clipping.py", "tests/test_linear.py",
+                 "tests/test_vst.py",
                  "tests/test_diverging.py", KNOWN],
     "benchmarks": ["tests/test_bench.py", "tests/test_edges.py", "tests/test_outputs.py"],
     "tools": ["tests/test_zip.py", "tests/test_reproduce.py", "tests/test_outputs.py", KNOWN],

@@ -12,8 +12,8 @@ prints them all). What they make:
   python -m analyses variant sheet --mode denoise --noise-std S --seed N   noise sweep, N = 1-3
   python -m analyses variant widthW --mode denoise --seed N                width sweep, N = 1-3
   python -m analyses variant mirrored --mode MODE --seed N   the mirrored decoder, N = 0-4
-  python -m analyses compare / seeds / denoisers / paired / dae-tuning / dae-longer / beta1 /
-                     mirrored / revival                     the analyses
+  python -m analyses compare / seeds / denoisers / paired / vst / dae-tuning / dae-longer /
+                     beta1 / mirrored / revival             the analyses
   python -m analyses q1                                     Q1 evidence (times steps: alone)
   python benchmarks/bench.py --json benchmarks/results/bench.json   (times steps: alone)
   python report/make_numbers.py; latexmk -pdf report.tex (in report/)   numbers and the PDF
@@ -66,7 +66,7 @@ LINEAR = [variants.run_folder("linear-code", "plain", seed) for seed in (0, 1)]
 
 # Steps that spread their own work over --jobs processes: they run alone, and their recorded
 # time is scaled by (the jobs it was recorded with) / (the jobs asked for).
-WIDE = ("denoisers", "paired", "dae-tuning", "dae-longer")
+WIDE = ("denoisers", "paired", "vst", "dae-tuning", "dae-longer")
 
 
 def steps(skip_benchmark, jobs=CORES):
@@ -94,8 +94,9 @@ def steps(skip_benchmark, jobs=CORES):
               ("dae-longer", analysis + ["dae-longer", "--jobs", str(jobs)], ROOT,
                ("denoisers", "dae-tuning"), True),
               ("beta1", analysis + ["beta1", "--jobs", "1"], ROOT, tuple(PLAIN_RUNS), False),
+              ("vst", analysis + ["vst", "--jobs", str(jobs)], ROOT, ("denoisers",), True),
               ("paired", analysis + ["paired", "--jobs", str(jobs)], ROOT,
-               ("denoisers", "dae-tuning", "dae-longer"), True),
+               ("denoisers", "dae-tuning", "dae-longer", "vst"), True),
               ("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
                False),
               ("mirrored", analysis + ["mirrored", "--jobs", "1"], ROOT,
