@@ -307,6 +307,7 @@ def collect(root=ROOT):
                   load_json(fig / "beta1" / "beta1.json"))
     m.update(longer_numbers(longer))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
+    m.update(vst_numbers(load_json(fig / "vst" / "vst.json")))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -895,6 +896,22 @@ def p_text(p):
     return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
+def db_difference(p):
+    """A paired difference and its 95 % interval as text: "+2.64 dB [+2.52, +2.77]"."""
+    low, high = (number(x) for x in p["ci95"])
+    return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
+
+
+def vst_numbers(vst):
+    """Non-local means and BM3D through the variance-stabilising transform against their
+    clipping-aware pipeline, image by image; how far the transform evens out the noise's sd."""
+    m = {"VstSdMin": f2(vst["stabilised_sd"]["min"]), "VstSdMax": f2(vst["stabilised_sd"]["max"]),
+         "VstRawSdMin": f2(vst["raw_sd"]["min"]), "VstRawSdMax": f2(vst["raw_sd"]["max"])}
+    for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):
+        m[f"Vst{key}Gain"] = db_difference(vst["methods"][name]["stabilised_minus_aware"])
+    return m
+
+
 def paired_numbers(pairs):
     """Filter minus learned model, image by image: mean and 95 % interval, share ahead."""
     from analyses.paired import tuned_label
@@ -903,20 +920,20 @@ def paired_numbers(pairs):
     learned.update({label: "WideLong" for label in pairs["tuned_networks"]
                     if label.startswith(tuned_label(128) + ", ")})  # trained longer
 
-    def difference(p):  # "+2.64 dB [+2.52, +2.77]"
-        low, high = (number(x) for x in p["ci95"])
-        return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
     m = {}
     short = {"non-local means": "Nlm", "BM3D": "Bm", "total variation": "Tv",
              "Wiener (linear MMSE)": "Wie"}
+
+    def pipeline(method):  # "" for the clipping-aware pipeline
+        return {"clipping-aware": "", "stabilised": "Vst"}.get(
+            method.split(", ")[-1] if ", " in method else "blind", "Blind")
     for p in pairs["pairs"]:
-        aware = p["filter"].endswith(", clipping-aware")
-        name = ("Paired" + ("" if aware else "Blind") + short[p["filter"].split(",")[0]]
+        name = ("Paired" + pipeline(p["filter"]) + short[p["filter"].split(",")[0]]
                 + learned[p["learned"]])
-        m[name] = difference(p)
+        m[name] = db_difference(p)
         m[name + "Share"] = pct(p["share_ahead"])
     for g in pairs["aware_minus_blind"]:
-        m["PairedGain" + short[g["filter"]]] = difference(g)
+        m["PairedGain" + short[g["filter"]]] = db_difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
     # every difference the analysis computes: each pair by PSNR and by MSE, and the gains
     m["PairedCount"] = str(2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"]))
@@ -925,10 +942,11 @@ def paired_numbers(pairs):
     # difference computed; by MSE too, with the PSNR of the MSE pooled over images.
     listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
               and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware",
-                                  "Wiener (linear MMSE), clipping-aware")]
+                                  "Wiener (linear MMSE), clipping-aware",
+                                  "non-local means, stabilised", "BM3D, stabilised")]
     pooled, keys = pairs["pooled_psnr_db"], {}
     for p in listed:
-        keys[p["filter"]] = short[p["filter"].split(",")[0]]
+        keys[p["filter"]] = pipeline(p["filter"]) + short[p["filter"].split(",")[0]]
         keys[p["learned"]] = learned[p["learned"]]
         name = "Paired" + keys[p["filter"]] + keys[p["learned"]]
         p_value = paired_t_p(p)
