@@ -22,8 +22,11 @@ from analyses import clipping
 NAME = "Wiener (linear MMSE)"  # its rows in the denoiser comparison, like a filter's
 
 
-def fit(clean, sigma, aware):
-    """(mean_z, mean_x, W) of the linear MMSE estimator from clean images (N, 784)."""
+def fit(clean, sigma, aware, rank=None):
+    """(mean_z, mean_x, W) of the linear MMSE estimator from clean images (N, 784); with `rank`,
+    the best map of that rank (reduced-rank regression: W projected onto the top `rank`
+    eigenvectors of its estimates' covariance W C_zz W^T), as a network whose narrowest layer
+    has `rank` units could at most represent."""
     x = np.asarray(clean, np.float64).reshape(len(clean), -1)
     mean_x = x.mean(axis=0)
     centred = x - mean_x
@@ -38,7 +41,12 @@ def fit(clean, sigma, aware):
         mean_z, c_xz = mean_x, centred.T @ centred / len(x)
         c_zz = c_xz + sigma ** 2 * np.eye(x.shape[1])
     # W = C_xz C_zz^-1; C_zz is symmetric, so solve C_zz W^T = C_xz^T
-    return mean_z, mean_x, np.linalg.solve(c_zz, c_xz.T).T
+    w = np.linalg.solve(c_zz, c_xz.T).T
+    if rank is not None:
+        _, vectors = np.linalg.eigh(w @ c_zz @ w.T)  # ascending eigenvalues
+        top = vectors[:, ::-1][:, :rank]
+        w = top @ (top.T @ w)
+    return mean_z, mean_x, w
 
 
 def estimate(model, noisy):

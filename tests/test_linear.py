@@ -58,3 +58,22 @@ def test_without_noise_the_blind_estimator_returns_its_input():
     clean = clean_images()
     z = clean_images(10, seed=5)
     assert np.allclose(linear.estimate(linear.fit(clean, 1e-6, aware=False), z), z, atol=1e-4)
+
+
+def test_a_rank_limited_fit_is_the_best_map_of_its_rank():
+    clean = clean_images(3000, pixels=6, seed=6)
+    noisy = add_white_noise(torch.from_numpy(clean).float(), 0.5,
+                            torch.Generator().manual_seed(7)).numpy()
+
+    def error(model):
+        return np.mean((linear.estimate(model, noisy) - clean) ** 2)
+    full = linear.fit(clean, 0.5, aware=True)
+    assert np.allclose(linear.fit(clean, 0.5, aware=True, rank=6)[2], full[2])
+    errors = [error(linear.fit(clean, 0.5, aware=True, rank=r)) for r in (1, 2, 6)]
+    assert errors == sorted(errors, reverse=True) and errors[0] > errors[2] * 1.05
+    assert np.linalg.matrix_rank(linear.fit(clean, 0.5, aware=True, rank=2)[2]) == 2
+    # another map of rank 2: the full one projected onto the clean images' top 2 components
+    centred = clean - clean.mean(0)
+    top = np.linalg.eigh(centred.T @ centred)[1][:, ::-1][:, :2]
+    projected = (full[0], full[1], top @ top.T @ full[2])
+    assert errors[1] <= error(projected) + 1e-4
