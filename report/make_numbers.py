@@ -848,6 +848,7 @@ def longer_numbers(lon):
         "LongTailGain": f2(gain[last] - gain[str(int(last) - 100)]),
         "LongTestAtChosen": spread(test, f2),
         "LongTestAtMean": f2(test["mean"]),
+        "LongWallHours": f"{lon['wall_seconds'] / 3600:.1f}",
         "LongGapBm": f2(filters["BM3D"] - test["mean"]),
         "LongGapTop": f2(filters["non-local means"] - test["mean"]),
         "LongGapTopRange": "--".join(f2(filters["non-local means"] - x)
@@ -922,7 +923,7 @@ def paired_numbers(pairs):
 
     m = {}
     short = {"non-local means": "Nlm", "BM3D": "Bm", "total variation": "Tv",
-             "Wiener (linear MMSE)": "Wie"}
+             "Wiener (linear MMSE)": "Wie", "Wiener (linear MMSE) of rank 128": "WieRank"}
 
     def pipeline(method):  # "" for the clipping-aware pipeline
         return {"clipping-aware": "", "stabilised": "Vst"}.get(
@@ -943,6 +944,7 @@ def paired_numbers(pairs):
     listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
               and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware",
                                   "Wiener (linear MMSE), clipping-aware",
+                                  "Wiener (linear MMSE) of rank 128, clipping-aware",
                                   "non-local means, stabilised", "BM3D, stabilised")]
     pooled, keys = pairs["pooled_psnr_db"], {}
     for p in listed:
