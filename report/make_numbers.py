@@ -765,6 +765,7 @@ def wiener_numbers(den, at, top):
     m["WieSeedsAbove"] = str(sum(psnr(aware) > r["psnr_db"] and aware["subset"]["mse"]["mean"]
                                  < r["mse"] for r in seeds))
     m["WieSeedsN"] = str(len(seeds))
+    m["LearnedSeedMseMin"] = f4(min(r["mse"] for r in seeds))  # the comparison's networks
     for key, sigma in (("Low", 0.2), ("High", 1.0)):
         s_at = standing(den, sigma)
         m[f"Sweep{key}Wie"] = f2(psnr(s_at["Wiener (linear MMSE)" + AWARE]))
