@@ -256,7 +256,7 @@ def run(args):
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "dae_tuning") as stage:
         (stage / "dae_tuning.json").write_text(json.dumps(record, indent=1) + "\n")
-        draw(record, den, stage)
+        draw(record, den, stage, args.out_dir)
     for w, t in tuned.items():
         p = t["subset_psnr_db"]
         print(f"width {w}, tuned: test PSNR {p['mean']:.2f} +- {p['sd']:.2f} dB "
@@ -272,16 +272,24 @@ def redraw(folder, den):
     record = json.loads(path.read_text())
     with publishing.staged(folder) as stage:
         (stage / "dae_tuning.json").write_text(path.read_text())
-        draw(record, den, stage)
+        draw(record, den, stage, folder.parent)
     print(f"drawn again in {folder}")
 
 
-def draw(record, den, stage):
-    """The tuning curves, and the denoiser comparison's ranking with the tuned networks added."""
+def draw(record, den, stage, out_dir):
+    """The tuning curves, and the denoiser comparison's ranking with the tuned networks added,
+    and the widened one trained longer where analyses/dae_longer.py has run (its record is read
+    as it is: tools/reproduce.py draws again with --redraw once it has)."""
     plot_curves(record, stage / "dae_tuning.png")
     added = [{"sigma": record["sigma"], "method": tuned_label(w),
               "kind": "learned", "subset": {"psnr_db": t["subset_psnr_db"]}}
              for w, t in record["tuned"].items()]
+    longer = out_dir / "dae_longer" / "dae_longer.json"
+    if longer.exists():
+        lon = runs.read_record(longer, "dae-longer")
+        added.append({"sigma": record["sigma"], "kind": "learned",
+                      "method": f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs",
+                      "subset": {"psnr_db": lon["test_at_chosen"]}})
     plot_standing(den["summary"] + added, SimpleNamespace(
         subset_images=den["subset_images"], sigmas=den["sigmas"], widths=den["widths"],
         sweep_seeds=den["sweep_seeds"]), stage / "standing.png")

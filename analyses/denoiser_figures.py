@@ -78,7 +78,8 @@ def short_name(method):
             .replace("plain AE fed the noisy input", "AE (Q2), noisy in")
             .replace(CEILING, "AE (Q2), clean in").replace(" (k tuned)", "")
             .replace(", clipping-aware", "").replace("non-local means", "NL-means")
-            .replace("DAE, code size", "DAE, widened to"))
+            .replace("DAE, code size", "DAE, widened to")
+            .replace(", widened to 128, tuned, ", " widened, tuned, ").replace(" epochs", " ep."))
 
 
 # The median does not average: clipping keeps the median, so its clipping-aware pipeline (a mean

@@ -95,6 +95,9 @@ def steps(skip_benchmark, jobs=CORES):
                ("denoisers", "dae-tuning"), True),
               ("beta1", analysis + ["beta1", "--jobs", "1"], ROOT, tuple(PLAIN_RUNS), False),
               ("vst", analysis + ["vst", "--jobs", str(jobs)], ROOT, ("denoisers",), True),
+              # the ranking figure again, with the network trained longer
+              ("standing", analysis + ["dae-tuning", "--redraw"], ROOT,
+               ("dae-tuning", "dae-longer"), False),
               ("paired", analysis + ["paired", "--jobs", str(jobs)], ROOT,
                ("denoisers", "dae-tuning", "dae-longer", "vst"), True),
               ("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
