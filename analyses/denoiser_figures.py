@@ -209,8 +209,8 @@ def median_seed(rows, sigma, method):
 
 def example_columns(outputs, rows, sigma, shown):
     """The examples figure's columns: the noisy input, the strongest filters both ways, the
-    clipping-aware Wiener estimator, and the
-    DAE of the sheet and of code size 128 at the seed of median PSNR (not a chosen one)."""
+    clipping-aware Wiener estimator, and the DAE of the sheet and of code size 128 at the seed
+    of median PSNR (not a chosen one)."""
     columns = []
     for method in EXAMPLE_METHODS:
         if not any(r["sigma"] == sigma and r["method"] == method for r in rows):

@@ -186,20 +186,15 @@ def run(args):
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     classical = [(t["method"], t["filter"], t["pipeline"]) for t in tuned]
-    for pipeline in PIPELINES:
-        label = linear.NAME + ("" if pipeline == "blind" else f", {pipeline}")
+    for label, pipeline, rank in ((linear.NAME, "blind", None),
+                                  (f"{linear.NAME}, clipping-aware", "clipping-aware", None),
+                                  (RANKED, "clipping-aware", RANK)):
         estimator = linear.fit(x_train[:-den["tune_images"]].numpy(), DEFAULT_NOISE_STD,
-                               aware=pipeline != "blind")
+                               aware=pipeline != "blind", rank=rank)
         psnr[label] = per_image_psnr(linear.estimate(estimator, noisy.numpy()).reshape(
             -1, 28, 28), clean)
         mse[label] = mse_of(psnr[label])
-        classical.append((label, linear.NAME, pipeline))
-    estimator = linear.fit(x_train[:-den["tune_images"]].numpy(), DEFAULT_NOISE_STD, aware=True,
-                           rank=RANK)
-    psnr[RANKED] = per_image_psnr(linear.estimate(estimator, noisy.numpy()).reshape(
-        -1, 28, 28), clean)
-    mse[RANKED] = mse_of(psnr[RANKED])
-    classical.append((RANKED, RANKED.split(",")[0], "clipping-aware"))
+        classical.append((label, label.split(",")[0], pipeline))
     classical += stabilised(args.out_dir, noisy.numpy().reshape(-1, 28, 28).astype(np.float64),
                             clean, psnr, mse, recorded, args.jobs)
     for method, values in psnr.items():  # the same methods, images and noise as there?

@@ -29,6 +29,7 @@ from analyses.denoiser_figures import plot_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import FILTERS, PIPELINES, apply
 from analyses.measures import mean_psnr
+from analyses.paired import TOLERANCE_DB as TEST_TOLERANCE_DB
 from analyses.paired import paired, per_image_psnr, read_comparison
 from analyses.stabiliser import denoise, stabilised_sd, stabiliser
 from analyses.tuning import tune
@@ -94,7 +95,8 @@ def run(args):
                         name, noisy_test, sigma, aware["chosen"], pool), sigma), clean),
                     "stabilised": per_image_psnr(denoise(name, noisy_test, sigma, chosen,
                                                          tables, pool), clean)}
-            if abs(test["clipping-aware"].mean() - recorded[f"{name}, clipping-aware"]) > 1e-3:
+            if abs(test["clipping-aware"].mean()
+                   - recorded[f"{name}, clipping-aware"]) > TEST_TOLERANCE_DB:
                 raise ex09.UsageError(f"{name}: the test images here are not denoisers.json's")
             records[name] = {"filter": name, "sigma": sigma, "pipeline": "stabilised",
                              "method": f"{name}, stabilised", "parameters": curves,
