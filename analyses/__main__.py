@@ -27,6 +27,9 @@ ANALYSES = {
     "dae-tuning": ("analyses.dae_tuning", "Q3: the DAE tuned like the filters (learning rate, "
                                           "epochs) on the same held-out training images, then "
                                           "scored on the test images over seeds"),
+    "width-choice": ("analyses.width_choice", "Q3: the width the held-out training images "
+                                              "choose, each width trained at the sheet's "
+                                              "settings (the test images play no part)"),
     "dae-longer": ("analyses.dae_longer", "Q3: the tuned widened DAE trained longer than the "
                                           "tuning's epoch grid, on held-out and test images, "
                                           "against the leading filters"),

@@ -45,7 +45,7 @@ def plot_tuning(tuning, path, styles=None):
             chosen = str(c["chosen"]) if isinstance(x[0], str) else c["chosen"]
             ax.plot([chosen], [y[list(c["grid"]).index(c["chosen"])]], "o", color=colour,
                     markersize=4.5, fillstyle="none")
-        if name in ("patch_size", "patch_distance", "window"):
+        if name in ("patch_size", "patch_distance", "window", "levels"):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         elif not isinstance(c["grid"][0], (str, bool)):
             ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")

@@ -33,12 +33,20 @@ def _tv(image, sigma, weight):
     return denoise_tv_chambolle(image, weight=weight)
 
 
-def _wavelet(image, sigma, sigma_factor):
-    from skimage.restoration import denoise_wavelet
+def _wavelet(image, sigma, sigma_factor, wavelet, levels, spin):
+    from skimage.restoration import cycle_spin, denoise_wavelet
     # sigma_factor None: the library estimates the noise level itself (its default)
     given = None if sigma_factor is None else sigma_factor * sigma
-    return denoise_wavelet(image, sigma=given, method="BayesShrink", mode="soft",
-                           rescale_sigma=True)
+
+    def shrink(shifted):
+        return denoise_wavelet(shifted, sigma=given, wavelet=wavelet, wavelet_levels=levels,
+                               method="BayesShrink", mode="soft", rescale_sigma=True)
+    if not spin:
+        return shrink(image)
+    # cycle spinning (Coifman and Donoho 1995): the average over circular shifts removes the
+    # decimated transform's dependence on where the image starts; a transform `levels` deep
+    # tells 2**levels shifts along each axis apart, so those are all averaged
+    return cycle_spin(image, shrink, max_shifts=2 ** levels - 1, channel_axis=None, workers=1)
 
 
 def _nl_means(image, sigma, h, sigma_factor, patch_size, patch_distance, fast_mode):
@@ -88,8 +96,13 @@ FILTERS = {
     "median": (_median, (Param("window", (1, 2, 3, 4, 5, 7), 3, step=2, low=1),)),
     "total variation": (_tv, (Param("weight", (0.03, 0.06, 0.12, 0.25, 0.5, 1.0), 0.1,
                                     factor=2),)),
-    "wavelet (BayesShrink)": (_wavelet, (Param("sigma_factor", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0,
-                                                                 3.0), None, factor=1.5),)),
+    # the library's default wavelet (Haar) and levels (one on a 28x28 image); the level count
+    # stops at 4, the most a 28x28 image has for Haar
+    "wavelet (BayesShrink)": (_wavelet, (
+        Param("sigma_factor", (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0), None, factor=1.5),
+        Param("wavelet", ("db1", "db2", "db4", "sym4", "coif1"), "db1"),
+        Param("levels", (1, 2, 3), 1, step=1, low=1, high=4),
+        Param("spin", (False, True), False))),
     "non-local means": (_nl_means, (
         Param("h", (0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0), None, factor=1.4),
         Param("sigma_factor", (0.0, 0.25, 0.5, 0.75, 1.0), 0.0, factor=1.4, low=0.0),

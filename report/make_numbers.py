@@ -306,6 +306,7 @@ def collect(root=ROOT):
     longer, b1 = (load_json(fig / "dae_longer" / "dae_longer.json"),
                   load_json(fig / "beta1" / "beta1.json"))
     m.update(longer_numbers(longer))
+    m.update(width_choice_numbers(load_json(fig / "width_choice" / "width_choice.json")))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
     m.update(vst_numbers(load_json(fig / "vst" / "vst.json")))
     m["RevivalEpochs"] = str(revival["epochs"])
@@ -474,7 +475,8 @@ def value_text(method, values):
         return ""
     short = {"sigma_factor": "$\\sigma_f/\\sigma$", "h": "$h/\\sigma$", "patch_size": "patch",
              "patch_distance": "dist.", "fast_mode": "fast", "profile": "", "std": "std",
-             "window": "window", "weight": "weight", "k": "$k$"}
+             "window": "window", "weight": "weight", "k": "$k$", "wavelet": "",
+             "levels": "levels", "spin": "cycle spinning"}
     parts = []
     for name, v in values.items():
         text = tex_escape(v) if isinstance(v, str) else ("yes" if v is True else "no"
@@ -655,6 +657,11 @@ def denoiser_numbers(den):
     m["BlindTopSsim"] = f3(blind_top["subset"]["ssim"]["mean"])
     m["DaeSeedsAboveBlindTop"] = str(sum(v > psnr(blind_top) for v in dae_seeds))
     m["AwFilterCount"] = str(sum(psnr(s) > psnr(dae) for s in aware))
+    # Table 5's classical rows, each in its ranked form (aware where it has one): how many
+    # are above every seed of the sheet's DAE
+    ranked = [aw or bl for bl, aw in pairs.values() if bl["kind"] != "input"]
+    m["ClassicalN"] = str(len(ranked))
+    m["ClassicalAboveDae"] = str(sum(psnr(s) > max(dae_seeds) for s in ranked))
     m["AwN"] = str(len(aware))
     widest = at["DAE, code size 128"]
     m["CodeMaxPsnr"] = spread(widest["subset"]["psnr_db"], f2)
@@ -857,6 +864,19 @@ def longer_numbers(lon):
         "LongCaption": ("no seed reaches clipping-aware BM3D (dotted) at any epoch"
                         if max(points) < filters["BM3D"] else
                         "some seed passes clipping-aware BM3D (dotted) at some epoch")}
+
+
+def width_choice_numbers(wc):
+    """The width the held-out images choose at the sheet's settings: the widths tried, the
+    choice and its score, and the widened DAE's (128) score there."""
+    best = {int(w): max(c.values()) for w, c in wc["held_out_psnr_db"].items()}
+    chosen = wc["chosen"]
+    return {"WcWidths": f"{min(best)}--{max(best)}", "WcEpochs": str(wc["epochs"]),
+            "WcSeed": str(wc["seed"]), "WcLr": f"{wc['lr']:g}",
+            "WcChosen": str(chosen["width"]), "WcChosenPsnr": f2(chosen["held_out_psnr_db"]),
+            "WcAtEdge": "yes" if chosen["at_edge"] else "no",
+            "WcWidePsnr": f2(best[128]), "WcWidest": str(max(best)),
+            "WcWidestPsnr": f2(best[max(best)])}
 
 
 def beta1_numbers(b1, dead_seeds):

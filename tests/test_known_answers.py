@@ -619,9 +619,20 @@ def test_filter_strengths_are_multiples_of_the_true_noise_sigma(monkeypatch):
                                              patch_distance=6, fast_mode=True))
     assert not np.allclose(nlm, denoise_nl_means(image, h=0.4, sigma=0.6, patch_size=5,
                                                  patch_distance=6, fast_mode=True))
-    wavelet = filters._wavelet(image, 0.4, 0.25)  # small: at large sigma all details vanish
+    wavelet = filters._wavelet(image, 0.4, 0.25, "db1", 1, False)  # small: at large sigma all
+    # details vanish; db1 (Haar) at one level is what the library does by default here
     assert np.allclose(wavelet, denoise_wavelet(image, sigma=0.1, method="BayesShrink",
                                                 mode="soft", rescale_sigma=True))
+    # cycle spinning worked out: at two levels, the mean over the shifts 0 to 3 of both axes
+    # of shift, shrink, shift back
+    spun = filters._wavelet(image, 0.4, 0.25, "db2", 2, True)
+    by_hand = np.mean([np.roll(denoise_wavelet(np.roll(image, (i, j), axis=(0, 1)), sigma=0.1,
+                                               wavelet="db2", wavelet_levels=2,
+                                               method="BayesShrink", mode="soft",
+                                               rescale_sigma=True), (-i, -j), axis=(0, 1))
+                       for i in range(4) for j in range(4)], axis=0)
+    assert np.allclose(spun, by_hand)
+    assert not np.allclose(spun, filters._wavelet(image, 0.4, 0.25, "db2", 2, False))
     import bm3d
     given = []
     monkeypatch.setattr(bm3d, "bm3d", lambda image, sigma, **kw: given.append(sigma) or image)

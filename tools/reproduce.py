@@ -13,7 +13,7 @@ prints them all). What they make:
   python -m analyses variant widthW --mode denoise --seed N                width sweep, N = 1-3
   python -m analyses variant mirrored --mode MODE --seed N   the mirrored decoder, N = 0-4
   python -m analyses compare / seeds / denoisers / paired / vst / dae-tuning / dae-longer /
-                     beta1 / mirrored / revival             the analyses
+                     width-choice / beta1 / mirrored / revival   the analyses
   python -m analyses q1                                     Q1 evidence (times steps: alone)
   python benchmarks/bench.py --json benchmarks/results/bench.json   (times steps: alone)
   python report/make_numbers.py; latexmk -pdf report.tex (in report/)   numbers and the PDF
@@ -66,7 +66,7 @@ LINEAR = [variants.run_folder("linear-code", "plain", seed) for seed in (0, 1)]
 
 # Steps that spread their own work over --jobs processes: they run alone, and their recorded
 # time is scaled by (the jobs it was recorded with) / (the jobs asked for).
-WIDE = ("denoisers", "paired", "vst", "dae-tuning", "dae-longer")
+WIDE = ("denoisers", "paired", "vst", "dae-tuning", "dae-longer", "width-choice")
 
 
 def steps(skip_benchmark, jobs=CORES):
@@ -93,6 +93,7 @@ def steps(skip_benchmark, jobs=CORES):
                True),
               ("dae-longer", analysis + ["dae-longer", "--jobs", str(jobs)], ROOT,
                ("denoisers", "dae-tuning"), True),
+              ("width-choice", analysis + ["width-choice", "--jobs", str(jobs)], ROOT, (), True),
               ("beta1", analysis + ["beta1", "--jobs", "1"], ROOT, tuple(PLAIN_RUNS), False),
               ("vst", analysis + ["vst", "--jobs", str(jobs)], ROOT, ("denoisers",), True),
               # the ranking figure again, with the network trained longer
