@@ -876,7 +876,8 @@ def width_choice_numbers(wc):
             "WcChosen": str(chosen["width"]), "WcChosenPsnr": f2(chosen["held_out_psnr_db"]),
             "WcAtEdge": "yes" if chosen["at_edge"] else "no",
             "WcWidePsnr": f2(best[128]), "WcWidest": str(max(best)),
-            "WcWidestPsnr": f2(best[max(best)])}
+            "WcWidestPsnr": f2(best[max(best)]),
+            "WcWallMinutes": f"{wc['wall_seconds'] / 60:.0f}"}
 
 
 def beta1_numbers(b1, dead_seeds):
