@@ -1020,6 +1020,9 @@ def mirrored_numbers(mir):
     gains = {s: rows[(names[1], "plain", s)]["test_mse"] - rows[(names[0], "plain", s)]["test_mse"]
              for s in mir["seeds"]}
     m["MirMseGainCi"] = t_interval(list(gains.values()), 4)  # paired by seed, uncorrected
+    psnr_gains = [rows[(names[1], "denoise", s)]["denoising_psnr_db"]
+                  - rows[(names[0], "denoise", s)]["denoising_psnr_db"] for s in mir["seeds"]]
+    m["MirPsnrGainCi"] = t_interval(psnr_gains, 2)
     m["MirMseGainLargestSeed"] = str(min(gains, key=gains.get))
     m["MirMseGainLargest"] = f4(min(gains.values()))
     m["MirBetterPlainMseOtherSeeds"] = str(sum(
