@@ -83,23 +83,31 @@ def check(args, n_train, n_test, den):
         raise ex09.UsageError(f"denoisers.json scored the first {den['subset_images']} test "
                               f"images with noise seed {den['test_noise_seed']}; make it again "
                               f"with --subset-images {args.subset_images}, or pass its value")
-    if args.tune_images >= n_train:
-        raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
-                              f"train on (the training set has {n_train})")
+    check_held_out(args, n_train, min(args.epochs))  # the fewest epochs of any width
     args.widths = list(dict.fromkeys(args.widths))
     if len(args.epochs) not in (1, len(args.widths)):
         raise ex09.UsageError(f"--epochs takes one value or one per width ({len(args.widths)}), "
                               f"not {len(args.epochs)}")
     args.epochs = dict(zip(args.widths, args.epochs * (len(args.widths) // len(args.epochs))))
-    if args.eval_every > min(args.epochs.values()):
-        raise ex09.UsageError(f"--eval-every {args.eval_every} is more than --epochs "
-                              f"{min(args.epochs.values())}: no epoch would be scored")
     if args.seed in args.scored_seeds:
         raise ex09.UsageError(f"--scored-seeds repeats the tuning --seed {args.seed}: its "
                               f"network was chosen for its score")
     args.subset_images = min(args.subset_images, n_test)
     args.lrs = list(dict.fromkeys(args.lrs))
     args.scored_seeds = list(dict.fromkeys(args.scored_seeds))
+
+
+def check_held_out(args, n_train, epochs):
+    """The refusals of every training scored on the held-out images (here and in
+    analyses/width_choice.py), and the sheet's batch and weight decay (Q2c) set on args."""
+    if args.tune_images >= n_train:
+        raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
+                              f"train on (the training set has {n_train})")
+    if args.eval_every > epochs:
+        raise ex09.UsageError(f"--eval-every {args.eval_every} is more than --epochs "
+                              f"{epochs}: no epoch would be scored")
+    sheet = ex09.build_parser().parse_args([])
+    args.batch_size, args.weight_decay = sheet.batch_size, sheet.weight_decay
 
 
 def previous(args, settings):
@@ -205,8 +213,6 @@ def run(args):
         return redraw(args.out_dir / "dae_tuning", den)
     x_train, _, x_test, _ = fashion_mnist.load(args)
     check(args, len(x_train), len(x_test), den)
-    sheet = ex09.build_parser().parse_args([])  # the sheet's batch and weight decay (Q2c)
-    args.batch_size, args.weight_decay = sheet.batch_size, sheet.weight_decay
     settings = {
         "sigma": DEFAULT_NOISE_STD, "lrs": args.lrs, "eval_every": args.eval_every,
         "seed": args.seed, "scored_seeds": args.scored_seeds, "tune_images": args.tune_images,

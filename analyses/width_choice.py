@@ -56,15 +56,8 @@ def choose(held_out):
 def run(args):
     started = time.perf_counter()
     x_train = fashion_mnist.load(args)[0]
-    if args.tune_images >= len(x_train):
-        raise ex09.UsageError(f"--tune-images {args.tune_images} leaves no training image to "
-                              f"train on (the training set has {len(x_train)})")
-    if args.eval_every > args.epochs:
-        raise ex09.UsageError(f"--eval-every {args.eval_every} is more than --epochs "
-                              f"{args.epochs}: no epoch would be scored")
+    dae_tuning.check_held_out(args, len(x_train), args.epochs)
     args.widths = sorted(set(args.widths))
-    sheet = ex09.build_parser().parse_args([])  # the sheet's batch and weight decay (Q2c)
-    args.batch_size, args.weight_decay = sheet.batch_size, sheet.weight_decay
     torch.set_flush_denormal(True)
     trained = dae_tuning.run_all([{"args": args, "width": w, "lr": args.lr, "seed": args.seed,
                                    "epochs": args.epochs, "keep": []} for w in args.widths],

@@ -867,16 +867,11 @@ def longer_numbers(lon):
 
 
 def width_choice_numbers(wc):
-    """The width the held-out images choose at the sheet's settings: the widths tried, the
-    choice and its score, and the widened DAE's (128) score there."""
-    best = {int(w): max(c.values()) for w, c in wc["held_out_psnr_db"].items()}
-    chosen = wc["chosen"]
-    return {"WcWidths": f"{min(best)}--{max(best)}", "WcEpochs": str(wc["epochs"]),
-            "WcSeed": str(wc["seed"]), "WcLr": f"{wc['lr']:g}",
-            "WcChosen": str(chosen["width"]), "WcChosenPsnr": f2(chosen["held_out_psnr_db"]),
-            "WcAtEdge": "yes" if chosen["at_edge"] else "no",
-            "WcWidePsnr": f2(best[128]), "WcWidest": str(max(best)),
-            "WcWidestPsnr": f2(best[max(best)]),
+    """The width the held-out images choose at the sheet's settings, the widths tried, and
+    the settings and time of that run."""
+    return {"WcWidths": f"{min(wc['widths'])}--{max(wc['widths'])}",
+            "WcEpochs": str(wc["epochs"]), "WcSeed": str(wc["seed"]), "WcLr": f"{wc['lr']:g}",
+            "WcChosen": str(wc["chosen"]["width"]),
             "WcWallMinutes": f"{wc['wall_seconds'] / 60:.0f}"}
 
 
@@ -1017,12 +1012,12 @@ def mirrored_numbers(mir):
     m["MirMseGain"] = spread(d, f4)
     d = mir["paired_differences"]["plain: knn5_accuracy, mirrored minus printed"]
     m["MirKnnGain"] = spread({k: 100 * v if k != "n" else v for k, v in d.items()}, f1)
-    gains = {s: rows[(names[1], "plain", s)]["test_mse"] - rows[(names[0], "plain", s)]["test_mse"]
-             for s in mir["seeds"]}
-    m["MirMseGainCi"] = t_interval(list(gains.values()), 4)  # paired by seed, uncorrected
-    psnr_gains = [rows[(names[1], "denoise", s)]["denoising_psnr_db"]
-                  - rows[(names[0], "denoise", s)]["denoising_psnr_db"] for s in mir["seeds"]]
-    m["MirPsnrGainCi"] = t_interval(psnr_gains, 2)
+    def by_seed(mode, measure):  # mirrored minus printed, paired by seed
+        return {s: rows[(names[1], mode, s)][measure] - rows[(names[0], mode, s)][measure]
+                for s in mir["seeds"]}
+    gains = by_seed("plain", "test_mse")
+    m["MirMseGainCi"] = t_interval(list(gains.values()), 4)  # uncorrected
+    m["MirPsnrGainCi"] = t_interval(list(by_seed("denoise", "denoising_psnr_db").values()), 2)
     m["MirMseGainLargestSeed"] = str(min(gains, key=gains.get))
     m["MirMseGainLargest"] = f4(min(gains.values()))
     m["MirBetterPlainMseOtherSeeds"] = str(sum(
