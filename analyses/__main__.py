@@ -24,6 +24,12 @@ ANALYSES = {
     "vst": ("analyses.vst", "Q3: non-local means and BM3D through a variance-stabilising "
                             "transform for the clipped noise, retuned, against their "
                             "clipping-aware pipeline (needs the denoiser comparison)"),
+    "bm3d-blocks": ("analyses.bm3d_blocks", "Q3: BM3D's block size and step tuned for 28x28 "
+                                            "images with its noise level, against the library's "
+                                            "blocks (needs the denoiser comparison)"),
+    "patch-prior": ("analyses.patch_prior", "Q3: sparse coding over a dictionary learned from "
+                                            "the training images' patches, tuned like the "
+                                            "filters (needs the denoiser comparison)"),
     "dae-tuning": ("analyses.dae_tuning", "Q3: the DAE tuned like the filters (learning rate, "
                                           "epochs) on the same held-out training images, then "
                                           "scored on the test images over seeds"),

@@ -284,8 +284,10 @@ def redraw(folder, den):
 
 def draw(record, den, stage, out_dir):
     """The tuning curves, and the denoiser comparison's ranking with the tuned networks added,
-    and the widened one trained longer where analyses/dae_longer.py has run (its record is read
-    as it is: tools/reproduce.py draws again with --redraw once it has)."""
+    and the widened one trained longer where analyses/dae_longer.py has run, and BM3D with its
+    blocks tuned and the learned dictionary where analyses/bm3d_blocks.py and patch_prior.py have
+    (their records are read as they are: tools/reproduce.py draws again with --redraw once they
+    have)."""
     plot_curves(record, stage / "dae_tuning.png")
     added = [{"sigma": record["sigma"], "method": tuned_label(w),
               "kind": "learned", "subset": {"psnr_db": t["subset_psnr_db"]}}
@@ -296,6 +298,16 @@ def draw(record, den, stage, out_dir):
         added.append({"sigma": record["sigma"], "kind": "learned",
                       "method": f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs",
                       "subset": {"psnr_db": lon["test_at_chosen"]}})
+    # the classical methods run beside the comparison, blind and clipping-aware (a pair in the
+    # figure by these names)
+    for command, method in (("bm3d-blocks", "BM3D, blocks tuned"),
+                            ("patch-prior", "sparse coding, learned dictionary")):
+        path = out_dir / command.replace("-", "_") / f"{command.replace('-', '_')}.json"
+        if path.exists():
+            for pipeline, r in runs.read_record(path, command)["pipelines"].items():
+                added.append({"sigma": record["sigma"], "kind": "filter",
+                              "method": method + ("" if pipeline == "blind" else f", {pipeline}"),
+                              "subset": {"psnr_db": {"mean": r["test"]["psnr_db"]}}})
     plot_standing(den["summary"] + added, SimpleNamespace(
         subset_images=den["subset_images"], sigmas=den["sigmas"], widths=den["widths"],
         sweep_seeds=den["sweep_seeds"]), stage / "standing.png")

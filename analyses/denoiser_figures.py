@@ -1,6 +1,8 @@
 """The denoiser comparison's figures (python -m analyses denoisers): the tuning curves, where
 the DAE stands (ranking, noise level, code size) and example outputs."""
 
+import re
+
 import numpy as np
 import torch
 
@@ -45,7 +47,8 @@ def plot_tuning(tuning, path, styles=None):
             chosen = str(c["chosen"]) if isinstance(x[0], str) else c["chosen"]
             ax.plot([chosen], [y[list(c["grid"]).index(c["chosen"])]], "o", color=colour,
                     markersize=4.5, fillstyle="none")
-        if name in ("patch_size", "patch_distance", "window", "levels"):
+        if name in ("patch_size", "patch_distance", "window", "levels", "block",
+                    "step", "patch"):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         elif not isinstance(c["grid"][0], (str, bool)):
             ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")
@@ -74,17 +77,16 @@ def plot_tuning(tuning, path, styles=None):
 
 
 def short_name(method):
+    """The figure's name of a method: Table 5's, shortened."""
+    if method in ("DAE", "DAE, tuned"):  # the sheet's network
+        return method.replace("DAE", "DAE (sheet's)")
+    method = re.sub(r"PCA-\d+ \(k tuned\)", "PCA, k tuned", method)
     return (method.replace(" (BayesShrink)", "").replace(" (no denoising)", "")
             .replace("plain AE fed the noisy input", "AE (Q2), noisy in")
             .replace(CEILING, "AE (Q2), clean in").replace(" (k tuned)", "")
             .replace(", clipping-aware", "").replace("non-local means", "NL-means")
             .replace("DAE, code size", "DAE, widened to")
             .replace(", widened to 128, tuned, ", " widened, tuned, ").replace(" epochs", " ep."))
-
-
-# The median does not average: clipping keeps the median, so its clipping-aware pipeline (a mean
-# correction) is mis-specified; the figure and the report compare its blind run only.
-MIS_SPECIFIED = "median"
 
 
 def plot_standing(summary, args, path):
@@ -103,9 +105,8 @@ def plot_standing(summary, args, path):
     at = {s["method"]: s for s in summary if s["sigma"] == DEFAULT_NOISE_STD}
     blind = [m for m in at if at[m]["kind"] in ("filter", "pca", "linear", "input")
              and not m.endswith(", clipping-aware") and "(the code size)" not in m]
-    pairs = {m: None if m == MIS_SPECIFIED else next(
-        (a for a in at if a.endswith(", clipping-aware") and
-         a.split(" (")[0].split(",")[0] == m.split(" (")[0]), None) for m in blind}
+    pairs = {m: f"{m}, clipping-aware" if f"{m}, clipping-aware" in at else None
+             for m in blind}
     learned = [m for m in at if at[m]["kind"] in ("learned", "reference")
                and not m.startswith(("DAE trained", "DAE, code size")) or m == "DAE, code size 128"]
 
@@ -136,7 +137,7 @@ def plot_standing(summary, args, path):
     rank_ax.set_title(rf"$\sigma$ = {DEFAULT_NOISE_STD:g}, first {args.subset_images} test "
                       f"images", fontsize=8)
     rank_ax.grid(True, axis="x", alpha=0.3)
-    others = [m for m in FILTERS if m not in ("BM3D", MIS_SPECIFIED)  # the filters run
+    others = [m for m in FILTERS if m != "BM3D"  # the filters run
               and level(DEFAULT_NOISE_STD, f"{m}, clipping-aware")]
     ceiling = level(DEFAULT_NOISE_STD, CEILING)
     for ax, xs, pick, xlabel in (

@@ -59,14 +59,22 @@ def _nl_means(image, sigma, h, sigma_factor, patch_size, patch_distance, fast_mo
                             fast_mode=fast_mode)
 
 
-def _bm3d(image, sigma, sigma_factor, profile, nf=BM3D_NF):
-    """One image per call (a larger frame would let blocks match across images)."""
+def _bm3d(image, sigma, sigma_factor, profile, nf=BM3D_NF, block=None, step=None):
+    """One image per call (a larger frame would let blocks match across images). block and
+    step, if given, replace the profile's block size and step in both stages (analyses/
+    bm3d_blocks.py fits them to 28x28 images)."""
     import bm3d
     # (the 'refilter' profile fails on 28x28 images in bm3d 4.0: a padded residual of 56x56)
     settings = {"np": bm3d.BM3DProfile, "vn": bm3d.BM3DProfileVN,
                 "high": bm3d.BM3DProfileHigh}[profile]()
     settings.num_threads = 1  # deterministic; images are spread over processes instead
     settings.nf = nf
+    if block is not None:
+        settings.bs_ht = settings.bs_wiener = block
+        settings.step_ht = settings.step_wiener = step
+        # the first stage's default 2-D transform (bior1.5) exists only for blocks of a power
+        # of two; the DCT, the second stage's own, exists for every size
+        settings.transform_2d_ht_name = "dct"
     return bm3d.bm3d(image, sigma_factor * sigma, profile=settings)
 
 
