@@ -309,6 +309,17 @@ def collect(root=ROOT):
     m.update(width_choice_numbers(load_json(fig / "width_choice" / "width_choice.json")))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
     m.update(vst_numbers(load_json(fig / "vst" / "vst.json")))
+    blocks = load_json(fig / "bm3d_blocks" / "bm3d_blocks.json")
+    m.update(blocks_numbers(blocks))
+    prior = load_json(fig / "patch_prior" / "patch_prior.json")
+    m.update(prior_numbers(prior))
+    # the learned dictionary is one more classical method in Table 5's count (BM3D with its
+    # blocks tuned is BM3D, counted once)
+    dae_best = max(r["subset"]["psnr_db"] for r in den["rows"]
+                   if r["sigma"] == 0.5 and r["method"] == "DAE")
+    m["ClassicalN"] = str(int(m["ClassicalN"]) + 1)
+    m["ClassicalAboveDae"] = str(int(m["ClassicalAboveDae"]) + (max(
+        r["test"]["psnr_db"] for r in prior["pipelines"].values()) > dae_best))
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -433,7 +444,7 @@ def collect(root=ROOT):
         + [f"${f2(per_class[(model, name)]['silhouette_2d_per_class'])}$"
            for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
-    tables["DenoiseTableRows"] = denoise_table(den, tun, longer)
+    tables["DenoiseTableRows"] = denoise_table(den, tun, longer, blocks, prior)
     tables["SweepTableRows"] = sweep_table(den)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
@@ -476,7 +487,8 @@ def value_text(method, values):
     short = {"sigma_factor": "$\\sigma_f/\\sigma$", "h": "$h/\\sigma$", "patch_size": "patch",
              "patch_distance": "dist.", "fast_mode": "fast", "profile": "", "std": "std",
              "window": "window", "weight": "weight", "k": "$k$", "wavelet": "",
-             "levels": "levels", "spin": "cycle spinning"}
+             "levels": "levels", "spin": "cycle spinning", "block": "block",
+             "step": "step", "patch": "patch", "atoms": "atoms", "tolerance": "tol."}
     parts = []
     for name, v in values.items():
         text = tex_escape(v) if isinstance(v, str) else ("yes" if v is True else "no"
@@ -486,10 +498,8 @@ def value_text(method, values):
 
 
 def standing(den, sigma=0.5):
-    """The summary entries at one noise level by method (the mis-specified pipeline left out)."""
-    from analyses.denoiser_figures import MIS_SPECIFIED
-    return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma
-            and s["method"] != MIS_SPECIFIED + AWARE}
+    """The summary entries at one noise level by method."""
+    return {s["method"]: s for s in den["summary"] if s["sigma"] == sigma}
 
 
 def base_name(method):
@@ -542,12 +552,27 @@ def longer_entry(lon):
             "values_text": f"lr {lon['lr']:g}, {lon['chosen_epoch']} ep., $n={test['n']}$"}
 
 
-def denoise_table(den, tun, lon):
-    """Classical methods blind and clipping-aware side by side, learned rows over seeds (the
-    tuned DAEs and the one trained longer among them), best (of the two pipelines) first; the
-    clean-input AE, no denoiser, last."""
+def added_entries(record, method):
+    """A classical method run beside the comparison (analyses/bm3d_blocks.py,
+    analyses/patch_prior.py) as a (blind, aware) pair of ranking entries; scored on the first
+    test images only."""
+    return tuple({"method": method, "kind": "filter", "full": None, "values": r["chosen"],
+                  "subset": {"psnr_db": {"mean": r["test"]["psnr_db"]},
+                             "ssim": {"mean": r["test"]["ssim"]}}}
+                 for r in (record["pipelines"]["blind"], record["pipelines"]["clipping-aware"]))
+
+
+BLOCKS, PRIOR = "BM3D, blocks tuned", "sparse coding, learned dictionary"
+
+
+def denoise_table(den, tun, lon, blocks, prior):
+    """Classical methods blind and clipping-aware side by side (BM3D with its blocks tuned and
+    the learned dictionary too), learned rows over seeds (the tuned DAEs and the one trained
+    longer among them), best (of the two pipelines) first; the clean-input AE, no denoiser,
+    last."""
     at = standing(den)
     rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
+    rows += [(BLOCKS, *added_entries(blocks, BLOCKS)), (PRIOR, *added_entries(prior, PRIOR))]
     rows += [(m, at[m], None) for m in LEARNED_SHOWN]
     rows += [(m, s, None) for m, s in tuned_entries(tun).items()]
     longer = longer_entry(lon)
@@ -662,6 +687,9 @@ def denoiser_numbers(den):
     ranked = [aw or bl for bl, aw in pairs.values() if bl["kind"] != "input"]
     m["ClassicalN"] = str(len(ranked))
     m["ClassicalAboveDae"] = str(sum(psnr(s) > max(dae_seeds) for s in ranked))
+    closest = min((s for s in ranked if psnr(s) > max(dae_seeds)), key=psnr)
+    m["DaeClosest"] = tex_escape(base_name(closest["method"]).replace(" (BayesShrink)", ""))
+    m["DaeClosestMargin"] = f2(psnr(closest) - max(dae_seeds))
     m["AwN"] = str(len(aware))
     widest = at["DAE, code size 128"]
     m["CodeMaxPsnr"] = spread(widest["subset"]["psnr_db"], f2)
@@ -918,6 +946,48 @@ def db_difference(p):
     """A paired difference and its 95 % interval as text: "+2.64 dB [+2.52, +2.77]"."""
     low, high = (number(x) for x in p["ci95"])
     return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
+
+
+def blocks_numbers(blocks):
+    """BM3D with its block size and step tuned for 28x28 images (analyses/bm3d_blocks.py):
+    its choice, its test PSNR, and its image-by-image leads, each paired t test p
+    Bonferroni-corrected for the differences this analysis computes (each pair by PSNR and by
+    MSE)."""
+    aware, blind = blocks["pipelines"]["clipping-aware"], blocks["pipelines"]["blind"]
+    m = {"BbTuneImages": str(blocks["tune_images"]), "BbBlock": str(aware["chosen"]["block"]),
+         "BbStep": str(aware["chosen"]["step"]), "BbPsnr": f2(aware["test"]["psnr_db"]),
+         "BbSsim": f3(aware["test"]["ssim"]), "BbBlindPsnr": f2(blind["test"]["psnr_db"]),
+         "BbHeldGain": f"{aware['tuned_psnr_db'] - aware['library_tuned_psnr_db']:+.2f}",
+         "BbTuneMinutes": f"{sum(r['tuning_seconds'] for r in (aware, blind)) / 60:.0f}",
+         "BbCount": str(2 * len(blocks["pairs"])),
+         "BbEdges": str(sum(len(r["at_grid_edge"]) for r in (aware, blind)))}
+    keys = {"BM3D, clipping-aware": "Bm", "Wiener (linear MMSE), clipping-aware": "Wie"}
+    for p in blocks["pairs"]:
+        key = "Bb" + keys.get(p["other"], "WideLong")
+        m[key] = db_difference(p)
+        d = p["mse"]
+        m[key + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
+        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * int(m["BbCount"])))
+        m[key + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * int(m["BbCount"])))
+    m["BbPooled"] = f2(blocks["pooled_psnr_db"]["BM3D, clipping-aware, blocks tuned"])
+    return m
+
+
+def prior_numbers(prior):
+    """Sparse coding over a dictionary learned from the training images
+    (analyses/patch_prior.py): its choice, its test PSNR, its image-by-image differences, each
+    paired t test p Bonferroni-corrected for the differences this analysis computes."""
+    aware, blind = prior["pipelines"]["clipping-aware"], prior["pipelines"]["blind"]
+    m = {"PpPsnr": f2(aware["test"]["psnr_db"]), "PpBlindPsnr": f2(blind["test"]["psnr_db"]),
+         "PpSsim": f3(aware["test"]["ssim"]), "PpPatch": str(aware["chosen"]["patch"]),
+         "PpAtoms": str(aware["chosen"]["atoms"]),
+         "PpLearnPatches": f"{prior['learn_patches']:,}".replace(",", "\\,"),
+         "PpTuneImages": str(prior["tune_images"]), "PpCount": str(2 * len(prior["pairs"]))}
+    for p in prior["pairs"]:
+        key = "Pp" + ("Wie" if p["other"].startswith("Wiener") else "WideLong")
+        m[key] = db_difference(p)
+        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * int(m["PpCount"])))
+    return m
 
 
 def vst_numbers(vst):

@@ -249,15 +249,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
         return p["mean"] - q * p["sd"] / p["n"] ** 0.5, p["mean"] + q * p["sd"] / p["n"] ** 0.5
     longer = json.loads((FIG / "dae_longer" / "dae_longer.json").read_text())
     wide_long = f"DAE, widened to 128, tuned, {longer['chosen_epoch']} epochs"
-    nets = (wide_long, "DAE, widened to 128, tuned", "DAE, tuned")
-    bm3d_tie = lead("BM3D", wide_long, 1)[0] < 0 < lead("BM3D", wide_long, 1)[1]
     wiener = "Wiener (linear MMSE)"
-    not_ranked = bm3d_tie and lead("non-local means", wide_long, n_diffs)[0] < 0
-    holds("Image by image, the Wiener estimator's lead holds; the filters' PSNR leads over the "
-          "best network are not established.}", str(n_diffs) == m["PairedCount"]
-          and len(pairs["aware_minus_blind"]) == 4 and not_ranked
-          and all(lead(wiener, n, n_diffs)[0] > 0 for n in nets)
-          and float(m["PairedNlmWideLongPAll"]) > 0.05)
     every_seed = tuned_seeds + [best_seed, longer["test_at_chosen"]["max"]]
     # the Wiener estimator above every seed of every network, by PSNR and by MSE
     wie = next(s for s in den["summary"] if s["sigma"] == 0.5
@@ -267,13 +259,44 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     tuned_mse = [v["subset"]["mse"] for t in tun["tuned"].values() for v in t["per_seed"].values()]
     long_mse = [p["mse"] for p in pairs["pairs"] if p["learned"] == wide_long
                 and p["filter"] == f"{wiener}, clipping-aware"]
-    holds("no network trained here reaches the best linear estimator.}",
+    holds("\\textbf{No network reaches the best linear estimator.}",
           wie["psnr_db"]["mean"] > max(every_seed) and wie["mse"]["mean"] < min(seed_mse + tuned_mse)
-          and lead(wiener, wide_long, n_diffs)[0] > 0 and long_mse[0]["ci95"][1] < 0)
-    holds("it reaches \\WiePsnr\\,dB mean PSNR (peak signal-to-noise ratio). The best network, "
-          "widened to 128 units and trained for \\LongEpochs{} epochs, reaches \\LongTestAtMean\\,dB.",
-          float(m["WiePsnr"]) > float(m["LongTestAtMean"])
-          and longer["test_at_chosen"]["min"] > max(tuned_seeds + [best_seed]))
+          and lead(wiener, wide_long, n_diffs)[0] > 0 and long_mse[0]["ci95"][1] < 0
+          and str(n_diffs) == m["PairedCount"])
+    # BM3D with its blocks tuned: above every other row of Table 5 and every network seed, and
+    # ahead of the Wiener estimator and the best network image by image, by PSNR and by MSE
+    blocks = json.loads((FIG / "bm3d_blocks" / "bm3d_blocks.json").read_text())
+    prior = json.loads((FIG / "patch_prior" / "patch_prior.json").read_text())
+    top = blocks["pipelines"]["clipping-aware"]["test"]["psnr_db"]
+    others = [s["subset"]["psnr_db"]["mean"] for s in den["summary"] if s["sigma"] == 0.5
+              and s["kind"] in ("filter", "pca", "linear")]
+    others += [r["test"]["psnr_db"] for r in prior["pipelines"].values()]
+    dictionary = prior["pipelines"]["clipping-aware"]["test"]["psnr_db"]
+    holds("two classical methods lead every network.}",
+          min(top, dictionary) > max(others[:-2] + every_seed) and max(
+              blocks["pipelines"]["blind"]["test"]["psnr_db"],
+              prior["pipelines"]["blind"]["test"]["psnr_db"]) < min(top, dictionary))
+    holds("\\textbf{A patch prior learned from the training images does best.}",
+          dictionary > max(others[:-2] + every_seed + [top]))
+    # each lead image by image, by PSNR and by MSE, Bonferroni within its analysis
+    leads = [(p, 2 * len(r["pairs"])) for r in (blocks, prior) for p in r["pairs"]
+             if p["other"] in (f"{wiener}, clipping-aware", wide_long)]
+    holds("\\textbf{Both lead the Wiener estimator and every network.}",
+          len(leads) == 4 and m["BbCount"] == str(2 * len(blocks["pairs"]))
+          and m["PpCount"] == str(2 * len(prior["pairs"])) and all(
+              paired_p(p) * n < 0.001 and p["mean"] > 0
+              and paired_p(p["mse"]) * n < 0.001 and p["mse"]["mean"] < 0 for p, n in leads))
+    curve = blocks["pipelines"]["clipping-aware"]
+    holds("the held-out PSNR peaks at blocks of \\BbBlock{} pixels, inside the grid",
+          "block" not in curve["at_grid_edge"] and str(curve["chosen"]["block"]) == m["BbBlock"])
+    choice = json.loads((FIG / "width_choice" / "width_choice.json").read_text())
+    held = {int(w): max(c.values()) for w, c in choice["held_out_psnr_db"].items()}
+    holds("On the held-out images, too, 128 is the best of the sweep's widths",
+          max((w for w in held if w <= 128), key=held.get) == 128)
+    holds("Wider and longer-trained networks were still gaining",
+          m["LongAtEdge"] == "yes" and float(m["LongTailGain"]) > 0
+          and choice["chosen"]["width"] > 128 and choice["chosen"]["at_edge"]
+          and m["WcChosen"] == str(choice["chosen"]["width"]))
     # the sheet's DAE below how many classical methods (each as Table 5 ranks it), every seed
     summary = {s["method"]: s for s in den["summary"] if s["sigma"] == 0.5}
     dae_seeds = [r["subset"]["psnr_db"] for r in den["rows"]
@@ -281,45 +304,17 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     ranked_forms = [summary.get(f"{s['method']}, clipping-aware", s) for s in summary.values()
                     if s["kind"] in ("filter", "pca", "linear")
                     and not s["method"].endswith("clipping-aware")]
+    closest = min((f for f in ranked_forms if f["subset"]["psnr_db"]["mean"] > max(dae_seeds)),
+                  key=lambda f: f["subset"]["psnr_db"]["mean"])
+    holds("The closest, the \\DaeClosest{} filter, is", closest["kind"] == "filter")
+    ranked = [f["subset"]["psnr_db"]["mean"] for f in ranked_forms]
+    ranked.append(max(r["test"]["psnr_db"] for r in prior["pipelines"].values()))  # one more
     holds("reaches \\DaePsnr\\,dB ($n=\\DaeSeedsN$), below those \\ClassicalAboveDae{} at every "
-          "seed.", int(m["ClassicalAboveDae"]) == sum(
-              f["subset"]["psnr_db"]["mean"] > max(dae_seeds) for f in ranked_forms)
-          and int(m["ClassicalN"]) == len(ranked_forms))
-    # by MSE: both leaders ahead of every network pooled, and of the 800-epoch one image by image
-    pooled = pairs["pooled_psnr_db"]
-    mse_long = [p["mse"] for p in pairs["pairs"] if p["learned"] == wide_long and p["filter"]
-                in ("non-local means, clipping-aware", "BM3D, clipping-aware",
-                    f"{wiener}, clipping-aware")]
-    filters_pooled = [pooled[f] for f in ("non-local means, clipping-aware", "BM3D, clipping-aware")]
-    networks_pooled = [v for k, v in pooled.items() if k.startswith("DAE")]
-    holds("Non-local means and BM3D lead it by MSE ($\\pv{\\PairedNlmWideLongMsePAll}$ each) "
-          "but not by PSNR",
-          min(filters_pooled + [pooled[f"{wiener}, clipping-aware"]]) > max(networks_pooled)
-          and len(mse_long) == 3 and all(
-              d["ci95"][1] < 0 and paired_p(d) * n_diffs < 0.001 for d in mse_long))
-    holds("Measured by the MSE averaged over the images, the networks' loss, the gaps widen:",
-          all(pooled[f"{f}, clipping-aware"] - pooled[wide_long] > lead(f, wide_long, 1)[1]
-              for f in (wiener, "non-local means", "BM3D")))
-    choice = json.loads((FIG / "width_choice" / "width_choice.json").read_text())["chosen"]
-    holds("It was still improving, and the held-out images prefer wider networks (up "
-          "to the widest tried, \\WcChosen{} units), so the ranking holds for these runs only.",
-          m["LongAtEdge"] == "yes" and float(m["LongTailGain"]) > 0 and choice["width"] > 128
-          and choice["at_edge"] and m["WcChosen"] == str(choice["width"]))
-    long_ranked, = [p for p in pairs["pairs"] if p["learned"] == wide_long
-                    and p["filter"] == f"{wiener} of rank 128, clipping-aware"]
-    holds("estimator trails the \\LongEpochs-epoch network by PSNR (\\PairedWieRankWideLong) and "
-          "still leads it by MSE (\\PairedWieRankWideLongMse; $\\pv{\\PairedWieRankWideLongPAll}$ "
-          "each).",
-          paired_p(long_ranked) * n_diffs < 0.001 and long_ranked["mean"] < 0
-          and paired_p(long_ranked["mse"]) * n_diffs < 0.001 and long_ranked["mse"]["mean"] < 0)
+          "seed.", int(m["ClassicalAboveDae"]) == sum(f > max(dae_seeds) for f in ranked)
+          and int(m["ClassicalN"]) == len(ranked))
     vst = json.loads((FIG / "vst" / "vst.json").read_text())["methods"]
-    holds("gains them another \\VstNlmGain{} and \\VstBmGain{} (uncorrected);",
+    holds("gains them \\VstNlmGain{} and \\VstBmGain{} (uncorrected).",
           all(v["stabilised_minus_aware"]["ci95"][0] > 0 for v in vst.values()))
-    holds("their PSNR leads over the \\LongEpochs-epoch network stay unestablished", all(
-        lead(f, wide_long, n_diffs, "stabilised")[0] < 0 for f in ("non-local means", "BM3D")))
-    holds("at \\LongEpochs{} epochs the widened DAE's held-out PSNR still rose \\LongTailGain\\,dB "
-          "over the last 100", m["LongAtEdge"] == "yes"
-          and float(m["LongTailGain"]) > 0 and longer["epochs"] > tun["epochs"]["128"])
     b1 = json.loads((FIG / "beta1" / "beta1.json").read_text())
     revival = json.loads((FIG / "revival" / "revival.json").read_text())
     alive = [v["beta1_test_loss"] - v["sheet_test_loss"] for s, v in b1["per_seed"].items()
@@ -329,15 +324,9 @@ def test_the_reports_headline_sentences_hold_in_the_data():
         parse_spread(m[f"SeedsPlain{i}{k}"])[2] <= parse_spread(m[f"SeedsDenoise{i}{k}"])[3]
         and parse_spread(m[f"SeedsDenoise{i}{k}"])[2] <= parse_spread(m[f"SeedsPlain{i}{k}"])[3]
         for i in ("", "Noisy") for k in ("Mse", "Knn", "Live", "Sil")))
-    holds("the two filters are above every network seed scored", min(
-        float(m["AwBmSsim"]), float(m["AwTopSsim"])) > float(m["BestLearnedSsimSeed"]))
-    wide_ssim = [v["subset"]["ssim"] for v in tun["tuned"]["128"]["per_seed"].values()]
-    holds("the Wiener estimator (\\WieSsim) is below every seed of the tuned widened DAE.",
-          min(wide_ssim) > float(m["WieSsim"]))
     gains = {g["filter"]: g for g in pairs["aware_minus_blind"]}
-    holds("Told the clipping, non-local means gains \\PairedGainNlm{} image by image, the "
-          "Wiener estimator \\PairedGainWie;", all(
-              gains[f]["ci95"][0] > 0 for f in ("non-local means", wiener)))
+    holds("Told the clipping, non-local means gains \\PairedGainNlm{} image by image;",
+          gains["non-local means"]["ci95"][0] > 0)
     seeds = json.loads((FIG / "seeds" / "seeds.json").read_text())
     worst = {}
     for r in seeds["per_class"]:
@@ -345,9 +334,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("the classes the 5-NN classifier gets wrong most, in every code",
           all(sorted(v, key=v.get)[:3] == sorted(("Shirt", "Coat", "Pullover"), key=v.get)
               for v in worst.values()))
-    cka = {k: np.mean(v) for k, v in seeds["cka"].items()}
-    holds("The map separates the classes less than PCA-8's single map.}",
-          parse_spread(m["SeedsPlainSil"])[3] < float(m["SeedsPcaSil"]))
+    holds("On the map the classes overlap.}", abs(parse_spread(m["SeedsPlainSil"])[0]) < 0.1)
     codes = [parse_spread(m[f"Code{w}Psnr"])[0] for w in
              ("Eight", "Sixteen", "ThirtyTwo", "SixtyFour", "OneTwentyEight")]
     holds("mean PSNR rises with $W$ up to 128", codes == sorted(codes))
@@ -384,9 +371,6 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     ae_knn = parse_spread(m["SeedsPlainKnn"])
     holds("A classifier detects no difference between the code and PCA-8's.}",
           abs(ae_knn[0] - float(m["SeedsPcaKnn"].split("\\")[0])) < ae_knn[1])
-    holds("Its mean is higher for AE and DAE at the same seed",
-          cka["plain vs denoise, same seed"] > max(cka["plain vs plain, two seeds"],
-                                                   cka["denoise vs denoise, two seeds"]))
     drops = [parse_spread(m[k]) for k in ("KnnDropDenoise", "KnnDropPlain")]
     holds("No difference in robustness is detected either", drops[1][0] - drops[0][0] < drops[0][1])
     holds("whose untrained network is \\emph{dead}", m["SeedsDead"] == m["Seed"] == m["RevivalDead"])
@@ -406,7 +390,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     ci = parse_spread(m["MirMseGainCi"])
     holds("its AE's MSE change is not detected (95\\,\\% interval \\MirMseGainCi, uncorrected)",
           ci[0] < 0 < ci[1])
-    assert checked == 38
+    assert checked == 34
 
 
 def test_code_listing_prints_the_sheets_code_at_8pt_the_rest_at_7pt_with_line_numbers():
