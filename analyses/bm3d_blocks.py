@@ -22,7 +22,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-import torch
 
 import ex09
 import fashion_mnist
@@ -32,10 +31,10 @@ from analyses.denoiser_figures import plot_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import FILTERS, PIPELINES, apply
 from analyses.measures import mean_psnr, scores
-from analyses.paired import (TOLERANCE_DB, mse_of, paired, per_image_psnr, read_comparison,
-                             read_longer)
+from analyses.paired import (TOLERANCE_DB, comparison_images, mse_of, paired, per_image_psnr,
+                             read_comparison, read_longer)
 from analyses.tuning import Param, tune
-from noise import DEFAULT_NOISE_STD, add_white_noise
+from noise import DEFAULT_NOISE_STD
 
 NAME = "BM3D"
 PROFILE = "np"  # the profile the comparison chose at sigma 0.5 in both pipelines
@@ -61,19 +60,9 @@ def build_parser(parser):
 def run(args):
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
-    sigma = DEFAULT_NOISE_STD
-    if args.tune_images > den["tune_images"]:
-        raise ex09.UsageError(f"--tune-images {args.tune_images}: denoisers.json held out "
-                              f"{den['tune_images']} training images")
-    x_train, _, x_test, _ = fashion_mnist.load(args)
-    n, n_test = args.tune_images, den["subset_images"]
-    held_out = x_train[-den["tune_images"]:]
-    noisy_tune = add_white_noise(held_out, sigma, torch.Generator().manual_seed(
-        TUNE_NOISE_SEED))[:n].numpy().reshape(-1, 28, 28).astype(np.float64)
-    tune_clean = held_out[:n].numpy().reshape(-1, 28, 28).astype(np.float64)
-    noisy_test = add_white_noise(x_test, sigma, torch.Generator().manual_seed(
-        den["test_noise_seed"]))[:n_test].numpy().reshape(-1, 28, 28).astype(np.float64)
-    clean = x_test[:n_test].numpy().reshape(-1, 28, 28).astype(np.float64)
+    sigma, n = DEFAULT_NOISE_STD, args.tune_images
+    fit, tune_clean, noisy_tune, clean, noisy_test = comparison_images(args, den, n)
+    n_test = len(clean)
     recorded = {s["method"]: s["subset"]["psnr_db"]["mean"] for s in den["summary"]
                 if s["sigma"] == sigma}
     pool = ProcessPoolExecutor(args.jobs) if args.jobs > 1 else None
@@ -128,7 +117,7 @@ def run(args):
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     wiener = f"{linear.NAME}, clipping-aware"
-    estimator = linear.fit(x_train[:-den["tune_images"]].numpy(), sigma, aware=True)
+    estimator = linear.fit(fit, sigma, aware=True)
     psnr[wiener] = per_image_psnr(linear.estimate(estimator, noisy_test.reshape(
         -1, 784)).reshape(-1, 28, 28), clean)
     longer = read_longer(args.out_dir, den)

@@ -37,6 +37,7 @@ import ex09
 import fashion_mnist
 import publishing
 from analyses import linear, runs, stabiliser
+from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import PIPELINES, apply
 from noise import DEFAULT_NOISE_STD, add_white_noise
 
@@ -146,6 +147,27 @@ def paired(a, b):
 
 def read_comparison(out_dir):
     return runs.read_record(out_dir / "denoisers" / "denoisers.json", "denoisers")
+
+
+def comparison_images(args, den, n_tune):
+    """The images denoisers.json tuned and scored on, at sigma 0.5: (the training images less
+    the held-out ones, as loaded; the first n_tune held-out images clean and noisy; the first
+    test images it scored, clean and noisy), the last four float64 stacks of 28x28 images with
+    the comparison's noise draws. Refuses more tuning images than it held out."""
+    if n_tune > den["tune_images"]:
+        raise ex09.UsageError(f"--tune-images {n_tune}: denoisers.json held out "
+                              f"{den['tune_images']} training images")
+    x_train, _, x_test, _ = fashion_mnist.load(args)
+    held_out, n_test = x_train[-den["tune_images"]:], den["subset_images"]
+
+    def stack(x):
+        return x.numpy().reshape(-1, 28, 28).astype(np.float64)
+    noisy_tune = add_white_noise(held_out, DEFAULT_NOISE_STD, torch.Generator().manual_seed(
+        TUNE_NOISE_SEED))[:n_tune]
+    noisy_test = add_white_noise(x_test, DEFAULT_NOISE_STD, torch.Generator().manual_seed(
+        den["test_noise_seed"]))[:n_test]
+    return (x_train[:-den["tune_images"]].numpy(), stack(held_out[:n_tune]), stack(noisy_tune),
+            stack(x_test[:n_test]), stack(noisy_test))
 
 
 def run(args):

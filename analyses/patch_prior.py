@@ -24,7 +24,6 @@ import time
 import warnings
 
 import numpy as np
-import torch
 
 import ex09
 import fashion_mnist
@@ -34,10 +33,10 @@ from analyses.denoiser_figures import plot_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import PIPELINES
 from analyses.measures import mean_psnr, scores
-from analyses.paired import (TOLERANCE_DB, mse_of, paired, per_image_psnr, read_comparison,
-                             read_longer)
+from analyses.paired import (TOLERANCE_DB, comparison_images, mse_of, paired, per_image_psnr,
+                             read_comparison, read_longer)
 from analyses.tuning import Param, tune
-from noise import DEFAULT_NOISE_STD, add_white_noise
+from noise import DEFAULT_NOISE_STD
 
 NAME = "sparse coding, learned dictionary"
 PARAMS = (Param("patch", (5, 7, 9), 7, step=2, low=3, high=27),
@@ -113,20 +112,10 @@ def denoise(task):
 def run(args):
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
-    sigma = DEFAULT_NOISE_STD
-    if args.tune_images > den["tune_images"]:
-        raise ex09.UsageError(f"--tune-images {args.tune_images}: denoisers.json held out "
-                              f"{den['tune_images']} training images")
-    x_train, _, x_test, _ = fashion_mnist.load(args)
-    n, n_test = args.tune_images, den["subset_images"]
-    held_out = x_train[-den["tune_images"]:]
-    learn = x_train[:-den["tune_images"]].numpy().reshape(-1, 28, 28).astype(np.float64)
-    noisy_tune = add_white_noise(held_out, sigma, torch.Generator().manual_seed(
-        TUNE_NOISE_SEED))[:n].numpy().reshape(-1, 28, 28).astype(np.float64)
-    tune_clean = held_out[:n].numpy().reshape(-1, 28, 28).astype(np.float64)
-    noisy_test = add_white_noise(x_test, sigma, torch.Generator().manual_seed(
-        den["test_noise_seed"]))[:n_test].numpy().reshape(-1, 28, 28).astype(np.float64)
-    clean = x_test[:n_test].numpy().reshape(-1, 28, 28).astype(np.float64)
+    sigma, n = DEFAULT_NOISE_STD, args.tune_images
+    fit, tune_clean, noisy_tune, clean, noisy_test = comparison_images(args, den, n)
+    n_test = len(clean)
+    learn = fit.reshape(-1, 28, 28).astype(np.float64)
     dictionaries, outputs, learn_seconds = {}, {}, []
 
     def filtered(values, images=noisy_tune):
@@ -170,8 +159,7 @@ def run(args):
     recorded = {s["method"]: s["subset"]["psnr_db"]["mean"] for s in den["summary"]
                 if s["sigma"] == sigma}
     wiener = f"{linear.NAME}, clipping-aware"
-    others = {wiener: linear.estimate(linear.fit(
-        x_train[:-den["tune_images"]].numpy(), sigma, aware=True),
+    others = {wiener: linear.estimate(linear.fit(fit, sigma, aware=True),
         noisy_test.reshape(-1, 784)).reshape(-1, 28, 28)}
     for label, estimate in others.items():
         psnr[label] = per_image_psnr(estimate, clean)
