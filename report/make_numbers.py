@@ -834,6 +834,7 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}EpochAtEdge"] = "yes" if t["epochs"] == tun["epochs"][width] else "no"
         m[f"Tun{key}LrAtEdge"] = "yes" if t["lr"] in (min(lrs), max(lrs)) else "no"
         m[f"Tun{key}Psnr"] = spread(t["subset_psnr_db"], f2)
+        m[f"Tun{key}Ssim"] = mean_sd(t["subset_ssim"], f3)
         m[f"Tun{key}SeedsN"] = str(t["subset_psnr_db"]["n"])
         m[f"Tun{key}Seeds"] = ", ".join(map(str, t["seeds"]))
         best = curves[t["lr"]][str(t["epochs"])]
@@ -983,7 +984,8 @@ def prior_numbers(prior):
          "PpSsim": f3(aware["test"]["ssim"]), "PpPatch": str(aware["chosen"]["patch"]),
          "PpAtoms": str(aware["chosen"]["atoms"]),
          "PpLearnPatches": f"{prior['learn_patches']:,}".replace(",", "\\,"),
-         "PpTuneImages": str(prior["tune_images"]), "PpCount": str(2 * len(prior["pairs"]))}
+         "PpTuneImages": str(prior["tune_images"]), "PpCount": str(2 * len(prior["pairs"])),
+         "PpWallMinutes": f"{prior['wall_seconds'] / 60:.0f}"}
     for p in prior["pairs"]:
         key = "Pp" + ("Wie" if p["other"].startswith("Wiener") else "WideLong")
         m[key] = db_difference(p)
