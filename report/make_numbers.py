@@ -74,9 +74,15 @@ def t_interval(values, digits=1):
     return f"[${mean - half:.{digits}f}$, ${mean + half:.{digits}f}$]"
 
 
+def signed(text):
+    """A negative number set in math mode, so that it prints a minus sign, not a hyphen."""
+    return f"${text}$" if text.startswith("-") else text
+
+
 def spread(s, fmt):
     """mean +- sd [min, max] of a summary from the seed study."""
-    return f"{fmt(s['mean'])}~$\\pm$~{fmt(s['sd'])} [{fmt(s['min'])}, {fmt(s['max'])}]"
+    return (f"{signed(fmt(s['mean']))}~$\\pm$~{fmt(s['sd'])} "
+            f"[{signed(fmt(s['min']))}, {signed(fmt(s['max']))}]")
 
 
 def mean_sd(s, fmt):
