@@ -21,7 +21,6 @@ import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 
 import ex09
 import fashion_mnist
@@ -31,8 +30,8 @@ from analyses.denoiser_figures import plot_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import FILTERS, PIPELINES, apply
 from analyses.measures import mean_psnr, scores
-from analyses.paired import (TOLERANCE_DB, comparison_images, mse_of, paired, per_image_psnr,
-                             read_comparison, read_longer)
+from analyses.paired import (TOLERANCE_DB, comparison_images, leads, per_image_psnr,
+                             print_leads, read_comparison)
 from analyses.tuning import Param, tune
 from noise import DEFAULT_NOISE_STD
 
@@ -120,26 +119,16 @@ def run(args):
     estimator = linear.fit(fit, sigma, aware=True)
     psnr[wiener] = per_image_psnr(linear.estimate(estimator, noisy_test.reshape(
         -1, 784)).reshape(-1, 28, 28), clean)
-    longer = read_longer(args.out_dir, den)
-    mse = {m: mse_of(v) for m, v in psnr.items()}
-    for label, (values, _, per_seed) in longer.items():
-        psnr[label], mse[label] = values, np.mean(mse_of(per_seed), axis=0)
-    ours = f"{NAME}, clipping-aware, blocks tuned"
-    pairs = [{"method": ours, "other": other, **paired(psnr[ours], psnr[other]),
-              "mse": paired(mse[ours], mse[other])}
-             for other in (f"{NAME}, clipping-aware", wiener, *longer)]
+    pairs, means = leads(f"{NAME}, clipping-aware, blocks tuned",
+                         (f"{NAME}, clipping-aware", wiener), psnr, args.out_dir, den)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "bm3d_blocks") as stage:
         plot_tuning(records, stage / "tuning.png")
         (stage / "bm3d_blocks.json").write_text(json.dumps({
             "sigma": sigma, "profile": PROFILE, "tune_images": n,
             "tune_noise_seed": TUNE_NOISE_SEED, "test_images": n_test,
-            "test_noise_seed": den["test_noise_seed"], "pipelines": results,
-            "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
-            "pooled_psnr_db": {m: float(10 * np.log10(4.0 / v.mean())) for m, v in mse.items()},
+            "test_noise_seed": den["test_noise_seed"], "pipelines": results, **means,
             "pairs": pairs, "jobs": args.jobs,
             "wall_seconds": round(time.perf_counter() - started, 1)}, indent=1) + "\n")
-    for p in pairs:
-        print(f"{p['method']} minus {p['other']}: {p['mean']:+.3f} dB [{p['ci95'][0]:+.3f}, "
-              f"{p['ci95'][1]:+.3f}] over {p['n']} images")
+    print_leads(pairs)
     print(f"written to {args.out_dir / 'bm3d_blocks'}")

@@ -149,6 +149,29 @@ def read_comparison(out_dir):
     return runs.read_record(out_dir / "denoisers" / "denoisers.json", "denoisers")
 
 
+def leads(ours, others, psnr, out_dir, den):
+    """`ours` minus each of `others` and of the widened DAE trained longer (where
+    analyses/dae_longer.py has run), image by image by PSNR and by MSE, from per-image PSNRs
+    (a network's MSE averaged over its seeds): (the pairs, each method's mean PSNR and PSNR of
+    the pooled MSE) for an analysis run beside the comparison."""
+    psnr = dict(psnr)
+    mse = {m: mse_of(v) for m, v in psnr.items()}
+    longer = read_longer(out_dir, den)
+    for label, (values, _, per_seed) in longer.items():
+        psnr[label], mse[label] = values, np.mean(mse_of(per_seed), axis=0)
+    pairs = [{"method": ours, "other": other, **paired(psnr[ours], psnr[other]),
+              "mse": paired(mse[ours], mse[other])} for other in (*others, *longer)]
+    return pairs, {
+        "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
+        "pooled_psnr_db": {m: float(10 * np.log10(4.0 / v.mean())) for m, v in mse.items()}}
+
+
+def print_leads(pairs):
+    for p in pairs:
+        print(f"{p['method']} minus {p['other']}: {p['mean']:+.3f} dB [{p['ci95'][0]:+.3f}, "
+              f"{p['ci95'][1]:+.3f}] over {p['n']} images")
+
+
 def comparison_images(args, den, n_tune):
     """The images denoisers.json tuned and scored on, at sigma 0.5: (the training images less
     the held-out ones, as loaded; the first n_tune held-out images clean and noisy; the first

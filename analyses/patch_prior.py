@@ -33,8 +33,8 @@ from analyses.denoiser_figures import plot_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import PIPELINES
 from analyses.measures import mean_psnr, scores
-from analyses.paired import (TOLERANCE_DB, comparison_images, mse_of, paired, per_image_psnr,
-                             read_comparison, read_longer)
+from analyses.paired import (TOLERANCE_DB, comparison_images, leads, per_image_psnr,
+                             print_leads, read_comparison)
 from analyses.tuning import Param, tune
 from noise import DEFAULT_NOISE_STD
 
@@ -166,13 +166,7 @@ def run(args):
         if abs(psnr[label].mean() - recorded[label]) > TOLERANCE_DB:
             raise ex09.UsageError(f"{label}: the test images here are not denoisers.json's; "
                                   f"make it again with python -m analyses denoisers")
-    mse = {m: mse_of(v) for m, v in psnr.items()}
-    longer = read_longer(args.out_dir, den)
-    for label, (values, _, per_seed) in longer.items():
-        psnr[label], mse[label] = values, np.mean(mse_of(per_seed), axis=0)
-    ours = f"{NAME}, clipping-aware"
-    pairs = [{"method": ours, "other": other, **paired(psnr[ours], psnr[other]),
-              "mse": paired(mse[ours], mse[other])} for other in (*others, *longer)]
+    pairs, means = leads(f"{NAME}, clipping-aware", others, psnr, args.out_dir, den)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "patch_prior") as stage:
         plot_tuning(records, stage / "tuning.png")
@@ -182,12 +176,8 @@ def run(args):
             "learn_images": len(learn), "learn_patches": args.learn_patches,
             "learn_passes": LEARN_PASSES, "learn_alpha": LEARN_ALPHA, "seed": args.seed,
             "dictionaries_learned": len(dictionaries),
-            "learn_seconds": round(sum(learn_seconds), 1), "pipelines": results,
-            "mean_psnr_db": {m: float(v.mean()) for m, v in psnr.items()},
-            "pooled_psnr_db": {m: float(10 * np.log10(4.0 / v.mean())) for m, v in mse.items()},
+            "learn_seconds": round(sum(learn_seconds), 1), "pipelines": results, **means,
             "pairs": pairs, "jobs": args.jobs,
             "wall_seconds": round(time.perf_counter() - started, 1)}, indent=1) + "\n")
-    for p in pairs:
-        print(f"{p['method']} minus {p['other']}: {p['mean']:+.3f} dB [{p['ci95'][0]:+.3f}, "
-              f"{p['ci95'][1]:+.3f}] over {p['n']} images")
+    print_leads(pairs)
     print(f"written to {args.out_dir / 'patch_prior'}")
