@@ -3,7 +3,7 @@ denoiser comparison.)
 
     python -m analyses paired        # writes figures/paired/; about 4 minutes on 2 cores
     # needs figures/denoisers/ (python -m analyses denoisers) and the runs it read; pairs the
-    # tuned networks too where figures/dae_tuning/ and figures/dae_longer/ exist, and the
+    # tuned networks too where figures/dae_tuning/, dae_longer/, wide_tuning/ exist, and the
     # stabilised filters where figures/vst/ exists
 
 The denoiser comparison scores each method once, on one noisy copy of the first
@@ -19,8 +19,9 @@ difference, its sd, a 95 % t interval of the mean
 over images only) and the share of images where the filter is ahead; the same for each
 filter's clipping-aware pipeline against its blind one. The networks tuned by
 analyses/dae_tuning.py are paired the same way, from the per-image PSNRs it recorded (the mean
-over its scored seeds), and so is the widened one trained longer by analyses/dae_longer.py
-(at the epoch its held-out images chose). Each pair is also compared by the images' MSE, and
+over its scored seeds), and so are the widened one trained longer by analyses/dae_longer.py
+(at the epoch its held-out images chose) and the wider one of analyses/wide_tuning.py (one
+seed, at its held-out choice). Each pair is also compared by the images' MSE, and
 each method's PSNR of the MSE pooled over images (and seeds) is recorded: images with a large
 error weigh more there than in the mean of per-image PSNRs. Each method's mean PSNR is checked
 against denoisers.json (the tuned networks' against dae_tuning.json): a mismatch means its runs
@@ -88,6 +89,22 @@ def read_longer(out_dir, den):
     label = f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs"
     seeds = list(lon["subset_image_psnr_db_at_chosen"].values())
     return {label: (np.mean(seeds, axis=0), lon["test_at_chosen"]["mean"], seeds)}
+
+
+def read_wide(out_dir, den):
+    """{label: (each image's PSNR at the chosen learning rate and epoch, the mean
+    wide_tuning.json records, [the same]) } for the held-out images' width tuned by
+    analyses/wide_tuning.py (one seed), or {} where not run."""
+    path = out_dir / "wide_tuning" / "wide_tuning.json"
+    if not path.exists():
+        return {}
+    wide = runs.read_record(path, "wide-tuning")
+    if wide["subset_images"] != den["subset_images"]:
+        raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
+                              f"again with python -m analyses wide-tuning")
+    chosen, images = wide["chosen"], np.asarray(wide["subset_image_psnr_db_at_chosen"])
+    label = f"{tuned_label(wide['width'])}, {chosen['epoch']} epochs, seed {wide['seed']}"
+    return {label: (images, chosen["test_psnr_db"], [images])}
 
 
 def stabilised(out_dir, noisy, clean, psnr, mse, recorded, jobs):
@@ -211,7 +228,8 @@ def run(args):
             per_seed.append(per_image_psnr(out.reshape(-1, 28, 28), clean))
         psnr[label] = np.mean(per_seed, axis=0)
         mse[label] = np.mean(mse_of(per_seed), axis=0)  # each image's MSE, seeds averaged
-    tuned_nets = {**read_tuning(args.out_dir, den), **read_longer(args.out_dir, den)}
+    tuned_nets = {**read_tuning(args.out_dir, den), **read_longer(args.out_dir, den),
+                  **read_wide(args.out_dir, den)}
     for label, (values, mean, per_seed) in tuned_nets.items():
         psnr[label], recorded[label] = values, mean
         mse[label] = np.mean(mse_of(per_seed), axis=0)

@@ -307,18 +307,21 @@ def collect(root=ROOT):
 
     m.update(denoiser_numbers(den))
     m.update(mirrored_numbers(mir))
-    m.update(paired_numbers(pairs))
     m.update(tuning_numbers(tun, den))
     longer, b1 = (load_json(fig / "dae_longer" / "dae_longer.json"),
                   load_json(fig / "beta1" / "beta1.json"))
     m.update(longer_numbers(longer))
     m.update(width_choice_numbers(load_json(fig / "width_choice" / "width_choice.json")))
+    m.update(wide_numbers(load_json(fig / "wide_tuning" / "wide_tuning.json"), tun))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
     m.update(vst_numbers(load_json(fig / "vst" / "vst.json")))
     blocks = load_json(fig / "bm3d_blocks" / "bm3d_blocks.json")
-    m.update(blocks_numbers(blocks))
     prior = load_json(fig / "patch_prior" / "patch_prior.json")
-    m.update(prior_numbers(prior))
+    family = beyond_family(pairs, blocks, prior)
+    m["FamilyCount"] = str(family)
+    m.update(paired_numbers(pairs, family))
+    m.update(blocks_numbers(blocks, family))
+    m.update(prior_numbers(prior, family))
     # the learned dictionary is one more classical method in Table 5's count (BM3D with its
     # blocks tuned is BM3D, counted once)
     dae_best = max(r["subset"]["psnr_db"] for r in den["rows"]
@@ -922,6 +925,27 @@ def width_choice_numbers(wc):
             "WcWallMinutes": f"{wc['wall_seconds'] / 60:.0f}"}
 
 
+def wide_numbers(wide, tun):
+    """The held-out images' width trained longer (analyses/wide_tuning.py): its held-out
+    choice, its rise over the last 50 epochs, its test PSNR there, and the tuned widened DAE's
+    best held-out score (the same seed) beside it."""
+    chosen = wide["chosen"]
+    curve = next(c["held_out_psnr_db"] for c in wide["curves"] if c["lr"] == chosen["lr"])
+    last = max(curve, key=int)
+    ref = wide["reference"]
+    ref_epoch = str(tun["tuned"][str(ref["width"])]["epochs"])
+    return {"WtWidth": str(wide["width"]), "WtEpochs": str(wide["epochs"]),
+            "WtSeed": str(wide["seed"]),
+            "WtLrs": " and ".join(f"{lr:g}" for lr in wide["lrs"]),
+            "WtLr": f"{chosen['lr']:g}", "WtEpoch": str(chosen["epoch"]),
+            "WtAtLast": "yes" if chosen["at_last_epoch"] else "no",
+            "WtHeld": f2(chosen["held_out_psnr_db"]), "WtTest": f2(chosen["test_psnr_db"]),
+            "WtTailGain": f2(curve[last] - curve[str(int(last) - 50)]),
+            "WtRefWidth": str(ref["width"]), "WtRefEpoch": ref_epoch,
+            "WtRefHeld": f2(ref["held_out_psnr_db"][ref_epoch]),
+            "WtWallMinutes": f"{wide['wall_seconds'] / 60:.0f}"}
+
+
 def beta1_numbers(b1, dead_seeds):
     """The other reading of "momentum 1e-5" (Adam's beta1, no weight decay) beside the
     sheet's runs: at the dead start, and over the seeds that start alive."""
@@ -967,18 +991,25 @@ def db_difference(p):
     return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
 
 
-def blocks_numbers(blocks):
+def beyond_family(pairs, blocks, prior):
+    """The number of image-by-image differences the denoising part beyond the sheet computes,
+    the one family its paired t tests are Bonferroni-corrected for: analyses/paired.py's (each
+    pair by PSNR and by MSE, and each aware-minus-blind gain), bm3d_blocks' and patch_prior's
+    (each pair by PSNR and by MSE)."""
+    return (2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"])
+            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]))
+
+
+def blocks_numbers(blocks, family):
     """BM3D with its block size and step tuned for 28x28 images (analyses/bm3d_blocks.py):
     its choice, its test PSNR, and its image-by-image leads, each paired t test p
-    Bonferroni-corrected for the differences this analysis computes (each pair by PSNR and by
-    MSE)."""
+    Bonferroni-corrected for the family of beyond_family."""
     aware, blind = blocks["pipelines"]["clipping-aware"], blocks["pipelines"]["blind"]
     m = {"BbTuneImages": str(blocks["tune_images"]), "BbBlock": str(aware["chosen"]["block"]),
          "BbStep": str(aware["chosen"]["step"]), "BbPsnr": f2(aware["test"]["psnr_db"]),
          "BbSsim": f3(aware["test"]["ssim"]), "BbBlindPsnr": f2(blind["test"]["psnr_db"]),
          "BbHeldGain": f"{aware['tuned_psnr_db'] - aware['library_tuned_psnr_db']:+.2f}",
          "BbTuneMinutes": f"{sum(r['tuning_seconds'] for r in (aware, blind)) / 60:.0f}",
-         "BbCount": str(2 * len(blocks["pairs"])),
          "BbEdges": str(sum(len(r["at_grid_edge"]) for r in (aware, blind)))}
     keys = {"BM3D, clipping-aware": "Bm", "Wiener (linear MMSE), clipping-aware": "Wie"}
     for p in blocks["pairs"]:
@@ -986,27 +1017,27 @@ def blocks_numbers(blocks):
         m[key] = db_difference(p)
         d = p["mse"]
         m[key + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
-        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * int(m["BbCount"])))
-        m[key + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * int(m["BbCount"])))
+        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * family))
+        m[key + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * family))
     m["BbPooled"] = f2(blocks["pooled_psnr_db"]["BM3D, clipping-aware, blocks tuned"])
     return m
 
 
-def prior_numbers(prior):
+def prior_numbers(prior, family):
     """Sparse coding over a dictionary learned from the training images
     (analyses/patch_prior.py): its choice, its test PSNR, its image-by-image differences, each
-    paired t test p Bonferroni-corrected for the differences this analysis computes."""
+    paired t test p Bonferroni-corrected for the family of beyond_family."""
     aware, blind = prior["pipelines"]["clipping-aware"], prior["pipelines"]["blind"]
     m = {"PpPsnr": f2(aware["test"]["psnr_db"]), "PpBlindPsnr": f2(blind["test"]["psnr_db"]),
          "PpSsim": f3(aware["test"]["ssim"]), "PpPatch": str(aware["chosen"]["patch"]),
          "PpAtoms": str(aware["chosen"]["atoms"]),
          "PpLearnPatches": f"{prior['learn_patches']:,}".replace(",", "\\,"),
-         "PpTuneImages": str(prior["tune_images"]), "PpCount": str(2 * len(prior["pairs"])),
+         "PpTuneImages": str(prior["tune_images"]),
          "PpWallMinutes": f"{prior['wall_seconds'] / 60:.0f}"}
     for p in prior["pairs"]:
         key = "Pp" + ("Wie" if p["other"].startswith("Wiener") else "WideLong")
         m[key] = db_difference(p)
-        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * int(m["PpCount"])))
+        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * family))
     return m
 
 
@@ -1020,13 +1051,16 @@ def vst_numbers(vst):
     return m
 
 
-def paired_numbers(pairs):
-    """Filter minus learned model, image by image: mean and 95 % interval, share ahead."""
+def paired_numbers(pairs, family):
+    """Filter minus learned model, image by image: mean and 95 % interval, share ahead; each
+    paired t test p uncorrected and Bonferroni-corrected for the family of beyond_family."""
     from analyses.paired import tuned_label
     learned = {"DAE": "Dae", "DAE, code size 128": "Wide", tuned_label(8): "DaeTuned",
                tuned_label(128): "WideTuned"}
     learned.update({label: "WideLong" for label in pairs["tuned_networks"]
                     if label.startswith(tuned_label(128) + ", ")})  # trained longer
+    learned.update({label: "Wider" for label in pairs["tuned_networks"]
+                    if ", seed " in label})  # the held-out images' width (wide-tuning)
 
     m = {}
     short = {"non-local means": "Nlm", "BM3D": "Bm", "total variation": "Tv",
@@ -1043,11 +1077,9 @@ def paired_numbers(pairs):
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = db_difference(g)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
-    # every difference the analysis computes: each pair by PSNR and by MSE, and the gains
-    m["PairedCount"] = str(2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"]))
-    # The leads the report lists: the two clipping-aware leaders against each tuned network.
-    # Each one's two-sided paired t test p, uncorrected and Bonferroni-corrected for every
-    # difference computed; by MSE too, with the PSNR of the MSE pooled over images.
+    # The leads the report lists: the clipping-aware estimators against each tuned network.
+    # Each one's two-sided paired t test p, uncorrected and corrected; by MSE too, with the
+    # PSNR of the MSE pooled over images.
     listed = [p for p in pairs["pairs"] if p["learned"] in pairs["tuned_networks"]
               and p["filter"] in ("non-local means, clipping-aware", "BM3D, clipping-aware",
                                   "Wiener (linear MMSE), clipping-aware",
@@ -1060,10 +1092,10 @@ def paired_numbers(pairs):
         name = "Paired" + keys[p["filter"]] + keys[p["learned"]]
         p_value = paired_t_p(p)
         m[name + "P"] = p_text(p_value)
-        m[name + "PAll"] = p_text(min(1.0, p_value * int(m["PairedCount"])))
+        m[name + "PAll"] = p_text(min(1.0, p_value * family))
         d = p["mse"]
         m[name + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
-        m[name + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * int(m["PairedCount"])))
+        m[name + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * family))
     for method, key in keys.items():  # each listed method's pooled PSNR, and what pooling costs
         m["Pooled" + key] = f2(pooled[method])
         m["PoolingLoss" + key] = f2(pairs["mean_psnr_db"][method] - pooled[method])

@@ -324,6 +324,21 @@ def paired_study_on(fake_data, out_dir, capsys, monkeypatch, result, noisy, x_te
     assert pair["mean"] == pytest.approx(d.mean() - 1, abs=1e-4)
     shutil.rmtree(longer.parent)
     shutil.rmtree(out_dir / "paired")
+    # So is the wider network of wide-tuning (one seed), at its held-out choice.
+    wide = out_dir / "wide_tuning" / "wide_tuning.json"
+    wide.parent.mkdir()
+    wide.write_text(json.dumps({
+        "subset_images": 10, "width": 32, "seed": 1,
+        "chosen": {"epoch": 20, "test_psnr_db": float(dae.mean() + 2)},
+        "subset_image_psnr_db_at_chosen": list(dae + 2)}))
+    assert analyses_main("paired", *common) == 0
+    capsys.readouterr()
+    pairs = json.loads((out_dir / "paired" / "paired.json").read_text())["pairs"]
+    pair, = [p for p in pairs if (p["filter"], p["learned"]) == (
+        "Gaussian", "DAE, widened to 32, tuned, 20 epochs, seed 1")]
+    assert pair["mean"] == pytest.approx(d.mean() - 2, abs=1e-4)
+    shutil.rmtree(wide.parent)
+    shutil.rmtree(out_dir / "paired")
     # A comparison made from other runs or other filter settings is refused, nothing published.
     path = out_dir / "denoisers" / "denoisers.json"
     original = path.read_text()

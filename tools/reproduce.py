@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python tools/reproduce.py                     # about 6.5 hours on 2 cores (docs/development.md)
+    python tools/reproduce.py                     # about 7 hours on 2 cores (docs/development.md)
     python tools/reproduce.py --skip-benchmark    # without the 7-minute benchmark
     python tools/reproduce.py --dry-run           # list the steps, run nothing
 
@@ -13,7 +13,7 @@ prints them all). What they make:
   python -m analyses variant widthW --mode denoise --seed N                width sweep, N = 1-3
   python -m analyses variant mirrored --mode MODE --seed N   the mirrored decoder, N = 0-4
   python -m analyses compare / seeds / denoisers / paired / vst / dae-tuning / dae-longer /
-                     width-choice / bm3d-blocks / patch-prior / beta1 / mirrored /
+                     width-choice / wide-tuning / bm3d-blocks / patch-prior / beta1 / mirrored /
                      revival   the analyses
   python -m analyses q1                                     Q1 evidence (times steps: alone)
   python benchmarks/bench.py --json benchmarks/results/bench.json   (times steps: alone)
@@ -68,7 +68,7 @@ LINEAR = [variants.run_folder("linear-code", "plain", seed) for seed in (0, 1)]
 # Steps that spread their own work over --jobs processes: they run alone, and their recorded
 # time is scaled by (the jobs it was recorded with) / (the jobs asked for).
 WIDE = ("denoisers", "paired", "vst", "dae-tuning", "dae-longer", "width-choice",
-        "bm3d-blocks", "patch-prior")
+        "wide-tuning", "bm3d-blocks", "patch-prior")
 
 
 def steps(skip_benchmark, jobs=CORES):
@@ -96,6 +96,8 @@ def steps(skip_benchmark, jobs=CORES):
               ("dae-longer", analysis + ["dae-longer", "--jobs", str(jobs)], ROOT,
                ("denoisers", "dae-tuning"), True),
               ("width-choice", analysis + ["width-choice", "--jobs", str(jobs)], ROOT, (), True),
+              ("wide-tuning", analysis + ["wide-tuning", "--jobs", str(jobs)], ROOT,
+               ("dae-tuning",), True),
               ("beta1", analysis + ["beta1", "--jobs", "1"], ROOT, tuple(PLAIN_RUNS), False),
               ("vst", analysis + ["vst", "--jobs", str(jobs)], ROOT, ("denoisers",), True),
               ("bm3d-blocks", analysis + ["bm3d-blocks", "--jobs", str(jobs)], ROOT,
@@ -107,7 +109,7 @@ def steps(skip_benchmark, jobs=CORES):
               ("standing", analysis + ["dae-tuning", "--redraw"], ROOT,
                ("dae-tuning", "dae-longer", "bm3d-blocks", "patch-prior"), False),
               ("paired", analysis + ["paired", "--jobs", str(jobs)], ROOT,
-               ("denoisers", "dae-tuning", "dae-longer", "vst"), True),
+               ("denoisers", "dae-tuning", "dae-longer", "wide-tuning", "vst"), True),
               ("seeds", analysis + ["seeds", "--jobs", "1"], ROOT, PLAIN_RUNS + DENOISE_RUNS,
                False),
               ("mirrored", analysis + ["mirrored", "--jobs", "1"], ROOT,

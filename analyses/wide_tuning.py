@@ -1,0 +1,129 @@
+"""The held-out images' width, tuned (Q3, beyond the sheet).
+
+    python -m analyses wide-tuning    # writes figures/wide_tuning/; about 90 minutes on 2 cores
+
+python -m analyses width-choice found that the held-out images prefer the widest network it
+tried (512) after 50 epochs at the sheet's learning rate. Here that width trains longer, for
+--epochs epochs at each learning rate of --lrs, exactly as python -m analyses dae-tuning trains
+its networks (its held-out images, noise draw, batch and weight decay; its tuning seed). Every
+eval-every epochs it is scored on the held-out images (the choice) and on the first
+subset-images noisy test images (recorded, never used for a choice). Written: the learning rate
+and epoch with the best held-out PSNR, the test PSNR there and each test image's PSNR there
+(for an image-by-image comparison), beside the held-out curve of dae-tuning's widest network
+at its tuned learning rate (the same seed, from figures/dae_tuning/). Needs figures/dae_tuning/;
+--redraw draws the figure again from the record, with that curve read again.
+"""
+
+import json
+import time
+
+import torch
+
+import ex09
+import fashion_mnist
+import publishing
+from analyses import dae_tuning, runs
+from analyses.dae_longer import training_args
+
+LRS = (3e-4, 1e-3)  # dae_tuning's best for width 128 and the next lower: wider nets take less
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads <out-dir>/dae_tuning/; results go to <out-dir>/wide_tuning/")
+    parser.add_argument("--width", type=ex09.positive_int, default=512,
+                        help="the network's width W (its narrow layers widened to W)")
+    parser.add_argument("--lrs", type=ex09.positive_float, nargs="+", default=list(LRS),
+                        help="Adam's learning rates tried")
+    parser.add_argument("--epochs", type=ex09.positive_int, default=200,
+                        help="epochs at each learning rate")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="networks trained at a time, one thread each")
+    parser.add_argument("--redraw", action="store_true",
+                        help="train nothing: draw the figure again from wide_tuning.json")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def choose(curves):
+    """(lr, epoch, held-out PSNR) of the best held-out score; curves: {lr: {epoch: PSNR}}."""
+    return max(((lr, e, p) for lr, curve in curves.items() for e, p in curve.items()),
+               key=lambda c: c[2])
+
+
+def reference(tun):
+    """dae_tuning's widest network at its tuned learning rate: its held-out curve (the same
+    seed, images and noise as here), every epoch of the tuning's grid."""
+    width = max(tun["widths"])
+    lr = tun["tuned"][str(width)]["lr"]
+    curve, = [c["held_out_psnr_db"] for c in tun["curves"]
+              if c["width"] == width and c["lr"] == lr]
+    return {"width": width, "lr": lr, "held_out_psnr_db": curve}
+
+
+def run(args):
+    started = time.perf_counter()
+    torch.set_flush_denormal(True)  # as dae_tuning.run: the same arithmetic as its networks
+    tun = runs.read_record(args.out_dir / "dae_tuning" / "dae_tuning.json", "dae-tuning")
+    if args.redraw:
+        return redraw(args.out_dir / "wide_tuning", tun)
+    x_train = fashion_mnist.load(args)[0]
+    settings = training_args(args, tun)
+    dae_tuning.check_held_out(settings, len(x_train), args.epochs)  # before any training
+    results = dae_tuning.run_all(
+        [{"args": settings, "width": args.width, "lr": lr, "seed": tun["seed"],
+          "epochs": args.epochs, "keep": [], "test_images": tun["subset_images"]}
+         for lr in sorted(set(args.lrs))], args.jobs)
+    lr, epoch, psnr = choose({r["lr"]: r["held_out_psnr_db"] for r in results})
+    best = next(r for r in results if r["lr"] == lr)
+    record = {
+        "width": args.width, "lrs": sorted(set(args.lrs)), "epochs": args.epochs,
+        "seed": tun["seed"], "eval_every": tun["eval_every"], "tune_images": tun["tune_images"],
+        "subset_images": tun["subset_images"], "train_images": len(x_train) - tun["tune_images"],
+        "curves": [{"lr": r["lr"],
+                    "held_out_psnr_db": {str(e): p for e, p in r["held_out_psnr_db"].items()},
+                    "test_psnr_db": {str(e): p for e, p in r["test_psnr_db"].items()}}
+                   for r in results],
+        "chosen": {"lr": lr, "epoch": epoch, "held_out_psnr_db": psnr,
+                   "test_psnr_db": best["test_psnr_db"][epoch],
+                   "at_last_epoch": epoch == max(best["held_out_psnr_db"])},
+        "subset_image_psnr_db_at_chosen": [float(p) for p in best["test_image_psnr_db"][epoch]],
+        "reference": reference(tun),
+        "wall_seconds": round(time.perf_counter() - started, 1), "jobs": args.jobs}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with publishing.staged(args.out_dir / "wide_tuning") as stage:
+        (stage / "wide_tuning.json").write_text(json.dumps(record, indent=1) + "\n")
+        plot(record, stage / "wide_tuning.png")
+    c = record["chosen"]
+    print(f"width {args.width}: best held-out PSNR {c['held_out_psnr_db']:.3f} dB at lr "
+          f"{c['lr']:g}, epoch {c['epoch']}" + (" (the last)" if c["at_last_epoch"] else "")
+          + f"; test PSNR there {c['test_psnr_db']:.3f} dB")
+    print(f"written to {args.out_dir / 'wide_tuning'}")
+
+
+def redraw(folder, tun):
+    """The record and figure again, the reference curve read again from dae_tuning.json."""
+    record = runs.read_record(folder / "wide_tuning.json", "wide-tuning")
+    record["reference"] = reference(tun)
+    with publishing.staged(folder) as stage:
+        (stage / "wide_tuning.json").write_text(json.dumps(record, indent=1) + "\n")
+        plot(record, stage / "wide_tuning.png")
+    print(f"drawn again in {folder}")
+
+
+def plot(record, path):
+    """Held-out PSNR against epochs: each learning rate, and dae_tuning's widest network at
+    its tuned one over that tuning's whole epoch grid."""
+    plt = ex09._matplotlib()
+    fig, ax = plt.subplots(figsize=(4.2, 2.8))
+    for c in record["curves"]:
+        points = sorted((int(e), p) for e, p in c["held_out_psnr_db"].items())
+        ax.plot(*zip(*points), lw=1.2, label=f"width {record['width']}, lr {c['lr']:g}")
+    ref = record["reference"]
+    points = sorted((int(e), p) for e, p in ref["held_out_psnr_db"].items())
+    ax.plot(*zip(*points), lw=1, color="grey", ls="--",
+            label=f"width {ref['width']}, lr {ref['lr']:g} (tuned)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("PSNR on held-out images (dB)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ex09.save(fig, path)
