@@ -11,7 +11,8 @@ subset-images noisy test images (recorded, never used for a choice). Written: th
 and epoch with the best held-out PSNR, the test PSNR there and each test image's PSNR there
 (for an image-by-image comparison), beside the held-out curve of dae-tuning's widest network
 at its tuned learning rate (the same seed, from figures/dae_tuning/). Needs figures/dae_tuning/;
---redraw draws the figure again from the record, with that curve read again.
+--redraw draws the figure again from the record, with that curve read again; with --update
+only --lrs are trained and the record's other learning rates are kept.
 """
 
 import json
@@ -39,6 +40,9 @@ def build_parser(parser):
                         help="epochs at each learning rate")
     parser.add_argument("--jobs", type=ex09.positive_int, default=2,
                         help="networks trained at a time, one thread each")
+    parser.add_argument("--update", action="store_true",
+                        help="train only --lrs and keep the other learning rates' curves from "
+                             "the existing wide_tuning.json (same width, epochs and seed)")
     parser.add_argument("--redraw", action="store_true",
                         help="train nothing: draw the figure again from wide_tuning.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
@@ -48,6 +52,25 @@ def choose(curves):
     """(lr, epoch, held-out PSNR) of the best held-out score; curves: {lr: {epoch: PSNR}}."""
     return max(((lr, e, p) for lr, curve in curves.items() for e, p in curve.items()),
                key=lambda c: c[2])
+
+
+def previous(args, tun):
+    """The existing record whose other learning rates --update keeps: made with this width,
+    epoch count and dae-tuning's seed."""
+    path = args.out_dir / "wide_tuning" / "wide_tuning.json"
+    if not path.exists():
+        raise ex09.UsageError(f"--update keeps the other learning rates of {path}, which does "
+                              f"not exist")
+    old = runs.read_record(path, "wide-tuning")
+    mine = {"width": args.width, "epochs": args.epochs, "seed": tun["seed"]}
+    differ = [k for k, v in mine.items() if old.get(k) != v]
+    if differ:
+        raise ex09.UsageError(f"--update: {path} was made with another {', '.join(differ)}; "
+                              f"run without --update, or with its settings")
+    if "runs" not in old:  # a record from before runs were listed: its one run
+        old["runs"] = [{"lrs": old["lrs"], "jobs": old["jobs"],
+                        "wall_seconds": old["wall_seconds"]}]
+    return old
 
 
 def reference(tun):
@@ -69,26 +92,38 @@ def run(args):
     x_train = fashion_mnist.load(args)[0]
     settings = training_args(args, tun)
     dae_tuning.check_held_out(settings, len(x_train), args.epochs)  # before any training
+    old = previous(args, tun) if args.update else None  # before any training, too
     results = dae_tuning.run_all(
         [{"args": settings, "width": args.width, "lr": lr, "seed": tun["seed"],
           "epochs": args.epochs, "keep": [], "test_images": tun["subset_images"]}
          for lr in sorted(set(args.lrs))], args.jobs)
-    lr, epoch, psnr = choose({r["lr"]: r["held_out_psnr_db"] for r in results})
-    best = next(r for r in results if r["lr"] == lr)
+    curves = [{"lr": r["lr"],
+               "held_out_psnr_db": {str(e): p for e, p in r["held_out_psnr_db"].items()},
+               "test_psnr_db": {str(e): p for e, p in r["test_psnr_db"].items()}}
+              for r in results]
+    kept = [c for c in (old or {}).get("curves", []) if c["lr"] not in args.lrs]
+    curves = sorted(kept + curves, key=lambda c: c["lr"])
+    lr, epoch, psnr = choose({c["lr"]: c["held_out_psnr_db"] for c in curves})
+    best = next((r for r in results if r["lr"] == lr), None)
+    if best is None:  # the kept record's own choice: its images are the record's
+        images = old["subset_image_psnr_db_at_chosen"]
+    else:
+        images = [float(p) for p in best["test_image_psnr_db"][int(epoch)]]
+    curve = next(c for c in curves if c["lr"] == lr)
+    runs_made = (old or {}).get("runs", []) + [{
+        "lrs": sorted(set(args.lrs)), "jobs": args.jobs,
+        "wall_seconds": round(time.perf_counter() - started, 1)}]
     record = {
-        "width": args.width, "lrs": sorted(set(args.lrs)), "epochs": args.epochs,
+        "width": args.width, "lrs": [c["lr"] for c in curves], "epochs": args.epochs,
         "seed": tun["seed"], "eval_every": tun["eval_every"], "tune_images": tun["tune_images"],
         "subset_images": tun["subset_images"], "train_images": len(x_train) - tun["tune_images"],
-        "curves": [{"lr": r["lr"],
-                    "held_out_psnr_db": {str(e): p for e, p in r["held_out_psnr_db"].items()},
-                    "test_psnr_db": {str(e): p for e, p in r["test_psnr_db"].items()}}
-                   for r in results],
-        "chosen": {"lr": lr, "epoch": epoch, "held_out_psnr_db": psnr,
-                   "test_psnr_db": best["test_psnr_db"][epoch],
-                   "at_last_epoch": epoch == max(best["held_out_psnr_db"])},
-        "subset_image_psnr_db_at_chosen": [float(p) for p in best["test_image_psnr_db"][epoch]],
-        "reference": reference(tun),
-        "wall_seconds": round(time.perf_counter() - started, 1), "jobs": args.jobs}
+        "curves": curves,
+        "chosen": {"lr": lr, "epoch": int(epoch), "held_out_psnr_db": psnr,
+                   "test_psnr_db": curve["test_psnr_db"][str(epoch)],
+                   "at_last_epoch": int(epoch) == max(map(int, curve["held_out_psnr_db"]))},
+        "subset_image_psnr_db_at_chosen": images,
+        "reference": reference(tun), "runs": runs_made,
+        "wall_seconds": round(sum(r["wall_seconds"] for r in runs_made), 1)}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "wide_tuning") as stage:
         (stage / "wide_tuning.json").write_text(json.dumps(record, indent=1) + "\n")

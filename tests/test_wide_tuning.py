@@ -67,3 +67,41 @@ def test_it_needs_the_tuning_record_and_says_how_to_make_it(fake_data, tmp_path,
                          tmp_path, "--epochs", "2") == 1
     assert "python -m analyses dae-tuning" in capsys.readouterr().err
     assert not (tmp_path / "wide_tuning").exists()
+
+
+def test_update_trains_only_the_new_rates_and_chooses_over_all_of_them(
+        fake_data, tmp_path, monkeypatch, capsys):
+    den = {"subset_images": 40, "test_noise_seed": 1, "summary": [], "sigmas": [0.5],
+           "widths": [8], "sweep_seeds": [1]}
+    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: den)
+    monkeypatch.setattr(dae_tuning, "plot_standing", lambda summary, args, path: None)
+    common = ["--data-dir", fake_data, "--skip-md5", "--jobs", "1"]
+    tuning = ["dae-tuning", *common, "--epochs", "4", "--eval-every", "2", "--lrs", "1e-3",
+              "--widths", "8", "--scored-seeds", "2", "--tune-images", "50",
+              "--subset-images", "40"]
+    both, parts = tmp_path / "both", tmp_path / "parts"
+    for out in (both, parts):
+        assert analyses_main(*tuning, "--out-dir", out) == 0
+    wide = ["wide-tuning", *common, "--width", "16", "--epochs", "4"]
+    assert analyses_main(*wide, "--out-dir", both, "--lrs", "1e-3", "3e-2") == 0
+    assert analyses_main(*wide, "--out-dir", parts, "--update", "--lrs", "1e-3") == 1  # none yet
+    assert analyses_main(*wide, "--out-dir", parts, "--lrs", "3e-2") == 0
+    assert analyses_main("wide-tuning", *common, "--width", "16", "--epochs", "6",
+                         "--out-dir", parts, "--update", "--lrs", "1e-3") == 1  # other epochs
+    trained = []
+    real = dae_tuning.run_all
+    monkeypatch.setattr(dae_tuning, "run_all",
+                        lambda tasks, jobs: trained.extend(t["lr"] for t in tasks)
+                        or real(tasks, jobs))
+    assert analyses_main(*wide, "--out-dir", parts, "--update", "--lrs", "1e-3") == 0
+    capsys.readouterr()
+    assert trained == [1e-3]
+    joint, merged = (json.loads((out / "wide_tuning" / "wide_tuning.json").read_text())
+                     for out in (both, parts))
+    assert merged["lrs"] == joint["lrs"] == [1e-3, 3e-2]
+    # the same networks (seed, images, noise), one run or two: the same record
+    for key in ("curves", "chosen", "subset_image_psnr_db_at_chosen"):
+        assert merged[key] == joint[key]
+    assert [r["lrs"] for r in merged["runs"]] == [[3e-2], [1e-3]]
+    assert merged["wall_seconds"] == pytest.approx(sum(r["wall_seconds"] for r in merged["runs"]),
+                                                   abs=0.2)
