@@ -75,17 +75,27 @@ def read_tuning(out_dir, den):
     return found
 
 
+def scored_record(out_dir, command, den):
+    """The record of `python -m analyses COMMAND` (in out_dir/<command as a folder name>/), or
+    None where it was not run; refused where it scored other test images than denoisers.json."""
+    name = command.replace("-", "_")
+    path = out_dir / name / f"{name}.json"
+    if not path.exists():
+        return None
+    record = runs.read_record(path, command)
+    if record["subset_images"] != den["subset_images"]:
+        raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
+                              f"again with python -m analyses {command}")
+    return record
+
+
 def read_longer(out_dir, den):
     """{label: (each image's PSNR at the chosen epoch averaged over the seeds, the mean
     dae_longer.json records, each seed's per-image PSNRs)} for the widened DAE trained longer,
     or {} where not run."""
-    path = out_dir / "dae_longer" / "dae_longer.json"
-    if not path.exists():
+    lon = scored_record(out_dir, "dae-longer", den)
+    if lon is None:
         return {}
-    lon = runs.read_record(path, "dae-longer")
-    if lon["subset_images"] != den["subset_images"]:
-        raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
-                              f"again with python -m analyses dae-longer")
     label = f"{tuned_label(lon['width'])}, {lon['chosen_epoch']} epochs"
     seeds = list(lon["subset_image_psnr_db_at_chosen"].values())
     return {label: (np.mean(seeds, axis=0), lon["test_at_chosen"]["mean"], seeds)}
@@ -95,13 +105,9 @@ def read_wide(out_dir, den):
     """{label: (each image's PSNR at the chosen learning rate and epoch, the mean
     wide_tuning.json records, [the same]) } for the held-out images' width tuned by
     analyses/wide_tuning.py (one seed), or {} where not run."""
-    path = out_dir / "wide_tuning" / "wide_tuning.json"
-    if not path.exists():
+    wide = scored_record(out_dir, "wide-tuning", den)
+    if wide is None:
         return {}
-    wide = runs.read_record(path, "wide-tuning")
-    if wide["subset_images"] != den["subset_images"]:
-        raise ex09.UsageError(f"{path} scored other test images than denoisers.json; make it "
-                              f"again with python -m analyses wide-tuning")
     chosen, images = wide["chosen"], np.asarray(wide["subset_image_psnr_db_at_chosen"])
     label = f"{tuned_label(wide['width'])}, {chosen['epoch']} epochs, seed {wide['seed']}"
     return {label: (images, chosen["test_psnr_db"], [images])}

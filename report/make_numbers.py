@@ -941,6 +941,9 @@ def wide_numbers(wide, tun):
             "WtLrs": ", ".join(f"{lr:g}" for lr in wide["lrs"][:-1]) + f" and {wide['lrs'][-1]:g}",
             "WtLrN": str(len(wide["lrs"])),
             "WtLr": f"{chosen['lr']:g}", "WtEpoch": str(chosen["epoch"]),
+            "WtLrPlace": ("the lowest tried" if chosen["lr"] == min(wide["lrs"]) else
+                          "the highest tried" if chosen["lr"] == max(wide["lrs"]) else
+                          "inside its grid"),
             "WtAtLast": "yes" if chosen["at_last_epoch"] else "no",
             "WtHeld": f2(chosen["held_out_psnr_db"]), "WtTest": f2(chosen["test_psnr_db"]),
             "WtTailGain": f2(curve[last] - curve[str(int(last) - 50)]),

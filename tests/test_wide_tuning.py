@@ -9,17 +9,23 @@ import pytest
 from analyses import dae_tuning, wide_tuning
 
 
+@pytest.fixture
+def comparison(monkeypatch):
+    """dae-tuning's view of a denoiser comparison of 40 test images (it draws nothing)."""
+    den = {"subset_images": 40, "test_noise_seed": 1, "summary": [], "sigmas": [0.5],
+           "widths": [8], "sweep_seeds": [1]}
+    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: den)
+    monkeypatch.setattr(dae_tuning, "plot_standing", lambda summary, args, path: None)
+    return den
+
+
 def analyses_main(*args):
     from analyses.__main__ import main
     return main([str(a) for a in args])
 
 
 def test_the_wide_network_retraces_dae_tuning_and_is_chosen_on_held_out_images(
-        fake_data, tmp_path, monkeypatch, capsys):
-    den = {"subset_images": 40, "test_noise_seed": 1, "summary": [], "sigmas": [0.5],
-           "widths": [8], "sweep_seeds": [1]}
-    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: den)
-    monkeypatch.setattr(dae_tuning, "plot_standing", lambda summary, args, path: None)
+        fake_data, tmp_path, monkeypatch, capsys, comparison):
     common = ["--data-dir", fake_data, "--skip-md5", "--out-dir", tmp_path, "--jobs", "1"]
     assert analyses_main("dae-tuning", *common, "--epochs", "4", "--eval-every", "2",
                          "--lrs", "1e-3", "3e-2", "--widths", "8", "16", "--scored-seeds", "2",
@@ -70,11 +76,7 @@ def test_it_needs_the_tuning_record_and_says_how_to_make_it(fake_data, tmp_path,
 
 
 def test_update_trains_only_the_new_rates_and_chooses_over_all_of_them(
-        fake_data, tmp_path, monkeypatch, capsys):
-    den = {"subset_images": 40, "test_noise_seed": 1, "summary": [], "sigmas": [0.5],
-           "widths": [8], "sweep_seeds": [1]}
-    monkeypatch.setattr(dae_tuning, "read_comparison", lambda out_dir: den)
-    monkeypatch.setattr(dae_tuning, "plot_standing", lambda summary, args, path: None)
+        fake_data, tmp_path, monkeypatch, capsys, comparison):
     common = ["--data-dir", fake_data, "--skip-md5", "--jobs", "1"]
     tuning = ["dae-tuning", *common, "--epochs", "4", "--eval-every", "2", "--lrs", "1e-3",
               "--widths", "8", "--scored-seeds", "2", "--tune-images", "50",
