@@ -779,6 +779,14 @@ def denoiser_numbers(den):
         m[f"Sweep{key}AwTop"] = tex_escape(base_name(best["method"]).replace(" (BayesShrink)", ""))
         m[f"Sweep{key}AwTopPsnr"] = f2(psnr(best))
         m[f"Sweep{key}Noisy"] = f2(psnr(s_at["noisy input (no denoising)"]))
+        # every filter and PCA, both pipelines: the best of them, and the DAE's seeds above it
+        top = max((s for s in s_at.values() if s["kind"] in ("filter", "pca")), key=psnr)
+        m[f"Sweep{key}ClassicalTop"] = tex_escape(
+            base_name(top["method"]).replace(" (BayesShrink)", ""))
+        m[f"Sweep{key}ClassicalTopPsnr"] = f2(psnr(top))
+        dae_seeds = [r["subset"]["psnr_db"] for r in den["rows"] if r["sigma"] == sigma
+                     and r["method"] == f"DAE trained at sigma {sigma:g}"]
+        m[f"Sweep{key}DaeAboveClassical"] = str(sum(p > psnr(top) for p in dae_seeds))
     words = {8: "Eight", 16: "Sixteen", 32: "ThirtyTwo", 64: "SixtyFour", 128: "OneTwentyEight"}
     for w in den["widths"]:
         m[f"Code{words[w]}Psnr"] = mean_sd(at[f"DAE, code size {w}"]["subset"]["psnr_db"], f2)
