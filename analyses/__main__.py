@@ -30,6 +30,9 @@ ANALYSES = {
     "patch-prior": ("analyses.patch_prior", "Q3: sparse coding over a dictionary learned from "
                                             "the training images' patches, tuned like the "
                                             "filters (needs the denoiser comparison)"),
+    "leaders": ("analyses.leaders", "Q3: the learned dictionary against BM3D with tuned "
+                                    "blocks, image by image (needs bm3d-blocks and "
+                                    "patch-prior)"),
     "dae-tuning": ("analyses.dae_tuning", "Q3: the DAE tuned like the filters (learning rate, "
                                           "epochs) on the same held-out training images, then "
                                           "scored on the test images over seeds"),

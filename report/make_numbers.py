@@ -324,6 +324,7 @@ def collect(root=ROOT):
     m.update(paired_numbers(pairs, family))
     m.update(blocks_numbers(blocks, family))
     m.update(prior_numbers(prior, family))
+    m.update(leaders_numbers(load_json(fig / "leaders" / "leaders.json"), family))
     # the learned dictionary is one more classical method in Table 5's count (BM3D with its
     # blocks tuned is BM3D, counted once)
     dae_best = max(r["subset"]["psnr_db"] for r in den["rows"]
@@ -1008,10 +1009,19 @@ def db_difference(p):
 def beyond_family(pairs, blocks, prior):
     """The number of image-by-image differences the denoising part beyond the sheet computes,
     the one family its paired t tests are Bonferroni-corrected for: analyses/paired.py's (each
-    pair by PSNR and by MSE, and each aware-minus-blind gain), bm3d_blocks' and patch_prior's
-    (each pair by PSNR and by MSE)."""
+    pair by PSNR and by MSE, and each aware-minus-blind gain), bm3d_blocks', patch_prior's
+    (each pair by PSNR and by MSE) and leaders' one pair (by PSNR and by MSE)."""
     return (2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"])
-            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]))
+            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 2)
+
+
+def leaders_numbers(lead, family):
+    """The dictionary minus BM3D with tuned blocks, image by image (analyses/leaders.py), by
+    PSNR and by MSE, each paired t test p Bonferroni-corrected for the family."""
+    return {"LdDiff": db_difference(lead), "LdShare": pct(lead["share_ahead"]),
+            "LdPAll": p_text(min(1.0, paired_t_p(lead) * family)),
+            "LdMsePAll": p_text(min(1.0, paired_t_p(lead["mse"]) * family)),
+            "LdMseLeads": "yes" if lead["mse"]["ci95"][1] < 0 else "no"}
 
 
 def blocks_numbers(blocks, family):

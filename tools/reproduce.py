@@ -13,8 +13,8 @@ prints them all). What they make:
   python -m analyses variant widthW --mode denoise --seed N                width sweep, N = 1-3
   python -m analyses variant mirrored --mode MODE --seed N   the mirrored decoder, N = 0-4
   python -m analyses compare / seeds / denoisers / paired / vst / dae-tuning / dae-longer /
-                     width-choice / wide-tuning / bm3d-blocks / patch-prior / beta1 / mirrored /
-                     revival   the analyses
+                     width-choice / wide-tuning / bm3d-blocks / patch-prior / leaders / beta1 /
+                     mirrored / revival   the analyses
   python -m analyses q1                                     Q1 evidence (times steps: alone)
   python benchmarks/bench.py --json benchmarks/results/bench.json   (times steps: alone)
   python report/make_numbers.py; latexmk -pdf report.tex (in report/)   numbers and the PDF
@@ -68,7 +68,7 @@ LINEAR = [variants.run_folder("linear-code", "plain", seed) for seed in (0, 1)]
 # Steps that spread their own work over --jobs processes: they run alone, and their recorded
 # time is scaled by (the jobs it was recorded with) / (the jobs asked for).
 WIDE = ("denoisers", "paired", "vst", "dae-tuning", "dae-longer", "width-choice",
-        "wide-tuning", "bm3d-blocks", "patch-prior")
+        "wide-tuning", "bm3d-blocks", "patch-prior", "leaders")
 
 
 def steps(skip_benchmark, jobs=CORES):
@@ -104,6 +104,8 @@ def steps(skip_benchmark, jobs=CORES):
                ("denoisers", "dae-longer"), True),
               ("patch-prior", analysis + ["patch-prior", "--jobs", str(jobs)], ROOT,
                ("denoisers", "dae-longer"), True),
+              ("leaders", analysis + ["leaders", "--jobs", str(jobs)], ROOT,
+               ("denoisers", "bm3d-blocks", "patch-prior"), True),
               # the ranking figure again, with the network trained longer and the methods run
               # beside the comparison
               ("standing", analysis + ["dae-tuning", "--redraw"], ROOT,

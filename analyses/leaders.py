@@ -1,0 +1,97 @@
+"""Which of the two leading classical methods leads? (Q3, beside the denoiser comparison)
+
+    python -m analyses leaders       # writes figures/leaders/; about 10 minutes on 2 cores
+    # needs figures/denoisers/, figures/bm3d_blocks/ and figures/patch_prior/
+
+analyses/patch_prior.py (sparse coding over a learned dictionary) and analyses/bm3d_blocks.py
+(BM3D with its blocks tuned) each pair their method with the Wiener estimator and the best
+network, not with each other. Here both clipping-aware choices run again on the comparison's
+noisy test images (the dictionary learned again from the same patches with the same seed),
+each mean PSNR is checked against its record (a mismatch writes nothing), and the dictionary is
+paired with BM3D image by image, by PSNR and by MSE.
+"""
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+import ex09
+import fashion_mnist
+import publishing
+from analyses import bm3d_blocks, patch_prior, runs
+from analyses.filters import PIPELINES, apply
+from analyses.paired import (TOLERANCE_DB, comparison_images, mse_of, paired, per_image_psnr,
+                             read_comparison)
+from noise import DEFAULT_NOISE_STD
+
+AWARE = "clipping-aware"
+
+
+def build_parser(parser):
+    parser.add_argument("--out-dir", type=ex09.user_path, default=ex09.HERE / "figures",
+                        help="reads <out-dir>/denoisers/, bm3d_blocks/, patch_prior/; results go "
+                             "to <out-dir>/leaders/")
+    parser.add_argument("--jobs", type=ex09.positive_int, default=2,
+                        help="processes the images are spread over")
+    fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def dictionary_psnr(prior, fit, noisy, clean, sigma, jobs):
+    """Each test image's PSNR under the dictionary's clipping-aware choice."""
+    chosen = prior["pipelines"][AWARE]["chosen"]
+    learn = fit.reshape(-1, 28, 28).astype(np.float64)
+    atoms = patch_prior.learn_dictionary(learn, chosen["patch"], chosen["atoms"],
+                                         prior["learn_patches"], prior["seed"])
+    chunks = np.array_split(noisy, max(1, min(len(noisy), 4 * jobs)))
+    out = np.concatenate(runs.map_jobs(patch_prior.denoise, [
+        (chunk, atoms, chosen["patch"], chosen["tolerance"], sigma) for chunk in chunks], jobs))
+    return per_image_psnr(PIPELINES[AWARE](out, sigma), clean)
+
+
+def bm3d_psnr(blocks, noisy, clean, sigma, jobs):
+    """Each test image's PSNR under BM3D's clipping-aware choice of blocks and noise level."""
+    values = {"profile": blocks["profile"], **blocks["pipelines"][AWARE]["chosen"]}
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        out = apply(bm3d_blocks.NAME, noisy, sigma, values, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return per_image_psnr(PIPELINES[AWARE](out, sigma), clean)
+
+
+def run(args):
+    started = time.perf_counter()
+    den = read_comparison(args.out_dir)
+    blocks = runs.read_record(args.out_dir / "bm3d_blocks" / "bm3d_blocks.json", "bm3d-blocks")
+    prior = runs.read_record(args.out_dir / "patch_prior" / "patch_prior.json", "patch-prior")
+    sigma = DEFAULT_NOISE_STD
+    fit, _, _, clean, noisy = comparison_images(args, den, 1)
+    psnr = {}
+    for name, record, score in (
+            (blocks["pipelines"][AWARE]["method"], blocks,
+             lambda: bm3d_psnr(blocks, noisy, clean, sigma, args.jobs)),
+            (f"{patch_prior.NAME}, {AWARE}", prior,
+             lambda: dictionary_psnr(prior, fit, noisy, clean, sigma, args.jobs))):
+        print(f"scoring {name} on {len(clean)} test images", flush=True)
+        psnr[name] = score()
+        recorded = record["pipelines"][AWARE]["test"]["psnr_db"]
+        if abs(psnr[name].mean() - recorded) > TOLERANCE_DB:
+            raise ex09.UsageError(f"{name}: {psnr[name].mean():.4f} dB here, {recorded:.4f} dB "
+                                  f"in its record: other images, noise or settings; make it "
+                                  f"again")
+    (ours, mine), (other, theirs) = reversed(psnr.items())  # the dictionary minus BM3D
+    record = {"sigma": sigma, "test_images": len(clean), "test_noise_seed": den["test_noise_seed"],
+              "method": ours, "other": other, **paired(mine, theirs),
+              "mse": paired(mse_of(mine), mse_of(theirs)),
+              "mean_psnr_db": {k: float(v.mean()) for k, v in psnr.items()},
+              "wall_seconds": round(time.perf_counter() - started, 1)}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with publishing.staged(args.out_dir / "leaders") as stage:
+        (stage / "leaders.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"{ours} minus {other}: {record['mean']:+.3f} dB [{record['ci95'][0]:+.3f}, "
+          f"{record['ci95'][1]:+.3f}] over {record['n']} images, ahead on "
+          f"{100 * record['share_ahead']:.0f} %")
+    print(f"written to {args.out_dir / 'leaders'}")

@@ -1,0 +1,66 @@
+"""The two leading classical methods paired with each other (python -m analyses leaders): both
+run again at their recorded clipping-aware choices, each checked against its record, and the
+difference is the dictionary minus BM3D, image by image."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from analyses import leaders, paired
+from noise import DEFAULT_NOISE_STD
+
+
+def analyses_main(*args):
+    from analyses.__main__ import main
+    return main([str(a) for a in args])
+
+
+@pytest.fixture
+def records(fake_data, tmp_path, monkeypatch):
+    """A comparison of 6 test images, and the two methods' records at small settings, their
+    test PSNRs those the methods give on those images."""
+    den = {"tune_images": 20, "subset_images": 6, "test_noise_seed": 1}
+    monkeypatch.setattr(leaders, "read_comparison", lambda out_dir: den)
+    blocks = {"profile": "np", "pipelines": {"clipping-aware": {
+        "method": "BM3D, clipping-aware, blocks tuned",
+        "chosen": {"sigma_factor": 0.9, "block": 4, "step": 2}}}}
+    prior = {"learn_patches": 300, "seed": 0, "pipelines": {"clipping-aware": {
+        "chosen": {"patch": 3, "atoms": 8, "tolerance": 1.0}}}}
+    args = SimpleNamespace(data_dir=fake_data, skip_md5=True, train_limit=None,
+                           test_limit=None, mirror=None)
+    fit, _, _, clean, noisy = paired.comparison_images(args, den, 1)
+    psnr = {"bm3d": leaders.bm3d_psnr(blocks, noisy, clean, DEFAULT_NOISE_STD, 1),
+            "dictionary": leaders.dictionary_psnr(prior, fit, noisy, clean, DEFAULT_NOISE_STD,
+                                                  1)}
+    for record, key, name in ((blocks, "bm3d", "bm3d_blocks"), (prior, "dictionary",
+                                                                "patch_prior")):
+        record["pipelines"]["clipping-aware"]["test"] = {"psnr_db": float(psnr[key].mean())}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.json").write_text(json.dumps(record))
+    return tmp_path, psnr
+
+
+def test_the_dictionary_is_paired_with_bm3d_image_by_image(records, fake_data, capsys):
+    out, psnr = records
+    assert analyses_main("leaders", "--data-dir", fake_data, "--skip-md5", "--out-dir", out,
+                         "--jobs", "1") == 0
+    capsys.readouterr()
+    record = json.loads((out / "leaders" / "leaders.json").read_text())
+    assert record["method"].startswith("sparse coding") and record["other"].startswith("BM3D")
+    d = psnr["dictionary"] - psnr["bm3d"]
+    assert record["n"] == 6 and record["mean"] == pytest.approx(d.mean())
+    assert record["share_ahead"] == pytest.approx(np.mean(d > 0))
+
+
+def test_a_record_the_methods_do_not_repeat_writes_nothing(records, fake_data, capsys):
+    out, _ = records
+    path = out / "patch_prior" / "patch_prior.json"
+    prior = json.loads(path.read_text())
+    prior["pipelines"]["clipping-aware"]["test"]["psnr_db"] += 0.01
+    path.write_text(json.dumps(prior))
+    assert analyses_main("leaders", "--data-dir", fake_data, "--skip-md5", "--out-dir", out,
+                         "--jobs", "1") == 1
+    assert "sparse coding, learned dictionary, clipping-aware: " in capsys.readouterr().err
+    assert not (out / "leaders").exists()
