@@ -43,7 +43,7 @@ ANALYSES = {
                                           "tuning's epoch grid, on held-out and test images, "
                                           "against the leading filters"),
     "wide-tuning": ("analyses.wide_tuning", "Q3: the held-out images' width (512) trained "
-                                            "longer at two learning rates, chosen on the "
+                                            "longer at three learning rates, chosen on the "
                                             "held-out images, test PSNR recorded"),
     "beta1": ("analyses.beta1", "Q2c: the other reading of 'momentum 1e-5', Adam's beta1 = "
                                 "1e-5 without weight decay, beside the sheet's runs by seed"),

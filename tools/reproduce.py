@@ -1,6 +1,6 @@
 """Regenerate every committed result from scratch with the default settings, then the report:
 
-    python tools/reproduce.py                     # about 7 hours on 2 cores (docs/development.md)
+    python tools/reproduce.py                     # about 7.5 hours on 2 cores (docs/development.md)
     python tools/reproduce.py --skip-benchmark    # without the 7-minute benchmark
     python tools/reproduce.py --dry-run           # list the steps, run nothing
 
