@@ -316,10 +316,11 @@ def collect(root=ROOT):
     m.update(width_choice_numbers(load_json(fig / "width_choice" / "width_choice.json")))
     m.update(wide_numbers(load_json(fig / "wide_tuning" / "wide_tuning.json"), tun))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
-    m.update(vst_numbers(load_json(fig / "vst" / "vst.json")))
+    vst = load_json(fig / "vst" / "vst.json")
+    m.update(vst_numbers(vst))
     blocks = load_json(fig / "bm3d_blocks" / "bm3d_blocks.json")
     prior = load_json(fig / "patch_prior" / "patch_prior.json")
-    family = beyond_family(pairs, blocks, prior)
+    family = beyond_family(pairs, blocks, prior, vst)
     m["FamilyCount"] = str(family)
     m.update(paired_numbers(pairs, family))
     m.update(blocks_numbers(blocks, family))
@@ -1006,13 +1007,14 @@ def db_difference(p):
     return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
 
 
-def beyond_family(pairs, blocks, prior):
+def beyond_family(pairs, blocks, prior, vst):
     """The number of image-by-image differences the denoising part beyond the sheet computes,
     the one family its paired t tests are Bonferroni-corrected for: analyses/paired.py's (each
     pair by PSNR and by MSE, and each aware-minus-blind gain), bm3d_blocks', patch_prior's
-    (each pair by PSNR and by MSE) and leaders' one pair (by PSNR and by MSE)."""
+    (each pair by PSNR and by MSE), leaders' one pair (by PSNR and by MSE) and vst's
+    stabilised-minus-aware gains."""
     return (2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"])
-            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 2)
+            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 2 + len(vst["methods"]))
 
 
 def leaders_numbers(lead, family):
