@@ -330,7 +330,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     place = ("the lowest tried" if wide["chosen"]["lr"] == min(wide["lrs"]) else
              "the highest tried" if wide["chosen"]["lr"] == max(wide["lrs"]) else
              "inside its grid")
-    holds("comes at learning rate \\WtLr{} (\\WtLrPlace) and its last epoch, still rising",
+    holds("comes at learning rate \\WtLr, \\WtLrPlace. It comes at the last epoch, still rising",
           wide["chosen"]["at_last_epoch"] and wide["width"] == choice["chosen"]["width"]
           and m["WtLrPlace"] == place and m["WtLr"] == f"{wide['chosen']['lr']:g}"
           and rising[str(wide["epochs"])] > rising[str(wide["epochs"] - 50)]
