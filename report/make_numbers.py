@@ -326,6 +326,9 @@ def collect(root=ROOT):
     m.update(blocks_numbers(blocks, family))
     m.update(prior_numbers(prior, family))
     m.update(leaders_numbers(load_json(fig / "leaders" / "leaders.json"), family))
+    for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # the stabiliser's gains
+        gain = vst["methods"][name]["stabilised_minus_aware"]
+        m[f"Vst{key}GainPAll"] = p_text(min(1.0, paired_t_p(gain) * family))
     # the learned dictionary is one more classical method in Table 5's count (BM3D with its
     # blocks tuned is BM3D, counted once)
     dae_best = max(r["subset"]["psnr_db"] for r in den["rows"]
@@ -1102,6 +1105,7 @@ def paired_numbers(pairs, family):
         m[name + "Share"] = pct(p["share_ahead"])
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = db_difference(g)
+        m["PairedGain" + short[g["filter"]] + "PAll"] = p_text(min(1.0, paired_t_p(g) * family))
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
     # The leads the report lists: the clipping-aware estimators against each tuned network.
     # Each one's two-sided paired t test p, uncorrected and corrected; by MSE too, with the
