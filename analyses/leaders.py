@@ -44,9 +44,7 @@ def dictionary_psnr(prior, fit, noisy, clean, sigma, jobs):
     learn = fit.reshape(-1, 28, 28).astype(np.float64)
     atoms = patch_prior.learn_dictionary(learn, chosen["patch"], chosen["atoms"],
                                          prior["learn_patches"], prior["seed"])
-    chunks = np.array_split(noisy, max(1, min(len(noisy), 4 * jobs)))
-    out = np.concatenate(runs.map_jobs(patch_prior.denoise, [
-        (chunk, atoms, chosen["patch"], chosen["tolerance"], sigma) for chunk in chunks], jobs))
+    out = patch_prior.denoise_all(noisy, atoms, chosen["patch"], chosen["tolerance"], sigma, jobs)
     return per_image_psnr(PIPELINES[AWARE](out, sigma), clean)
 
 

@@ -109,6 +109,13 @@ def denoise(task):
     return np.stack(out)
 
 
+def denoise_all(images, dictionary, patch, tolerance, sigma, jobs):
+    """denoise over a (N, 28, 28) stack, in chunks spread over `jobs` processes."""
+    chunks = np.array_split(images, max(1, min(len(images), 4 * jobs)))
+    return np.concatenate(runs.map_jobs(denoise, [
+        (chunk, dictionary, patch, tolerance, sigma) for chunk in chunks], jobs))
+
+
 def run(args):
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
@@ -129,10 +136,8 @@ def run(args):
                 dictionaries[shape] = learn_dictionary(learn, *shape, args.learn_patches,
                                                        args.seed)
                 learn_seconds.append(time.perf_counter() - t0)
-            chunks = np.array_split(images, max(1, min(len(images), 4 * args.jobs)))
-            outputs[key] = np.concatenate(runs.map_jobs(denoise, [
-                (chunk, dictionaries[shape], values["patch"], values["tolerance"], sigma)
-                for chunk in chunks], args.jobs))
+            outputs[key] = denoise_all(images, dictionaries[shape], values["patch"],
+                                       values["tolerance"], sigma, args.jobs)
         return outputs[key]
 
     records, results, psnr = {}, {}, {}

@@ -328,7 +328,7 @@ def collect(root=ROOT):
     m.update(leaders_numbers(load_json(fig / "leaders" / "leaders.json"), family))
     for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # the stabiliser's gains
         gain = vst["methods"][name]["stabilised_minus_aware"]
-        m[f"Vst{key}GainPAll"] = p_text(min(1.0, paired_t_p(gain) * family))
+        m[f"Vst{key}GainPAll"] = corrected_p(gain, family)
     # the learned dictionary is one more classical method in Table 5's count (BM3D with its
     # blocks tuned is BM3D, counted once)
     dae_best = max(r["subset"]["psnr_db"] for r in den["rows"]
@@ -1000,6 +1000,11 @@ def paired_t_p(p):
     return float(2 * t.sf(abs(p["mean"]) / (p["sd"] / p["n"] ** 0.5), p["n"] - 1))
 
 
+def corrected_p(difference, family):
+    """The paired t test p of a difference, Bonferroni-corrected for `family` tests, as text."""
+    return p_text(min(1.0, paired_t_p(difference) * family))
+
+
 def p_text(p):
     return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
@@ -1024,8 +1029,7 @@ def leaders_numbers(lead, family):
     """The dictionary minus BM3D with tuned blocks, image by image (analyses/leaders.py), by
     PSNR and by MSE, each paired t test p Bonferroni-corrected for the family."""
     return {"LdDiff": db_difference(lead), "LdShare": pct(lead["share_ahead"]),
-            "LdPAll": p_text(min(1.0, paired_t_p(lead) * family)),
-            "LdMsePAll": p_text(min(1.0, paired_t_p(lead["mse"]) * family)),
+            "LdPAll": corrected_p(lead, family), "LdMsePAll": corrected_p(lead["mse"], family),
             "LdMseLeads": "yes" if lead["mse"]["ci95"][1] < 0 else "no"}
 
 
@@ -1046,8 +1050,8 @@ def blocks_numbers(blocks, family):
         m[key] = db_difference(p)
         d = p["mse"]
         m[key + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
-        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * family))
-        m[key + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * family))
+        m[key + "PAll"] = corrected_p(p, family)
+        m[key + "MsePAll"] = corrected_p(d, family)
     m["BbPooled"] = f2(blocks["pooled_psnr_db"]["BM3D, clipping-aware, blocks tuned"])
     return m
 
@@ -1066,7 +1070,7 @@ def prior_numbers(prior, family):
     for p in prior["pairs"]:
         key = "Pp" + ("Wie" if p["other"].startswith("Wiener") else "WideLong")
         m[key] = db_difference(p)
-        m[key + "PAll"] = p_text(min(1.0, paired_t_p(p) * family))
+        m[key + "PAll"] = corrected_p(p, family)
     return m
 
 
@@ -1105,7 +1109,7 @@ def paired_numbers(pairs, family):
         m[name + "Share"] = pct(p["share_ahead"])
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = db_difference(g)
-        m["PairedGain" + short[g["filter"]] + "PAll"] = p_text(min(1.0, paired_t_p(g) * family))
+        m["PairedGain" + short[g["filter"]] + "PAll"] = corrected_p(g, family)
     m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
     # The leads the report lists: the clipping-aware estimators against each tuned network.
     # Each one's two-sided paired t test p, uncorrected and corrected; by MSE too, with the
@@ -1120,12 +1124,11 @@ def paired_numbers(pairs, family):
         keys[p["filter"]] = pipeline(p["filter"]) + short[p["filter"].split(",")[0]]
         keys[p["learned"]] = learned[p["learned"]]
         name = "Paired" + keys[p["filter"]] + keys[p["learned"]]
-        p_value = paired_t_p(p)
-        m[name + "P"] = p_text(p_value)
-        m[name + "PAll"] = p_text(min(1.0, p_value * family))
+        m[name + "P"] = p_text(paired_t_p(p))
+        m[name + "PAll"] = corrected_p(p, family)
         d = p["mse"]
         m[name + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
-        m[name + "MsePAll"] = p_text(min(1.0, paired_t_p(d) * family))
+        m[name + "MsePAll"] = corrected_p(d, family)
     for method, key in keys.items():  # each listed method's pooled PSNR, and what pooling costs
         m["Pooled" + key] = f2(pooled[method])
         m["PoolingLoss" + key] = f2(pairs["mean_psnr_db"][method] - pooled[method])
