@@ -1009,6 +1009,11 @@ def p_text(p):
     return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
+def mse_difference(d):
+    """A paired MSE difference and its 95 % interval as text: "$-0.0033$ [$-0.0039$, ...]"."""
+    return f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
+
+
 def db_difference(p):
     """A paired difference and its 95 % interval as text: "+2.64 dB [+2.52, +2.77]"."""
     low, high = (number(x) for x in p["ci95"])
@@ -1049,7 +1054,7 @@ def blocks_numbers(blocks, family):
         key = "Bb" + keys.get(p["other"], "WideLong")
         m[key] = db_difference(p)
         d = p["mse"]
-        m[key + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
+        m[key + "Mse"] = mse_difference(d)
         m[key + "PAll"] = corrected_p(p, family)
         m[key + "MsePAll"] = corrected_p(d, family)
     m["BbPooled"] = f2(blocks["pooled_psnr_db"]["BM3D, clipping-aware, blocks tuned"])
@@ -1127,7 +1132,7 @@ def paired_numbers(pairs, family):
         m[name + "P"] = p_text(paired_t_p(p))
         m[name + "PAll"] = corrected_p(p, family)
         d = p["mse"]
-        m[name + "Mse"] = f"${d['mean']:+.4f}$ [${d['ci95'][0]:+.4f}$, ${d['ci95'][1]:+.4f}$]"
+        m[name + "Mse"] = mse_difference(d)
         m[name + "MsePAll"] = corrected_p(d, family)
     for method, key in keys.items():  # each listed method's pooled PSNR, and what pooling costs
         m["Pooled" + key] = f2(pooled[method])
