@@ -26,7 +26,7 @@ import ex09
 import fashion_mnist
 import publishing
 from analyses import linear
-from analyses.denoiser_figures import plot_tuning
+from analyses.denoiser_figures import plot_tuning, redraw_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import FILTERS, PIPELINES, apply
 from analyses.measures import mean_psnr, scores
@@ -53,10 +53,14 @@ def build_parser(parser):
                              "BM3D here (there: its first 100)")
     parser.add_argument("--jobs", type=ex09.positive_int, default=2,
                         help="processes the images are spread over")
+    parser.add_argument("--redraw", action="store_true",
+                        help="tune nothing: draw tuning.png again from bm3d_blocks.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
 def run(args):
+    if args.redraw:
+        return redraw_tuning(args.out_dir / "bm3d_blocks" / "bm3d_blocks.json", f"{NAME}, blocks tuned")
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
     sigma, n = DEFAULT_NOISE_STD, args.tune_images
@@ -104,7 +108,7 @@ def run(args):
                                  "tuned_psnr_db": best}
             results[pipeline] = {
                 "method": f"{method}, blocks tuned", "chosen": chosen, "tuned_psnr_db": best,
-                "library_blocks": library, "library_tuned_psnr_db": library_tuned,
+                "parameters": curves, "library_blocks": library, "library_tuned_psnr_db": library_tuned,
                 "tuning_seconds": round(seconds, 1),
                 "at_grid_edge": [p for p, c in curves.items() if c["at_grid_edge"]],
                 "test": scores(estimate, clean, pool),

@@ -1,12 +1,15 @@
 """The denoiser comparison's figures (python -m analyses denoisers): the tuning curves, where
 the DAE stands (ranking, noise level, code size) and example outputs."""
 
+import json
 import re
+import shutil
 
 import numpy as np
 import torch
 
 import ex09
+import publishing
 from analyses.filters import FILTERS
 from noise import DEFAULT_NOISE_STD
 
@@ -30,9 +33,12 @@ def plot_tuning(tuning, path, styles=None):
     from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
     panels = list(dict.fromkeys((t["filter"], p) for t in tuning.values()
                                 for p in t["parameters"]))
-    cols = 4
+    # One method: its name once above the panels (per panel, long names overlap).
+    single = len({method for method, _ in panels}) == 1
+    cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5, 1.6 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols / 4 if single else 6.5,
+                                                  1.6 * rows + 0.6), squeeze=False)
     colours = {}
     for ax, (method, name) in zip(axes.flat, panels):
         for t in tuning.values():
@@ -52,12 +58,18 @@ def plot_tuning(tuning, path, styles=None):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         elif not isinstance(c["grid"][0], (str, bool)):
             ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")
+            positive = [v for v in c["grid"] if v > 0]
+            low, high = min(positive), max(positive)
+            if high / low < 30:  # under 1.5 decades one tick per decade leaves one or none
+                ax.set_xticks([t for t in (m * 10.0 ** e for e in range(-3, 4) for m in (1, 2, 5))
+                               if low <= t <= high * 1.001] or [low, high])
             ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         label = {"sigma_factor": r"$\sigma_{filter} / \sigma$", "h": r"$h / \sigma$",
                  "std": "std (px)", "k": "k (components)"}.get(name, name.replace("_", " "))
         ax.set_xlabel(label, fontsize=7, labelpad=1)
-        ax.set_title(method.replace(" (BayesShrink)", ""), fontsize=7.5, pad=2)
+        if not single:
+            ax.set_title(method.replace(" (BayesShrink)", ""), fontsize=7.5, pad=2)
         ax.set_ylim(max(ax.get_ylim()[0], -3), 0.3)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
@@ -70,10 +82,32 @@ def plot_tuning(tuning, path, styles=None):
         line([], [], color="0.3", linestyle=style) for style in styles.values()] + [
         line([], [], marker="o", fillstyle="none", color="0.3", linestyle="none")]
     labels = [rf"$\sigma$ = {s:g}" for s in colours] + list(styles) + ["chosen value"]
+    title = f"{panels[0][0]}: " if single else ""
     fig.legend(handles, labels, loc="upper center", fontsize=7, ncol=len(labels),
-               bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+               bbox_to_anchor=(0.5, 1.0), title=title or None, title_fontsize=7.5,
+               alignment="left" if single else "center")
+    fig.tight_layout(rect=(0, 0, 1, 0.86 if single else 0.95))
     ex09.save(fig, path, layout=False)
+
+
+def redraw_tuning(path, name):
+    """Draw `path`'s folder's tuning.png again from its record (bm3d-blocks, patch-prior):
+    each pipeline's curves, as the run drew them, without tuning anything again."""
+    record = json.loads(path.read_text())
+    tuning = {}
+    for pipeline, result in record["pipelines"].items():
+        if "parameters" not in result:
+            raise ex09.UsageError(f"{path} predates recording the tuning curves; run the "
+                                  f"analysis again to draw them")
+        tuning[pipeline] = {"filter": name, "sigma": record["sigma"], "pipeline": pipeline,
+                            "parameters": result["parameters"],
+                            "tuned_psnr_db": result["tuned_psnr_db"]}
+    with publishing.staged(path.parent) as stage:
+        for kept in path.parent.iterdir():  # the folder is published whole: keep the rest
+            if kept.is_file() and kept.name != "tuning.png":
+                shutil.copy2(kept, stage / kept.name)
+        plot_tuning(tuning, stage / "tuning.png")
+    print(f"drawn again in {path.parent}")
 
 
 def short_name(method):

@@ -29,7 +29,7 @@ import ex09
 import fashion_mnist
 import publishing
 from analyses import linear, runs
-from analyses.denoiser_figures import plot_tuning
+from analyses.denoiser_figures import plot_tuning, redraw_tuning
 from analyses.denoisers import TUNE_NOISE_SEED
 from analyses.filters import PIPELINES
 from analyses.measures import mean_psnr, scores
@@ -63,6 +63,8 @@ def build_parser(parser):
                         help="seed of the patches drawn and of the dictionary learning")
     parser.add_argument("--jobs", type=ex09.positive_int, default=2,
                         help="processes the images are spread over")
+    parser.add_argument("--redraw", action="store_true",
+                        help="tune nothing: draw tuning.png again from patch_prior.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
@@ -117,6 +119,8 @@ def denoise_all(images, dictionary, patch, tolerance, sigma, jobs):
 
 
 def run(args):
+    if args.redraw:
+        return redraw_tuning(args.out_dir / "patch_prior" / "patch_prior.json", NAME)
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
     sigma, n = DEFAULT_NOISE_STD, args.tune_images
@@ -151,7 +155,7 @@ def run(args):
             start=results.get("blind", {}).get("chosen"))
         estimate = finish(filtered(chosen, noisy_test), sigma)
         psnr[method] = per_image_psnr(estimate, clean)
-        records[pipeline] = {"filter": "learned dictionary", "sigma": sigma, "pipeline": pipeline,
+        records[pipeline] = {"filter": NAME, "sigma": sigma, "pipeline": pipeline,
                              "parameters": curves, "tuned_psnr_db": best}
         results[pipeline] = {"method": method, "chosen": chosen, "tuned_psnr_db": best,
                              "parameters": curves,

@@ -68,3 +68,59 @@ def test_more_tuning_images_than_held_out_is_a_clear_error(command, tmp_path, ca
     assert analyses_main(command, "--out-dir", tmp_path, "--tune-images", 11) == 1
     assert "held out 10 training images" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["denoisers"]
+
+
+def curve(grid, chosen):
+    """A tuning curve as analyses/tuning.py records it, peaked at `chosen`."""
+    return {"grid": grid, "chosen": chosen, "at_grid_edge": False,
+            "psnr_db": [20 - abs(np.log(v / chosen)) for v in grid]}
+
+
+@pytest.mark.parametrize("command, name", [("bm3d-blocks", "bm3d_blocks"),
+                                           ("patch-prior", "patch_prior")])
+def test_redraw_draws_the_recorded_curves_and_tunes_nothing(command, name, tmp_path, monkeypatch,
+                                                            capsys):
+    from analyses import bm3d_blocks, denoiser_figures
+    monkeypatch.setattr(bm3d_blocks, "tune", lambda *a, **k: pytest.fail("--redraw tuned"))
+    monkeypatch.setattr(patch_prior, "tune", lambda *a, **k: pytest.fail("--redraw tuned"))
+    drawn = []
+    monkeypatch.setattr(denoiser_figures, "plot_tuning",
+                        lambda tuning, path: drawn.append(tuning) or path.write_text("png"))
+    folder = tmp_path / name
+    folder.mkdir()
+    pipelines = {p: {"tuned_psnr_db": 20.0, "parameters": {"tolerance": curve([0.5, 1.0], c)}}
+                 for p, c in (("blind", 0.5), ("clipping-aware", 1.0))}
+    record = json.dumps({"sigma": 0.5, "pipelines": pipelines})
+    (folder / f"{name}.json").write_text(record)
+    assert analyses_main(command, "--out-dir", tmp_path, "--redraw") == 0
+    assert (folder / f"{name}.json").read_text() == record  # the record is kept as it was
+    assert (folder / "tuning.png").read_text() == "png"
+    tuning, = drawn
+    assert {p: t["parameters"] for p, t in tuning.items()} == {
+        p: r["parameters"] for p, r in pipelines.items()}
+    assert {t["pipeline"] for t in tuning.values()} == {"blind", "clipping-aware"}
+    # a record from before the curves were kept: a clear error, the folder untouched
+    del pipelines["blind"]["parameters"]
+    (folder / f"{name}.json").write_text(json.dumps({"sigma": 0.5, "pipelines": pipelines}))
+    assert analyses_main(command, "--out-dir", tmp_path, "--redraw") == 1
+    assert "run the analysis again" in capsys.readouterr().err
+    assert (folder / "tuning.png").read_text() == "png"
+
+
+def test_one_method_s_tuning_figure_names_it_once_and_labels_two_ticks_a_short_log_axis(
+        tmp_path, monkeypatch):
+    import ex09
+    from analyses import denoiser_figures
+    figures = []
+    monkeypatch.setattr(ex09, "save", lambda fig, path, layout=True: figures.append(fig))
+    factors = [0.3, 0.5, 0.7, 0.9, 1.2]  # under a decade: a log axis would label only 1
+    denoiser_figures.plot_tuning(
+        {p: {"filter": "BM3D, blocks tuned", "sigma": 0.5, "pipeline": p, "tuned_psnr_db": 20.0,
+             "parameters": {"sigma_factor": curve(factors, 0.9), "block": curve([3, 4, 5], 4)}}
+         for p in ("blind", "clipping-aware")}, tmp_path / "tuning.png")
+    fig, = figures
+    fig.canvas.draw()
+    factor_axis, block_axis = [ax for ax in fig.axes if ax.axison]
+    assert [t.get_text() for t in factor_axis.get_xticklabels()] == ["0.5", "1"]
+    assert [ax.get_title() for ax in fig.axes] == ["", ""]  # long names overlapped, per panel
+    assert fig.legends[0].get_title().get_text().startswith("BM3D, blocks tuned")
