@@ -8,7 +8,8 @@ analyses/patch_prior.py (sparse coding over a learned dictionary) and analyses/b
 network, not with each other. Here both clipping-aware choices run again on the comparison's
 noisy test images (the dictionary learned again from the same patches with the same seed),
 each mean PSNR is checked against its record (a mismatch writes nothing), and the dictionary is
-paired with BM3D image by image, by PSNR and by MSE.
+paired with BM3D image by image, by PSNR and by MSE. examples.png shows both on the images of
+the comparison's examples figure (the first test image of five classes).
 """
 
 import json
@@ -21,6 +22,7 @@ import ex09
 import fashion_mnist
 import publishing
 from analyses import bm3d_blocks, patch_prior, runs
+from analyses.denoiser_figures import plot_examples
 from analyses.filters import PIPELINES, apply
 from analyses.paired import (TOLERANCE_DB, comparison_images, mse_of, paired, per_image_psnr,
                              read_comparison)
@@ -38,18 +40,18 @@ def build_parser(parser):
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
-def dictionary_psnr(prior, fit, noisy, clean, sigma, jobs):
-    """Each test image's PSNR under the dictionary's clipping-aware choice."""
+def dictionary_estimate(prior, fit, noisy, sigma, jobs):
+    """The noisy images denoised by the dictionary's clipping-aware choice."""
     chosen = prior["pipelines"][AWARE]["chosen"]
     learn = fit.reshape(-1, 28, 28).astype(np.float64)
     atoms = patch_prior.learn_dictionary(learn, chosen["patch"], chosen["atoms"],
                                          prior["learn_patches"], prior["seed"])
     out = patch_prior.denoise_all(noisy, atoms, chosen["patch"], chosen["tolerance"], sigma, jobs)
-    return per_image_psnr(PIPELINES[AWARE](out, sigma), clean)
+    return PIPELINES[AWARE](out, sigma)
 
 
-def bm3d_psnr(blocks, noisy, clean, sigma, jobs):
-    """Each test image's PSNR under BM3D's clipping-aware choice of blocks and noise level."""
+def bm3d_estimate(blocks, noisy, sigma, jobs):
+    """The noisy images denoised by BM3D's clipping-aware choice of blocks and noise level."""
     values = {"profile": blocks["profile"], **blocks["pipelines"][AWARE]["chosen"]}
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
@@ -57,7 +59,7 @@ def bm3d_psnr(blocks, noisy, clean, sigma, jobs):
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    return per_image_psnr(PIPELINES[AWARE](out, sigma), clean)
+    return PIPELINES[AWARE](out, sigma)
 
 
 def run(args):
@@ -67,14 +69,15 @@ def run(args):
     prior = runs.read_record(args.out_dir / "patch_prior" / "patch_prior.json", "patch-prior")
     sigma = DEFAULT_NOISE_STD
     fit, _, _, clean, noisy = comparison_images(args, den, 1)
-    psnr = {}
-    for name, record, score in (
+    psnr, estimates = {}, {}
+    for name, record, denoise in (
             (blocks["pipelines"][AWARE]["method"], blocks,
-             lambda: bm3d_psnr(blocks, noisy, clean, sigma, args.jobs)),
+             lambda: bm3d_estimate(blocks, noisy, sigma, args.jobs)),
             (f"{patch_prior.NAME}, {AWARE}", prior,
-             lambda: dictionary_psnr(prior, fit, noisy, clean, sigma, args.jobs))):
+             lambda: dictionary_estimate(prior, fit, noisy, sigma, args.jobs))):
         print(f"scoring {name} on {len(clean)} test images", flush=True)
-        psnr[name] = score()
+        estimates[name] = denoise()
+        psnr[name] = per_image_psnr(estimates[name], clean)
         recorded = record["pipelines"][AWARE]["test"]["psnr_db"]
         if abs(psnr[name].mean() - recorded) > TOLERANCE_DB:
             raise ex09.UsageError(f"{name}: {psnr[name].mean():.4f} dB here, {recorded:.4f} dB "
@@ -87,8 +90,15 @@ def run(args):
               "mean_psnr_db": {k: float(v.mean()) for k, v in psnr.items()},
               "wall_seconds": round(time.perf_counter() - started, 1)}
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    labels = fashion_mnist.load(args)[3][:len(clean)]
+    shown = ex09.first_of_each_class(labels)  # the comparison's examples (denoisers.py)
+    columns = [("original", clean[shown]), ("noisy", noisy[shown])] + [
+        (title, np.clip(estimates[name], -1, 1)[shown])
+        for title, name in zip(("BM3D, blocks\ntuned, aware", "dictionary\naware"), estimates)]
     with publishing.staged(args.out_dir / "leaders") as stage:
         (stage / "leaders.json").write_text(json.dumps(record, indent=1) + "\n")
+        plot_examples(columns, [ex09.CLASS_NAMES[int(labels[i])] for i in shown],
+                      stage / "examples.png")
     print(f"{ours} minus {other}: {record['mean']:+.3f} dB [{record['ci95'][0]:+.3f}, "
           f"{record['ci95'][1]:+.3f}] over {record['n']} images, ahead on "
           f"{100 * record['share_ahead']:.0f} %")

@@ -31,9 +31,10 @@ def records(fake_data, tmp_path, monkeypatch):
     args = SimpleNamespace(data_dir=fake_data, skip_md5=True, train_limit=None,
                            test_limit=None, mirror=None)
     fit, _, _, clean, noisy = paired.comparison_images(args, den, 1)
-    psnr = {"bm3d": leaders.bm3d_psnr(blocks, noisy, clean, DEFAULT_NOISE_STD, 1),
-            "dictionary": leaders.dictionary_psnr(prior, fit, noisy, clean, DEFAULT_NOISE_STD,
-                                                  1)}
+    psnr = {"bm3d": paired.per_image_psnr(leaders.bm3d_estimate(
+                blocks, noisy, DEFAULT_NOISE_STD, 1), clean),
+            "dictionary": paired.per_image_psnr(leaders.dictionary_estimate(
+                prior, fit, noisy, DEFAULT_NOISE_STD, 1), clean)}
     for record, key, name in ((blocks, "bm3d", "bm3d_blocks"), (prior, "dictionary",
                                                                 "patch_prior")):
         record["pipelines"]["clipping-aware"]["test"] = {"psnr_db": float(psnr[key].mean())}
@@ -52,6 +53,7 @@ def test_the_dictionary_is_paired_with_bm3d_image_by_image(records, fake_data, c
     d = psnr["dictionary"] - psnr["bm3d"]
     assert record["n"] == 6 and record["mean"] == pytest.approx(d.mean())
     assert record["share_ahead"] == pytest.approx(np.mean(d > 0))
+    assert (out / "leaders" / "examples.png").stat().st_size > 0  # both on the example images
 
 
 def test_a_record_the_methods_do_not_repeat_writes_nothing(records, fake_data, capsys):
