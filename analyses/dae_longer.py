@@ -12,7 +12,9 @@ epoch with the best held-out PSNR averaged over the seeds, the test PSNR there, 
 test PSNR at any epoch, a bound that favours the network (the epoch is picked on the test
 images), each next to the clipping-aware filters' test PSNR, and each test image's PSNR at
 the chosen epoch, which analyses/paired.py pairs with the filters'. Needs figures/dae_tuning/
-and figures/denoisers/.
+and figures/denoisers/. The figure draws the clipping-aware Wiener estimator too, and the two
+classical leaders where their analyses have run (bm3d-blocks, patch-prior); --redraw draws it
+again from the record, those lines read again.
 """
 
 import argparse
@@ -39,7 +41,28 @@ def build_parser(parser):
                         help="epochs each network is trained for")
     parser.add_argument("--jobs", type=ex09.positive_int, default=3,
                         help="networks trained at a time, one thread each")
+    parser.add_argument("--redraw", action="store_true",
+                        help="train nothing: draw dae_longer.png again from dae_longer.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
+
+
+def references(out_dir, den, sigma):
+    """The figure's horizontal lines: {label: (test PSNR, line style)}, the two filters the
+    record compares with, the clipping-aware Wiener estimator, and BM3D with tuned blocks and
+    the learned dictionary where bm3d-blocks and patch-prior have written their records."""
+    wiener = "Wiener (linear MMSE), clipping-aware"
+    lines = {f"{m.replace('BM3D,', 'BM3D (library blocks),')}": (p, style)
+             for (m, p), style in zip(filter_scores(den, sigma).items(), ("--", ":"))}
+    lines.update({wiener: (s["subset"]["psnr_db"]["mean"], "-.") for s in den["summary"]
+                  if s["method"] == wiener and s["sigma"] == sigma})
+    for folder, label, style in (("bm3d_blocks", "BM3D, tuned blocks, clipping-aware",
+                                  (0, (6, 2, 1, 2, 1, 2))),
+                                 ("patch_prior", "learned dictionary, clipping-aware", "-")):
+        path = out_dir / folder / f"{folder}.json"
+        if path.exists():
+            lines[label] = (json.loads(path.read_text())["pipelines"]["clipping-aware"]["test"]
+                            ["psnr_db"], style)
+    return lines
 
 
 def filter_scores(den, tun_sigma):
@@ -74,6 +97,14 @@ def run(args):
     torch.set_flush_denormal(True)  # as dae_tuning.run: the same arithmetic as its networks
     den = read_comparison(args.out_dir)
     tun = runs.read_record(args.out_dir / "dae_tuning" / "dae_tuning.json", "dae-tuning")
+    if args.redraw:
+        folder = args.out_dir / "dae_longer"
+        record = runs.read_record(folder / "dae_longer.json", "dae-longer")
+        with publishing.staged(folder) as stage:
+            (stage / "dae_longer.json").write_text(json.dumps(record, indent=1) + "\n")
+            plot(record, stage / "dae_longer.png", references(args.out_dir, den, tun["sigma"]))
+        print(f"drawn again in {folder}")
+        return
     width = max(tun["widths"])
     tuned = tun["tuned"][str(width)]
     if args.epochs < tuned["epochs"]:
@@ -102,7 +133,7 @@ def run(args):
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with publishing.staged(args.out_dir / "dae_longer") as stage:
         (stage / "dae_longer.json").write_text(json.dumps(record, indent=1) + "\n")
-        plot(record, stage / "dae_longer.png")
+        plot(record, stage / "dae_longer.png", references(args.out_dir, den, tun["sigma"]))
     t, b = record["test_at_chosen"], record["test_at_best_test"]
     print(f"width {width}, lr {tuned['lr']:g}: best held-out epoch {record['chosen_epoch']}, "
           f"test PSNR there {t['mean']:.2f} +- {t['sd']:.2f} dB; best test epoch "
@@ -118,19 +149,20 @@ def training_args(args, tun):
         k: tun[k] for k in ("tune_images", "eval_every", "batch_size", "weight_decay")})
 
 
-def plot(record, path):
-    """Test PSNR against epochs, one line per seed, the filters as horizontal lines."""
+def plot(record, path, lines):
+    """Test PSNR against epochs, one line per seed, the classical methods (`lines`, from
+    references) as horizontal lines."""
     plt = ex09._matplotlib()
-    fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))  # printed at 0.8 of the text width
     for s, c in record["curves"].items():
         points = sorted((int(e), p) for e, p in c["test"].items())
         ax.plot(*zip(*points), lw=1, label=f"DAE widened to {record['width']}, seed {s}")
-    styles = dict(zip(FILTERS, ("--", ":")))  # the report's caption names BM3D's dotted
-    for method, psnr in record["filters_test_psnr_db"].items():
-        ax.axhline(psnr, color="black", ls=styles[method], lw=1, label=method)
+    for method, (psnr, style) in sorted(lines.items(), key=lambda m: -m[1][0]):
+        ax.axhline(psnr, color="black", ls=style, lw=1, label=method)
     ax.axvline(record["tuned_epochs"], color="grey", lw=0.8)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"PSNR, first {record['subset_images']} test images (dB)")
+    ax.set_ylabel(f"PSNR, first {record['subset_images']}\ntest images (dB)")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    ex09.save(fig, path)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    ex09.save(fig, path, layout=False)

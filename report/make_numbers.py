@@ -927,9 +927,9 @@ def longer_numbers(lon):
         "LongGapTop": f2(filters["non-local means"] - test["mean"]),
         "LongGapTopRange": "--".join(f2(filters["non-local means"] - x)
                                      for x in (test["max"], test["min"])),
-        "LongCaption": ("no seed reaches clipping-aware BM3D (dotted) at any epoch"
-                        if max(points) < filters["BM3D"] else
-                        "some seed passes clipping-aware BM3D (dotted) at some epoch")}
+        "LongCaption": ("no seed reaches BM3D with the library's blocks (dotted) at any "
+                        "epoch" if max(points) < filters["BM3D"] else
+                        "some seed passes BM3D with the library's blocks (dotted) at some epoch")}
 
 
 def width_choice_numbers(wc):
@@ -1025,9 +1025,13 @@ def mse_difference(d, family):
 
 
 def db_difference(p, family):
-    """A paired difference and its corrected interval as text: "+2.64 dB [+2.52, +2.77]"."""
+    """A paired difference and its corrected interval as text: "+2.64 dB [+2.52, +2.77]"; a
+    bound that two decimals would round to a signed zero gets three."""
     low, high = (number(x) for x in corrected_interval(p, family))
-    return f"${number(p['mean']):+.2f}$\\,dB [${low:+.2f}$, ${high:+.2f}$]"
+
+    def bound(x):
+        return f"{x:+.3f}" if 0 < abs(x) < 0.005 else f"{x:+.2f}"
+    return f"${number(p['mean']):+.2f}$\\,dB [${bound(low)}$, ${bound(high)}$]"
 
 
 def beyond_family(pairs, blocks, prior, vst):
@@ -1080,7 +1084,7 @@ def prior_numbers(prior, family):
          "PpSsim": f3(aware["test"]["ssim"]), "PpPatch": str(aware["chosen"]["patch"]),
          "PpAtoms": str(aware["chosen"]["atoms"]),
          "PpLearnPatches": f"{prior['learn_patches']:,}".replace(",", "\\,"),
-         "PpTuneImages": str(prior["tune_images"]),
+         "PpTuneImages": str(prior["tune_images"]), "PpSeed": str(prior["seed"]),
          "PpWallMinutes": f"{prior['wall_seconds'] / 60:.0f}"}
     for p in prior["pairs"]:
         key = "Pp" + ("Wie" if p["other"].startswith("Wiener") else "WideLong")

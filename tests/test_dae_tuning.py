@@ -205,7 +205,8 @@ def test_longer_training_retraces_the_tuned_networks_and_reads_the_test_curve_on
     reports is chosen on the held-out images, the best test epoch only bounds it."""
     from analyses import dae_longer
     filters = [{"method": m, "sigma": 0.5, "kind": "filter", "subset": {"psnr_db": {"mean": p}}}
-               for m, p in zip(dae_longer.FILTERS, (20.4, 20.2))]
+               for m, p in zip(dae_longer.FILTERS + ("Wiener (linear MMSE), clipping-aware",),
+                               (20.4, 20.2, 20.45))]
     den = {"subset_images": 40, "test_noise_seed": 1, "summary": filters, "sigmas": [0.5],
            "widths": [8], "sweep_seeds": [1]}
     for module in (dae_tuning, dae_longer):
@@ -238,3 +239,19 @@ def test_longer_training_retraces_the_tuned_networks_and_reads_the_test_curve_on
             record["curves"][s]["test"][str(record["chosen_epoch"])])
     assert record["filters_test_psnr_db"] == dict(zip(dae_longer.FILTERS, (20.4, 20.2)))
     assert (tmp_path / "dae_longer" / "dae_longer.png").read_bytes()[:4] == b"\x89PNG"
+    # --redraw trains nothing, keeps the record, and draws the leaders once their records exist
+    monkeypatch.setattr(dae_tuning, "run_all", lambda *a: pytest.fail("--redraw trained"))
+    drawn = []
+    monkeypatch.setattr(dae_longer, "plot", lambda record, path, lines: drawn.append(lines))
+    text = (tmp_path / "dae_longer" / "dae_longer.json").read_text()
+    for folder, psnr in (("bm3d_blocks", 20.7), ("patch_prior", 20.8)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{folder}.json").write_text(json.dumps(
+            {"pipelines": {"clipping-aware": {"test": {"psnr_db": psnr}}}}))
+    assert analyses_main("dae-longer", *common, "--redraw") == 0
+    assert (tmp_path / "dae_longer" / "dae_longer.json").read_text() == text
+    lines, = drawn
+    assert {k: v[0] for k, v in lines.items()} == {
+        "non-local means, clipping-aware": 20.4, "BM3D (library blocks), clipping-aware": 20.2,
+        "Wiener (linear MMSE), clipping-aware": 20.45,
+        "BM3D, tuned blocks, clipping-aware": 20.7, "learned dictionary, clipping-aware": 20.8}

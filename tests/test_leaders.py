@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from analyses import leaders, paired
+from analyses import leaders, paired, stabiliser
 from noise import DEFAULT_NOISE_STD
 
 
@@ -23,8 +23,8 @@ def records(fake_data, tmp_path, monkeypatch):
     test PSNRs those the methods give on those images."""
     den = {"tune_images": 20, "subset_images": 6, "test_noise_seed": 1}
     monkeypatch.setattr(leaders, "read_comparison", lambda out_dir: den)
-    blocks = {"profile": "np", "pipelines": {"clipping-aware": {
-        "method": "BM3D, clipping-aware, blocks tuned",
+    blocks = {"profile": "np", "tune_images": 4, "pipelines": {"clipping-aware": {
+        "method": "BM3D, clipping-aware, blocks tuned", "tuned_psnr_db": 20.0,
         "chosen": {"sigma_factor": 0.9, "block": 4, "step": 2}}}}
     prior = {"learn_patches": 300, "seed": 0, "pipelines": {"clipping-aware": {
         "chosen": {"patch": 3, "atoms": 8, "tolerance": 1.0}}}}
@@ -54,6 +54,27 @@ def test_the_dictionary_is_paired_with_bm3d_image_by_image(records, fake_data, c
     assert record["n"] == 6 and record["mean"] == pytest.approx(d.mean())
     assert record["share_ahead"] == pytest.approx(np.mean(d > 0))
     assert (out / "leaders" / "examples.png").stat().st_size > 0  # both on the example images
+    # BM3D with its blocks through the stabiliser: its noise level tuned on the blocks' held-out
+    # images (curves drawn), its test images paired with its aware pipeline and the dictionary
+    vst = record["stabilised"]
+    chosen = vst["chosen"]
+    assert {k: chosen[k] for k in ("profile", "block", "step")} == {
+        "profile": "np", "block": 4, "step": 2}
+    assert chosen["sigma_factor"] == vst["parameters"]["sigma_factor"]["chosen"]
+    assert (out / "leaders" / "tuning.png").stat().st_size > 0
+    args = SimpleNamespace(data_dir=fake_data, skip_md5=True, train_limit=None,
+                           test_limit=None, mirror=None)
+    den = {"tune_images": 20, "subset_images": 6, "test_noise_seed": 1}
+    _, tune_clean, tune_noisy, clean, noisy = paired.comparison_images(args, den, 4)
+    tables = stabiliser.stabiliser(DEFAULT_NOISE_STD)
+    again = stabiliser.denoise("BM3D", tune_noisy, DEFAULT_NOISE_STD, chosen, tables)
+    assert vst["tuned_psnr_db"] == pytest.approx(paired.per_image_psnr(again, tune_clean).mean())
+    stabilised = paired.per_image_psnr(stabiliser.denoise(
+        "BM3D", noisy, DEFAULT_NOISE_STD, chosen, tables), clean)
+    assert vst["test_psnr_db"] == pytest.approx(stabilised.mean())
+    assert vst["minus_aware"]["mean"] == pytest.approx((stabilised - psnr["bm3d"]).mean())
+    assert vst["dictionary_minus"]["mean"] == pytest.approx(
+        (psnr["dictionary"] - stabilised).mean())
 
 
 def test_a_record_the_methods_do_not_repeat_writes_nothing(records, fake_data, capsys):

@@ -310,7 +310,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     # each lead image by image, by PSNR and by MSE, Bonferroni over the section's family
     leads = [(p, n_diffs) for r in (blocks, prior) for p in r["pairs"]
              if p["other"] in (f"{wiener}, clipping-aware", wide_long)]
-    holds("BM3D leads them by \\BbWie{} and \\BbWideLong{} ($\\pv{\\PpWiePAll}$ each)",
+    holds("All four leads have $\\pv{\\PpWiePAll}$.",
           len(leads) == 4 and all(
               paired_p(p) * n < 0.001 and p["mean"] > 0
               and paired_p(p["mse"]) * n < 0.001 and p["mse"]["mean"] < 0 for p, n in leads))
@@ -357,7 +357,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
                     and not s["method"].startswith("PCA-8")]  # PCA once, at its tuned k
     closest = min((f for f in ranked_forms if f["subset"]["psnr_db"]["mean"] > max(dae_seeds)),
                   key=lambda f: f["subset"]["psnr_db"]["mean"])
-    holds("the closest, the \\DaeClosest{} filter, by", closest["kind"] == "filter")
+    holds("The closest, the \\DaeClosest{} filter, is", closest["kind"] == "filter")
     ranked = [f["subset"]["psnr_db"]["mean"] for f in ranked_forms]
     ranked.append(max(r["test"]["psnr_db"] for r in prior["pipelines"].values()))  # one more
     tuned_dae = [v["subset"]["psnr_db"] for v in tun["tuned"]["8"]["per_seed"].values()]
