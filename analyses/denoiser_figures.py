@@ -37,7 +37,8 @@ def plot_tuning(tuning, path, styles=None):
     single = len({method for method, _ in panels}) == 1
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols / 4 if single else 6.5,
+    # one method: a column per parameter, and room for the legend above even one
+    fig, axes = plt.subplots(rows, cols, figsize=(max(6.5 * cols / 4, 3.4) if single else 6.5,
                                                   1.6 * rows + 0.6), squeeze=False)
     colours = {}
     for ax, (method, name) in zip(axes.flat, panels):
@@ -222,7 +223,7 @@ def plot_standing(summary, args, path):
 EXAMPLE_CLASSES = ("T-shirt/top", "Pullover", "Sandal", "Sneaker", "Bag")
 
 
-def plot_examples(examples, classes, path):
+def plot_examples(examples, classes, path, title=None):
     """One row per test image (five classes with print, straps, laces), one column per method."""
     rows = [i for i, name in enumerate(classes) if name in EXAMPLE_CLASSES]
     images = {name: torch.as_tensor(np.asarray(x, np.float32)).reshape(-1, 784)
@@ -230,8 +231,8 @@ def plot_examples(examples, classes, path):
     titles = list(images)
     ex09.plot_image_rows([(classes[i], torch.stack([x[i] for x in images.values()]))
                           for i in rows], titles,
-                         rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) denoised by "
-                         f"each method", path)
+                         title or rf"Noisy test images ($\sigma$ = {DEFAULT_NOISE_STD:g}) "
+                                   f"denoised by each method", path)
 
 
 def median_seed(rows, sigma, method):

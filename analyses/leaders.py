@@ -9,7 +9,8 @@ network, not with each other. Here both clipping-aware choices run again on the 
 noisy test images (the dictionary learned again from the same patches with the same seed),
 each mean PSNR is checked against its record (a mismatch writes nothing), and the dictionary is
 paired with BM3D image by image, by PSNR and by MSE. examples.png shows both on the images of
-the comparison's examples figure (the first test image of five classes).
+the comparison's examples figure (the first test image of five classes), kept in the record so
+that --redraw draws both figures again without running anything.
 
 Could the variance-stabilising transform (analyses/stabiliser.py), which gains BM3D with the
 library's blocks in analyses/vst.py, reverse the order? BM3D with its tuned blocks runs through
@@ -46,6 +47,9 @@ def build_parser(parser):
                              "to <out-dir>/leaders/")
     parser.add_argument("--jobs", type=ex09.positive_int, default=2,
                         help="processes the images are spread over")
+    parser.add_argument("--redraw", action="store_true",
+                        help="run nothing: draw examples.png and tuning.png again from "
+                             "leaders.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
@@ -92,7 +96,28 @@ def stabilised_bm3d(blocks, tune_noisy, tune_clean, noisy, sigma, jobs):
     return {**fixed, **chosen}, curves, best, estimate
 
 
+def draw(record, folder):
+    """examples.png and tuning.png from the record, into `folder`."""
+    ex = record["examples"]
+    plot_examples([(title, np.asarray(images)) for title, images in ex["columns"].items()],
+                  ex["classes"], folder / "examples.png",
+                  title="BM3D with tuned blocks and the learned dictionary")
+    vst = record["stabilised"]
+    plot_tuning({"stabilised": {"filter": vst["method"], "sigma": record["sigma"],
+                                "pipeline": "stabilised", "parameters": vst["parameters"],
+                                "tuned_psnr_db": vst["tuned_psnr_db"]}}, folder / "tuning.png",
+                {"stabilised": "-"})
+
+
 def run(args):
+    if args.redraw:
+        folder = args.out_dir / "leaders"
+        record = runs.read_record(folder / "leaders.json", "leaders")
+        with publishing.staged(folder) as stage:
+            (stage / "leaders.json").write_text(json.dumps(record, indent=1) + "\n")
+            draw(record, stage)
+        print(f"drawn again in {folder}")
+        return
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
     blocks = runs.read_record(args.out_dir / "bm3d_blocks" / "bm3d_blocks.json", "bm3d-blocks")
@@ -126,25 +151,23 @@ def run(args):
            "minus_aware": paired(stabilised, theirs),
            "dictionary_minus": {**paired(mine, stabilised),
                                 "mse": paired(mse_of(mine), mse_of(stabilised))}}
+    labels = fashion_mnist.load(args)[3][:len(clean)]
+    shown = ex09.first_of_each_class(labels)  # the comparison's examples (denoisers.py)
+    columns = {"original": clean[shown], "noisy": noisy[shown],
+               "BM3D\naware": estimates[other][shown], "BM3D\nstabilised": estimate[shown],
+               "dictionary\naware": estimates[ours][shown]}
     record = {"sigma": sigma, "test_images": len(clean), "test_noise_seed": den["test_noise_seed"],
               "method": ours, "other": other, **paired(mine, theirs),
               "mse": paired(mse_of(mine), mse_of(theirs)),
               "mean_psnr_db": {k: float(v.mean()) for k, v in psnr.items()}, "stabilised": vst,
+              "examples": {"classes": [ex09.CLASS_NAMES[int(labels[i])] for i in shown],
+                           "columns": {k: np.clip(v, -1, 1).round(4).tolist()
+                                       for k, v in columns.items()}},
               "wall_seconds": round(time.perf_counter() - started, 1)}
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    labels = fashion_mnist.load(args)[3][:len(clean)]
-    shown = ex09.first_of_each_class(labels)  # the comparison's examples (denoisers.py)
-    columns = [("original", clean[shown]), ("noisy", noisy[shown])] + [
-        (title, np.clip(estimates[name], -1, 1)[shown])
-        for title, name in zip(("BM3D, blocks\ntuned, aware", "dictionary\naware"), estimates)]
     with publishing.staged(args.out_dir / "leaders") as stage:
         (stage / "leaders.json").write_text(json.dumps(record, indent=1) + "\n")
-        plot_examples(columns, [ex09.CLASS_NAMES[int(labels[i])] for i in shown],
-                      stage / "examples.png")
-        plot_tuning({"stabilised": {"filter": vst["method"], "sigma": sigma,
-                                    "pipeline": "stabilised", "parameters": curves,
-                                    "tuned_psnr_db": best}}, stage / "tuning.png",
-                    {"stabilised": "-"})
+        draw(record, stage)
     print(f"{ours} minus {other}: {record['mean']:+.3f} dB [{record['ci95'][0]:+.3f}, "
           f"{record['ci95'][1]:+.3f}] over {record['n']} images, ahead on "
           f"{100 * record['share_ahead']:.0f} %")

@@ -43,7 +43,8 @@ def records(fake_data, tmp_path, monkeypatch):
     return tmp_path, psnr
 
 
-def test_the_dictionary_is_paired_with_bm3d_image_by_image(records, fake_data, capsys):
+def test_the_dictionary_is_paired_with_bm3d_image_by_image(records, fake_data, capsys,
+                                                           monkeypatch):
     out, psnr = records
     assert analyses_main("leaders", "--data-dir", fake_data, "--skip-md5", "--out-dir", out,
                          "--jobs", "1") == 0
@@ -75,6 +76,17 @@ def test_the_dictionary_is_paired_with_bm3d_image_by_image(records, fake_data, c
     assert vst["minus_aware"]["mean"] == pytest.approx((stabilised - psnr["bm3d"]).mean())
     assert vst["dictionary_minus"]["mean"] == pytest.approx(
         (psnr["dictionary"] - stabilised).mean())
+    # --redraw runs nothing and draws both figures again from the record, kept as it was
+    text = (out / "leaders" / "leaders.json").read_text()
+    assert list(record["examples"]["columns"]) == [
+        "original", "noisy", "BM3D\naware", "BM3D\nstabilised", "dictionary\naware"]
+    for png in ("examples.png", "tuning.png"):
+        (out / "leaders" / png).unlink()
+    monkeypatch.setattr(leaders, "comparison_images", lambda *a: pytest.fail("--redraw ran"))
+    assert analyses_main("leaders", "--out-dir", out, "--redraw") == 0
+    assert (out / "leaders" / "leaders.json").read_text() == text
+    assert all((out / "leaders" / png).stat().st_size > 0 for png in ("examples.png",
+                                                                       "tuning.png"))
 
 
 def test_a_record_the_methods_do_not_repeat_writes_nothing(records, fake_data, capsys):
