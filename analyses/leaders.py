@@ -1,6 +1,6 @@
 """Which of the two leading classical methods leads? (Q3, beside the denoiser comparison)
 
-    python -m analyses leaders       # writes figures/leaders/; about 10 minutes on 2 cores
+    python -m analyses leaders       # writes figures/leaders/; about 15 minutes on 2 cores
     # needs figures/denoisers/, figures/bm3d_blocks/ and figures/patch_prior/
 
 analyses/patch_prior.py (sparse coding over a learned dictionary) and analyses/bm3d_blocks.py
