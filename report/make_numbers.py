@@ -319,13 +319,14 @@ def collect(root=ROOT):
     vst = load_json(fig / "vst" / "vst.json")
     blocks = load_json(fig / "bm3d_blocks" / "bm3d_blocks.json")
     prior = load_json(fig / "patch_prior" / "patch_prior.json")
+    lead = load_json(fig / "leaders" / "leaders.json")
     family = beyond_family(pairs, blocks, prior, vst)
     m["FamilyCount"] = str(family)
     m.update(vst_numbers(vst, family))
     m.update(paired_numbers(pairs, family))
     m.update(blocks_numbers(blocks, family))
     m.update(prior_numbers(prior, family))
-    m.update(leaders_numbers(load_json(fig / "leaders" / "leaders.json"), family))
+    m.update(leaders_numbers(lead, family))
     for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):  # the stabiliser's gains
         gain = vst["methods"][name]["stabilised_minus_aware"]
         m[f"Vst{key}GainPAll"] = corrected_p(gain, family)
@@ -470,7 +471,10 @@ def collect(root=ROOT):
         + [f"${f2(per_class[(model, name)]['silhouette_2d_per_class'])}$"
            for model in ("plain", "denoise")]
         for c, name in enumerate(CLASS_NAMES)]
-    tables["DenoiseTableRows"] = denoise_table(den, tun, longer, blocks, prior)
+    tables["DenoiseTableRows"] = denoise_table(den, tun, longer, blocks, prior, {
+        "non-local means": vst["methods"]["non-local means"]["test_psnr_db"]["stabilised"],
+        "BM3D": vst["methods"]["BM3D"]["test_psnr_db"]["stabilised"],
+        BLOCKS: lead["stabilised"]["test_psnr_db"]})
     tables["SweepTableRows"] = sweep_table(den)
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
@@ -519,7 +523,7 @@ def value_text(method, values):
     for name, v in values.items():
         text = tex_escape(v) if isinstance(v, str) else ("yes" if v is True else "no"
                                                           if v is False else f"{v:g}")
-        parts.append(f"{short[name]} {text}".strip())
+        parts.append(f"$k={text}$" if name == "k" else f"{short[name]} {text}".strip())
     return ", ".join(parts)
 
 
@@ -598,11 +602,12 @@ def added_entries(record, method):
 BLOCKS, PRIOR = "BM3D, blocks tuned", "sparse coding, learned dictionary"
 
 
-def denoise_table(den, tun, lon, blocks, prior):
+def denoise_table(den, tun, lon, blocks, prior, stabilised):
     """Classical methods blind and clipping-aware side by side (BM3D with its blocks tuned and
-    the learned dictionary too), learned rows over seeds (the tuned DAEs and the one trained
-    longer among them), best (of the two pipelines) first; the clean-input AE, no denoiser,
-    last."""
+    the learned dictionary too), and through the stabiliser where they ran so (`stabilised`:
+    method -> test PSNR; analyses/vst.py, analyses/leaders.py), learned rows over seeds (the
+    tuned DAEs and the one trained longer among them), best (of the two pipelines) first; the
+    clean-input AE, no denoiser, last."""
     at = standing(den)
     rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
     rows += [(BLOCKS, *added_entries(blocks, BLOCKS)), (PRIOR, *added_entries(prior, PRIOR))]
@@ -620,13 +625,14 @@ def denoise_table(den, tun, lon, blocks, prior):
         if blind["kind"] in ("learned", "reference"):
             p, q = blind["subset"]["psnr_db"], blind["subset"]["ssim"]
             table.append([label, blind.get("values_text", f"$n={p['n']}$ seeds"),
-                          f"\\multicolumn{{2}}{{c}}{{{spread(p, f2)}}}",
+                          f"\\multicolumn{{3}}{{c}}{{{spread(p, f2)}}}",
                           mean_sd(q, f3) if q else "--"])
         else:  # SSIM of the better pipeline, the aware one where there is one
             values = aware["values"] if aware else blind["values"]
             table.append([label, value_text(name, values) if blind["kind"] in ("filter", "pca")
                           else "none (closed form)" if blind["kind"] == "linear" else "",
                           f2(psnr(blind)), f2(psnr(aware)) if aware else "--",
+                          f2(stabilised[name]) if name in stabilised else "--",
                           f3((aware or blind)["subset"]["ssim"]["mean"])])
     return table
 
@@ -639,7 +645,7 @@ def sweep_table(den):
         at = standing(den, sigma)
         dae = at[f"DAE trained at sigma {sigma:g}"]
         best = best_aware(at, FILTER_NAMES[:-1])
-        rows.append([f"$\\sigma={sigma:g}$", mean_sd(dae["subset"]["psnr_db"], f2),
+        rows.append([f"$\\sigma={sigma:g}$", spread(dae["subset"]["psnr_db"], f2),
                      f2(psnr(at["BM3D"])), f2(psnr(at["BM3D" + AWARE])),
                      f"{f2(psnr(best))} ({tex_escape(base_name(best['method']).replace(' (BayesShrink)', ''))})",
                      f2(psnr(at["Wiener (linear MMSE)" + AWARE])),
@@ -648,7 +654,7 @@ def sweep_table(den):
     for width in den["widths"]:
         if width != 8:
             rows.append([f"widened to {width}, $\\sigma=0.5$",
-                         mean_sd(at[f"DAE, code size {width}"]["subset"]["psnr_db"], f2),
+                         spread(at[f"DAE, code size {width}"]["subset"]["psnr_db"], f2),
                          "", "", "", "", ""])
     return rows
 
@@ -920,6 +926,10 @@ def longer_numbers(lon):
         "LongChosenEpoch": str(lon["chosen_epoch"]),
         "LongAtEdge": "yes" if lon["chosen_epoch"] == lon["epochs"] else "no",
         "LongTailGain": f2(gain[last] - gain[str(int(last) - 100)]),
+        # at how many seeds the held-out PSNR rose over those last 100 epochs
+        "LongTailRising": str(sum(c["held_out"][last] > c["held_out"][str(int(last) - 100)]
+                                  for c in lon["curves"].values())),
+        "LongSeedsN": str(len(lon["curves"])),
         "LongTestAtChosen": spread(test, f2),
         "LongTestAtMean": f2(test["mean"]),
         "LongWallHours": f"{lon['wall_seconds'] / 3600:.1f}",
@@ -1038,18 +1048,29 @@ def beyond_family(pairs, blocks, prior, vst):
     """The number of image-by-image differences the denoising part beyond the sheet computes,
     the one family its paired t tests are Bonferroni-corrected for: analyses/paired.py's (each
     pair by PSNR and by MSE, and each aware-minus-blind gain), bm3d_blocks', patch_prior's
-    (each pair by PSNR and by MSE), leaders' one pair (by PSNR and by MSE) and vst's
-    stabilised-minus-aware gains."""
+    (each pair by PSNR and by MSE), leaders' (its pair and the dictionary against stabilised
+    BM3D, each by PSNR and by MSE, and stabilised BM3D's gain) and vst's stabilised-minus-aware
+    gains."""
     return (2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"])
-            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 2 + len(vst["methods"]))
+            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 5 + len(vst["methods"]))
 
 
 def leaders_numbers(lead, family):
     """The dictionary minus BM3D with tuned blocks, image by image (analyses/leaders.py), by
-    PSNR and by MSE, each paired t test p Bonferroni-corrected for the family."""
+    PSNR and by MSE; that BM3D through the stabiliser, its gain and the dictionary minus it;
+    each paired t test p Bonferroni-corrected for the family."""
+    vst = lead["stabilised"]
+    gain, diff = vst["minus_aware"], vst["dictionary_minus"]
     return {"LdDiff": db_difference(lead, family), "LdShare": pct(lead["share_ahead"]),
             "LdPAll": corrected_p(lead, family), "LdMsePAll": corrected_p(lead["mse"], family),
-            "LdMseLeads": "yes" if corrected_interval(lead["mse"], family)[1] < 0 else "no"}
+            "LdMseLeads": "yes" if corrected_interval(lead["mse"], family)[1] < 0 else "no",
+            "LdVstPsnr": f2(vst["test_psnr_db"]),
+            "LdVstFactor": f"{vst['chosen']['sigma_factor']:g}",
+            "LdVstEdge": "yes" if vst["parameters"]["sigma_factor"]["at_grid_edge"] else "no",
+            "LdVstGain": db_difference(gain, family), "LdVstGainPAll": corrected_p(gain, family),
+            "LdVstDiff": db_difference(diff, family), "LdVstDiffPAll": corrected_p(diff, family),
+            "LdVstMsePAll": corrected_p(diff["mse"], family),
+            "LdVstMseSign": "lower" if diff["mse"]["mean"] < 0 else "higher"}
 
 
 def blocks_numbers(blocks, family):
