@@ -33,11 +33,11 @@ def plot_tuning(tuning, path, styles=None):
     from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
     panels = list(dict.fromkeys((t["filter"], p) for t in tuning.values()
                                 for p in t["parameters"]))
-    # One method: its name once above the panels (per panel, long names overlap).
+    # One method: its name once, in the legend (per panel, long names overlap), a column per
+    # parameter, and room for the legend above even one column.
     single = len({method for method, _ in panels}) == 1
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
-    # one method: a column per parameter, and room for the legend above even one
     fig, axes = plt.subplots(rows, cols, figsize=(max(6.5 * cols / 4, 3.4) if single else 6.5,
                                                   1.6 * rows + 0.6), squeeze=False)
     colours = {}
@@ -83,10 +83,9 @@ def plot_tuning(tuning, path, styles=None):
         line([], [], color="0.3", linestyle=style) for style in styles.values()] + [
         line([], [], marker="o", fillstyle="none", color="0.3", linestyle="none")]
     labels = [rf"$\sigma$ = {s:g}" for s in colours] + list(styles) + ["chosen value"]
-    title = f"{panels[0][0]}: " if single else ""
     fig.legend(handles, labels, loc="upper center", fontsize=7, ncol=len(labels),
-               bbox_to_anchor=(0.5, 1.0), title=title or None, title_fontsize=7.5,
-               alignment="left" if single else "center")
+               bbox_to_anchor=(0.5, 1.0), title=f"{panels[0][0]}:" if single else None,
+               title_fontsize=7.5, alignment="left" if single else "center")
     fig.tight_layout(rect=(0, 0, 1, 0.86 if single else 0.95))
     ex09.save(fig, path, layout=False)
 
