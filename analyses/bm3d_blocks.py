@@ -60,7 +60,7 @@ def build_parser(parser):
 
 def run(args):
     if args.redraw:
-        return redraw_tuning(args.out_dir / "bm3d_blocks" / "bm3d_blocks.json", f"{NAME}, blocks tuned")
+        return redraw_tuning(args.out_dir / "bm3d_blocks", "bm3d-blocks", f"{NAME}, blocks tuned")
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
     sigma, n = DEFAULT_NOISE_STD, args.tune_images

@@ -98,13 +98,9 @@ def run(args):
     den = read_comparison(args.out_dir)
     tun = runs.read_record(args.out_dir / "dae_tuning" / "dae_tuning.json", "dae-tuning")
     if args.redraw:
-        folder = args.out_dir / "dae_longer"
-        record = runs.read_record(folder / "dae_longer.json", "dae-longer")
-        with publishing.staged(folder) as stage:
-            (stage / "dae_longer.json").write_text(json.dumps(record, indent=1) + "\n")
-            plot(record, stage / "dae_longer.png", references(args.out_dir, den, tun["sigma"]))
-        print(f"drawn again in {folder}")
-        return
+        lines = references(args.out_dir, den, tun["sigma"])
+        return runs.redraw(args.out_dir / "dae_longer", "dae-longer", lambda record, stage:
+                           plot(record, stage / "dae_longer.png", lines))
     width = max(tun["widths"])
     tuned = tun["tuned"][str(width)]
     if args.epochs < tuned["epochs"]:

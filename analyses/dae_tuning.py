@@ -271,15 +271,7 @@ def run(args):
 
 
 def redraw(folder, den):
-    path = folder / "dae_tuning.json"
-    if not path.exists():
-        raise ex09.UsageError(f"--redraw draws from {path}, which does not exist: run "
-                              f"python -m analyses dae-tuning without it")
-    record = json.loads(path.read_text())
-    with publishing.staged(folder) as stage:
-        (stage / "dae_tuning.json").write_text(path.read_text())
-        draw(record, den, stage, folder.parent)
-    print(f"drawn again in {folder}")
+    runs.redraw(folder, "dae-tuning", lambda record, stage: draw(record, den, stage, folder.parent))
 
 
 def draw(record, den, stage, out_dir):

@@ -1,15 +1,13 @@
 """The denoiser comparison's figures (python -m analyses denoisers): the tuning curves, where
 the DAE stands (ranking, noise level, code size) and example outputs."""
 
-import json
 import re
-import shutil
 
 import numpy as np
 import torch
 
 import ex09
-import publishing
+from analyses import runs
 from analyses.filters import FILTERS
 from noise import DEFAULT_NOISE_STD
 
@@ -90,24 +88,20 @@ def plot_tuning(tuning, path, styles=None):
     ex09.save(fig, path, layout=False)
 
 
-def redraw_tuning(path, name):
-    """Draw `path`'s folder's tuning.png again from its record (bm3d-blocks, patch-prior):
-    each pipeline's curves, as the run drew them, without tuning anything again."""
-    record = json.loads(path.read_text())
-    tuning = {}
-    for pipeline, result in record["pipelines"].items():
-        if "parameters" not in result:
-            raise ex09.UsageError(f"{path} predates recording the tuning curves; run the "
-                                  f"analysis again to draw them")
-        tuning[pipeline] = {"filter": name, "sigma": record["sigma"], "pipeline": pipeline,
-                            "parameters": result["parameters"],
-                            "tuned_psnr_db": result["tuned_psnr_db"]}
-    with publishing.staged(path.parent) as stage:
-        for kept in path.parent.iterdir():  # the folder is published whole: keep the rest
-            if kept.is_file() and kept.name != "tuning.png":
-                shutil.copy2(kept, stage / kept.name)
+def redraw_tuning(folder, command, name):
+    """Draw `folder`'s tuning.png again from its record (bm3d-blocks, patch-prior): each
+    pipeline's curves, as the run drew them, without tuning anything again."""
+    def draw(record, stage):
+        tuning = {}
+        for pipeline, result in record["pipelines"].items():
+            if "parameters" not in result:
+                raise ex09.UsageError(f"{folder / folder.name}.json predates recording the "
+                                      f"tuning curves; run the analysis again to draw them")
+            tuning[pipeline] = {"filter": name, "sigma": record["sigma"], "pipeline": pipeline,
+                                "parameters": result["parameters"],
+                                "tuned_psnr_db": result["tuned_psnr_db"]}
         plot_tuning(tuning, stage / "tuning.png")
-    print(f"drawn again in {path.parent}")
+    runs.redraw(folder, command, draw)
 
 
 def short_name(method):

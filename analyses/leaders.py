@@ -111,13 +111,7 @@ def draw(record, folder):
 
 def run(args):
     if args.redraw:
-        folder = args.out_dir / "leaders"
-        record = runs.read_record(folder / "leaders.json", "leaders")
-        with publishing.staged(folder) as stage:
-            (stage / "leaders.json").write_text(json.dumps(record, indent=1) + "\n")
-            draw(record, stage)
-        print(f"drawn again in {folder}")
-        return
+        return runs.redraw(args.out_dir / "leaders", "leaders", draw)
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
     blocks = runs.read_record(args.out_dir / "bm3d_blocks" / "bm3d_blocks.json", "bm3d-blocks")

@@ -120,7 +120,7 @@ def denoise_all(images, dictionary, patch, tolerance, sigma, jobs):
 
 def run(args):
     if args.redraw:
-        return redraw_tuning(args.out_dir / "patch_prior" / "patch_prior.json", NAME)
+        return redraw_tuning(args.out_dir / "patch_prior", "patch-prior", NAME)
     started = time.perf_counter()
     den = read_comparison(args.out_dir)
     sigma, n = DEFAULT_NOISE_STD, args.tune_images

@@ -37,6 +37,22 @@ def read_record(path, command):
                               f"analyses {command}") from None
 
 
+def redraw(folder, command, draw, update=None):
+    """--redraw: publish `folder` again from its record <folder name>.json (made by `python -m
+    analyses COMMAND`), kept as it is unless update(record) changes it, with the figures
+    draw(record, stage) makes; nothing is run again."""
+    path = folder / f"{folder.name}.json"
+    record = read_record(path, command)
+    text = path.read_text()
+    if update:
+        update(record)
+        text = json.dumps(record, indent=1) + "\n"
+    with publishing.staged(folder) as stage:
+        (stage / path.name).write_text(text)
+        draw(record, stage)
+    print(f"drawn again in {folder}")
+
+
 def map_jobs(work, tasks, jobs):
     """[work(t) for t in tasks], in up to `jobs` worker processes (here when one will do)."""
     if jobs == 1 or len(tasks) == 1:

@@ -138,12 +138,8 @@ def run(args):
 
 def redraw(folder, tun):
     """The record and figure again, the reference curve read again from dae_tuning.json."""
-    record = runs.read_record(folder / "wide_tuning.json", "wide-tuning")
-    record["reference"] = reference(tun)
-    with publishing.staged(folder) as stage:
-        (stage / "wide_tuning.json").write_text(json.dumps(record, indent=1) + "\n")
-        plot(record, stage / "wide_tuning.png")
-    print(f"drawn again in {folder}")
+    runs.redraw(folder, "wide-tuning", lambda record, stage: plot(record, stage / "wide_tuning.png"),
+                update=lambda record: record.update(reference=reference(tun)))
 
 
 def plot(record, path):
