@@ -40,10 +40,12 @@ def plot_tuning(tuning, path, styles=None):
                                                   1.6 * rows + 0.6), squeeze=False)
     colours = {}
     for ax, (method, name) in zip(axes.flat, panels):
+        tried = set()
         for t in tuning.values():
             if t["filter"] != method:
                 continue
             c = t["parameters"][name]
+            tried.update(c["grid"])
             colour = colours.setdefault(t["sigma"], f"C{len(colours)}")
             style = styles[t["pipeline"]]
             x = [str(v) for v in c["grid"]] if isinstance(c["grid"][0], (str, bool)) else c["grid"]
@@ -53,13 +55,19 @@ def plot_tuning(tuning, path, styles=None):
             ax.plot([chosen], [y[list(c["grid"]).index(c["chosen"])]], "o", color=colour,
                     markersize=4.5, fillstyle="none")
         if name in ("patch_size", "patch_distance", "window", "levels", "block",
-                    "step", "patch"):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                    "step", "patch"):  # the values tried, unless too many to label apart
+            if len(tried) <= 6:
+                ax.set_xticks(sorted(tried))
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+        elif isinstance(c["grid"][0], str) and len(tried) > 3:  # names side by side collide
+            ax.tick_params(axis="x", labelrotation=40)
         elif not isinstance(c["grid"][0], (str, bool)):
             ax.set_xscale("symlog", linthresh=0.1) if 0 in c["grid"] else ax.set_xscale("log")
             positive = [v for v in c["grid"] if v > 0]
             low, high = min(positive), max(positive)
-            if high / low < 30:  # under 1.5 decades one tick per decade leaves one or none
+            # under 1.5 decades one tick per decade leaves one or none (symlog keeps its 0)
+            if high / low < 30 and 0 not in c["grid"]:
                 ax.set_xticks([t for t in (m * 10.0 ** e for e in range(-3, 4) for m in (1, 2, 5))
                                if low <= t <= high * 1.001] or [low, high])
             ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))

@@ -110,6 +110,8 @@ def build_parser(parser):
                         help="widths of the width sweep at sigma 0.5 (8: the sheet's network)")
     parser.add_argument("--skip-bm3d", action="store_true",
                         help="leave BM3D out (for quick checks; the report needs it)")
+    parser.add_argument("--redraw", action="store_true",
+                        help="run nothing: draw tuning.png again from denoisers.json")
     fashion_mnist.add_options(parser, ex09.positive_int, ex09.user_path)
 
 
@@ -131,6 +133,9 @@ def check(args, n_train, n_test):
 
 
 def run(args):
+    if args.redraw:
+        return runs.redraw(args.out_dir / "denoisers", "denoisers", lambda record, stage:
+                           plot_tuning(dict(enumerate(record["tuning"])), stage / "tuning.png"))
     started = time.perf_counter()
     torch.set_flush_denormal(True)
     x_train, _, x_test, y_test = fashion_mnist.load(args)

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -40,14 +41,17 @@ def read_record(path, command):
 def redraw(folder, command, draw, update=None):
     """--redraw: publish `folder` again from its record <folder name>.json (made by `python -m
     analyses COMMAND`), kept as it is unless update(record) changes it, with the figures
-    draw(record, stage) makes; nothing is run again."""
+    draw(record, stage) makes; nothing is run again, and the folder's other files are kept."""
     path = folder / f"{folder.name}.json"
     record = read_record(path, command)
     text = path.read_text()
     if update:
         update(record)
         text = json.dumps(record, indent=1) + "\n"
-    with publishing.staged(folder) as stage:
+    with publishing.staged(folder) as stage:  # the folder is published whole: copy the rest
+        for kept in folder.iterdir():
+            if kept.is_file():
+                shutil.copy2(kept, stage / kept.name)
         (stage / path.name).write_text(text)
         draw(record, stage)
     print(f"drawn again in {folder}")

@@ -400,3 +400,28 @@ def test_mirrored_study_end_to_end(fake_data, tmp_path, runs_from_store):
             assert difference["mean"] == pytest.approx(
                 by["mirrored (8-16-32)", mode][key] - by["as printed (8-8-32)", mode][key])
     assert (tmp_path / "mirrored" / "mirrored.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_redraw_draws_the_tuning_curves_again_and_keeps_the_rest_of_the_folder(tmp_path,
+                                                                               monkeypatch):
+    from analyses.__main__ import main
+    monkeypatch.setattr(denoisers, "check", lambda *a: pytest.fail("--redraw ran the comparison"))
+    drawn = []
+    monkeypatch.setattr(denoisers, "plot_tuning",
+                        lambda tuning, path: drawn.append(tuning) or path.write_text("png"))
+    folder = tmp_path / "denoisers"
+    folder.mkdir()
+    searches = [{"filter": "Gaussian", "sigma": 0.5, "pipeline": p, "tuned_psnr_db": 20.0,
+                 "parameters": {}} for p in ("blind", "clipping-aware")]
+    record = json.dumps({"tuning": searches})
+    (folder / "denoisers.json").write_text(record)
+    (folder / "standing.png").write_text("kept")
+    assert main(["denoisers", "--out-dir", str(tmp_path), "--redraw"]) == 0
+    assert (folder / "denoisers.json").read_text() == record
+    assert (folder / "standing.png").read_text() == "kept"  # the folder is published whole
+    assert (folder / "tuning.png").read_text() == "png"
+    assert list(drawn[0].values()) == searches
+    # no record: one line saying which command makes it
+    shutil.rmtree(folder)
+    assert main(["denoisers", "--out-dir", str(tmp_path), "--redraw"]) == 1
+    assert not folder.exists()
