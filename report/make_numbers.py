@@ -313,8 +313,10 @@ def collect(root=ROOT):
     longer, b1 = (load_json(fig / "dae_longer" / "dae_longer.json"),
                   load_json(fig / "beta1" / "beta1.json"))
     m.update(longer_numbers(longer))
-    m.update(width_choice_numbers(load_json(fig / "width_choice" / "width_choice.json")))
-    m.update(wide_numbers(load_json(fig / "wide_tuning" / "wide_tuning.json"), tun))
+    wc, wide = (load_json(fig / "width_choice" / "width_choice.json"),
+                load_json(fig / "wide_tuning" / "wide_tuning.json"))
+    m.update(width_choice_numbers(wc))
+    m.update(wide_numbers(wide, tun))
     m.update(beta1_numbers(b1, revival["dead_seeds"]))
     vst = load_json(fig / "vst" / "vst.json")
     blocks = load_json(fig / "bm3d_blocks" / "bm3d_blocks.json")
@@ -476,6 +478,9 @@ def collect(root=ROOT):
         "BM3D": vst["methods"]["BM3D"]["test_psnr_db"]["stabilised"],
         BLOCKS: lead["stabilised"]["test_psnr_db"]})
     tables["SweepTableRows"] = sweep_table(den)
+    tables["BudgetTableRows"], edged = budget_table(den, vst, blocks, prior, lead, tun, longer,
+                                                     wide, wc)
+    m["BudgetEdgeRows"] = str(len(edged))
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
                  for r in losses["plain"] if r["train_loss"]]
@@ -657,6 +662,91 @@ def sweep_table(den):
                          spread(at[f"DAE, code size {width}"]["subset"]["psnr_db"], f2),
                          "", "", "", "", ""])
     return rows
+
+
+PARAM_NAMES = {"sigma_factor": "$\\sigma_f$", "h": "$h$", "patch_size": "patch",
+               "patch_distance": "dist.", "fast_mode": "fast", "spin": "cycle spinning",
+               "tolerance": "tol.", "k": "$k$"}
+
+
+def duration(seconds):
+    """Wall time as table text: minutes below two hours, then hours."""
+    return (f"{seconds:.0f}\\,s" if seconds < 60 else f"{seconds / 60:.0f}\\,min"
+            if seconds < 7200 else f"{seconds / 3600:.1f}\\,h")
+
+
+def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
+    """What each method at sigma 0.5 was tuned with: the held-out training images its search
+    scored, the training images it learns from, what it searched, where the chosen value sits
+    at the edge of what was tried (and is no natural bound), and the search's wall time. Each
+    classical method's clipping-aware search (its blind one is alike); the time covers both,
+    the aware search reusing the blind one's outputs. Returns the rows and the labels of the
+    rows with an edge."""
+    learn = f"{tun['train_images']:,}".replace(",", "\\,")
+    rows = []
+
+    def names(params):
+        return ", ".join(PARAM_NAMES.get(p, p) for p in params)
+
+    def add(label, images, learns, searched, edge, seconds):
+        rows.append([label, f"{images:,}".replace(",", "\\,") if isinstance(images, int)
+                     else images, learns, searched,
+                     edge or ("--" if searched.startswith("none") else "none"),
+                     duration(seconds) if seconds is not None else "--"])
+
+    searches = {t["method"]: t for t in den["tuning"] if t["sigma"] == 0.5}
+    for name in ("Gaussian", "median", "wavelet (BayesShrink)", "total variation",
+                 "non-local means", "BM3D", "PCA-k"):
+        aware = searches[name + AWARE]
+        seconds = [searches[m].get("tuning_seconds") for m in (name, name + AWARE)]
+        edge = [p for p, c in aware["parameters"].items() if c["at_grid_edge"]]
+        add(TABLE_NAMES.get("PCA-k (k tuned)" if name == "PCA-k" else name,
+                            tex_escape(name.replace(" (BayesShrink)", ""))),
+            aware["tune_images"], learn if name == "PCA-k" else "--",
+            names(aware["parameters"]), names(edge),
+            None if None in seconds else sum(seconds))
+    for name, v in vst["methods"].items():
+        add(f"{name}, stabilised", v["tune_images"], "--", names(v["chosen"]),
+            names(v["at_grid_edge"]), v["tuning_seconds"])
+    aware = blocks["pipelines"]["clipping-aware"]
+    add(BLOCKS, blocks["tune_images"], "--", names(aware["parameters"]),
+        names(aware["at_grid_edge"]),
+        sum(r["tuning_seconds"] for r in blocks["pipelines"].values()))
+    stab = lead["stabilised"]  # on bm3d_blocks' held-out images, its block and step kept
+    add(BLOCKS + ", stabilised", blocks["tune_images"], "--", names(stab["parameters"]),
+        names(p for p, c in stab["parameters"].items() if c["at_grid_edge"]), None)
+    aware = prior["pipelines"]["clipping-aware"]
+    from analyses.patch_prior import PARAMS  # the atoms' natural bound: a cap on learning time
+    capped = aware["chosen"]["atoms"] == next(p.high for p in PARAMS if p.name == "atoms")
+    add(PRIOR, prior["tune_images"],
+        f"{prior['learn_patches']:,}".replace(",", "\\,") + " patches",
+        names(aware["chosen"]),
+        names(aware["at_grid_edge"] + (["atoms (cap)"] if capped else [])),
+        sum(r["seconds"] for r in prior["pipelines"].values()))
+    add("Wiener (linear MMSE)", "--", learn, "none (closed form)", "", None)
+    lrs = len(tun["lrs"])
+    kept = {w: max(i for i, r in enumerate(tun["runs"]) if w in r["widths"])
+            for w in tun["widths"]}
+    for width, label in TUNED_NAMES.items():
+        t, top = tun["tuned"][str(width)], tun["epochs"][str(width)]
+        edge = (["lr"] if t["lr"] in (min(tun["lrs"]), max(tun["lrs"])) else []) + (
+            ["epochs"] if t["epochs"] == top else [])
+        add(label, tun["tune_images"], learn,  # the search and the scored seeds' retraining
+            f"lr ({lrs}) $\\times$ epochs ({tun['eval_every']}--{top})", names(edge),
+            tun["runs"][kept[width]]["wall_seconds"])
+    last = max(lon["epochs_scored"])
+    add(f"DAE, widened to {lon['width']}, longer", lon["subset_images"], learn,
+        f"epochs ({lon['eval_every']}--{last}) at lr {lon['lr']:g}",
+        "epochs" if lon["chosen_epoch"] == last else "", lon["wall_seconds"])
+    add(f"DAE, width sweep", wc["tune_images"], learn,
+        f"width ({min(wc['widths'])}--{max(wc['widths'])}) at {wc['epochs']} epochs",
+        "width" if wc["chosen"]["at_edge"] else "", wc["wall_seconds"])
+    add(f"DAE, {wide['width']} wide", wide["tune_images"], learn,
+        f"lr ({len(wide['lrs'])}) $\\times$ epochs ({wide['eval_every']}--{wide['epochs']})",
+        names((["lr"] if wide["chosen"]["lr"] in (min(wide["lrs"]), max(wide["lrs"])) else [])
+              + (["epochs"] if wide["chosen"]["at_last_epoch"] else [])),
+        wide["wall_seconds"])
+    return rows, [r[0] for r in rows if r[4] not in ("none", "--")]
 
 
 def denoiser_numbers(den):
