@@ -738,7 +738,7 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
     add(f"DAE, widened to {lon['width']}, longer", lon["subset_images"], learn,
         f"epochs ({lon['eval_every']}--{last}) at lr {lon['lr']:g}",
         "epochs" if lon["chosen_epoch"] == last else "", lon["wall_seconds"])
-    add(f"DAE, width sweep", wc["tune_images"], learn,
+    add("DAE, width choice", wc["tune_images"], learn,
         f"width ({min(wc['widths'])}--{max(wc['widths'])}) at {wc['epochs']} epochs",
         "width" if wc["chosen"]["at_edge"] else "", wc["wall_seconds"])
     add(f"DAE, {wide['width']} wide", wide["tune_images"], learn,

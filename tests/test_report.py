@@ -434,12 +434,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     low, high = parse_spread(m["SweepLowDae"]), parse_spread(m["SweepHighDae"])
     holds("the DAE is below even the noisy input",
           low[3] < float(m["SweepLowNoisy"]))
-    holds("it is below the Wiener estimator and above every filter and PCA run there at every seed",
-          high[3] < float(m["SweepHighWie"])
-          and m["SweepHighDaeAboveClassical"] == m["SweepSeedsN"])
-    holds("There the untuned DAE is above every filter and PCA at every seed and below the Wiener estimator",
-          high[3] < float(m["SweepHighWie"])
-          and m["SweepHighDaeAboveClassical"] == m["SweepSeedsN"])
+    holds("it is below the Wiener estimator at every seed. Only these methods ran",
+          high[3] < float(m["SweepHighWie"]))
+    holds("at both levels it is below the Wiener estimator at every seed.",
+          high[3] < float(m["SweepHighWie"]) and low[3] < float(m["SweepLowWie"]))
     q1_all = json.loads((FIG / "q1" / "q1_results.json").read_text())
     tuned = {name: (v["lr"], v["tuning_final_loss"]) for name, v in q1_all["variants"].items()}
     holds("each variant at its largest stable rate",
