@@ -610,9 +610,9 @@ BLOCKS, PRIOR = "BM3D, blocks tuned", "sparse coding, learned dictionary"
 def denoise_table(den, tun, lon, blocks, prior, stabilised):
     """Classical methods blind and clipping-aware side by side (BM3D with its blocks tuned and
     the learned dictionary too), and through the stabiliser where they ran so (`stabilised`:
-    method -> test PSNR; analyses/vst.py, analyses/leaders.py), learned rows over seeds (the
-    tuned DAEs and the one trained longer among them), best (of the two pipelines) first; the
-    clean-input AE, no denoiser, last."""
+    method -> test PSNR; analyses/vst.py, analyses/leaders.py); then learned rows over seeds
+    (the tuned DAEs and the one trained longer among them); then the noisy input and the
+    clean-input AE, no denoiser. Each group best (of the two pipelines) first."""
     at = standing(den)
     rows = [(name, blind, aware) for name, (blind, aware) in classical_pairs(at).items()]
     rows += [(BLOCKS, *added_entries(blocks, BLOCKS)), (PRIOR, *added_entries(prior, PRIOR))]
@@ -620,12 +620,15 @@ def denoise_table(den, tun, lon, blocks, prior, stabilised):
     rows += [(m, s, None) for m, s in tuned_entries(tun).items()]
     longer = longer_entry(lon)
     rows.append((longer["method"], longer, None))
-    rows.sort(key=lambda r: -max(psnr(s) for s in r[1:] if s))
+    # classical methods, then learned ones, then the references (the noisy input, and the
+    # clean-input AE, no denoiser): each group ranked by its better pipeline, set apart by a rule
+    group = {"filter": 0, "pca": 0, "linear": 0, "learned": 1, "input": 2}
+    rows.sort(key=lambda r: (group[r[1]["kind"]], -max(psnr(s) for s in r[1:] if s)))
     rows.append((CEILING, at[CEILING], None))
     table = []
-    for name, blind, aware in rows:
+    for i, (name, blind, aware) in enumerate(rows):
         label = TABLE_NAMES.get(name, tex_escape(name.replace(" (BayesShrink)", "")))
-        if name == CEILING:  # not a denoiser: set apart
+        if i and group.get(blind["kind"], 2) != group.get(rows[i - 1][1]["kind"], 2):
             label = "\\midrule " + label
         if blind["kind"] in ("learned", "reference"):
             p, q = blind["subset"]["psnr_db"], blind["subset"]["ssim"]
@@ -1208,7 +1211,8 @@ def vst_numbers(vst, family):
     """Non-local means and BM3D through the variance-stabilising transform against their
     clipping-aware pipeline, image by image; how far the transform evens out the noise's sd."""
     m = {"VstSdMin": f2(vst["stabilised_sd"]["min"]), "VstSdMax": f2(vst["stabilised_sd"]["max"]),
-         "VstRawSdMin": f2(vst["raw_sd"]["min"]), "VstRawSdMax": f2(vst["raw_sd"]["max"])}
+         "VstRawSdMin": f2(vst["raw_sd"]["min"]), "VstRawSdMax": f2(vst["raw_sd"]["max"]),
+         "VstSdBackground": f2(vst["stabilised_sd"]["at_background"])}
     for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):
         m[f"Vst{key}Gain"] = db_difference(vst["methods"][name]["stabilised_minus_aware"],
                                              family)
