@@ -52,6 +52,11 @@ def f1(x):
     return f"{number(x):.1f}"
 
 
+def thousands(n):
+    """An integer with thin spaces between its thousands: 59\\,000."""
+    return f"{n:,}".replace(",", "\\,")
+
+
 def pct(x):
     return f"{100 * number(x):.1f}\\,\\%"
 
@@ -268,7 +273,7 @@ def collect(root=ROOT):
     m["RevivalLastSeed"] = str(revival["scanned_seeds"] - 1)
     m["RevivalDead"] = ", ".join(map(str, revival["dead_seeds"])) or "none"
     m["RevivalAdamStep"] = str(variants[0]["first_step_with_a_live_decoder_unit"])
-    m["RevivalSteps"] = f"{revival['epochs'] * revival['steps_per_epoch']:,}".replace(",", "\\,")
+    m["RevivalSteps"] = thousands(revival['epochs'] * revival['steps_per_epoch'])
     m["RevivalSgdLr"] = f"{variants[2]['lr']:g}"
     m["RevivalLogEvery"] = str(revival["log_every"])
     no_decay = [r for r in load_csv(fig / "revival" / "revival.csv")
@@ -281,7 +286,7 @@ def collect(root=ROOT):
     m["RevivalNoDecayCodeDrop"] = (f"from {start_units} to {no_decay[-1]['live_code_units']} "
                                    f"between steps {steps[steps.index(min(drops)) - 1]} and "
                                    f"{max(drops)}" if drops else "none")
-    m["RevivalProbe"] = f"{revival['probe_images']:,}".replace(",", "\\,")
+    m["RevivalProbe"] = thousands(revival['probe_images'])
     adam = [r for r in load_csv(fig / "revival" / "revival.csv")
             if r["variant"] == list(revival["variants"])[0]]
     m["RevivalAdamFinalUnits"] = adam[-1]["live_decoder_units"]
@@ -515,20 +520,26 @@ TABLE_NAMES = {"DAE": "\\textbf{DAE (the sheet's)}", "noisy input (no denoising)
 TUNED_NAMES = {8: "DAE (the sheet's), tuned", 128: "DAE, widened to 128, tuned"}
 
 
+# The filters' parameters as the tables name them (others by their own name); two are told
+# relative to sigma, and two are values that name themselves (BM3D's profile, the wavelet)
+PARAM_NAMES = {"sigma_factor": "$\\sigma_f$", "h": "$h$", "patch_size": "patch",
+               "patch_distance": "dist.", "fast_mode": "fast", "spin": "cycle spinning",
+               "tolerance": "tol.", "k": "$k$"}
+RELATIVE, UNNAMED = ("sigma_factor", "h"), ("profile", "wavelet")
+
+
 def value_text(method, values):
     """The tuned values of a filter as table text."""
     if not values:
         return ""
-    short = {"sigma_factor": "$\\sigma_f/\\sigma$", "h": "$h/\\sigma$", "patch_size": "patch",
-             "patch_distance": "dist.", "fast_mode": "fast", "profile": "", "std": "std",
-             "window": "window", "weight": "weight", "k": "$k$", "wavelet": "",
-             "levels": "levels", "spin": "cycle spinning", "block": "block",
-             "step": "step", "patch": "patch", "atoms": "atoms", "tolerance": "tol."}
     parts = []
     for name, v in values.items():
         text = tex_escape(v) if isinstance(v, str) else ("yes" if v is True else "no"
                                                           if v is False else f"{v:g}")
-        parts.append(f"$k={text}$" if name == "k" else f"{short[name]} {text}".strip())
+        label = "" if name in UNNAMED else PARAM_NAMES.get(name, name)
+        if name in RELATIVE:
+            label = label[:-1] + "/\\sigma$"
+        parts.append(f"$k={text}$" if name == "k" else f"{label} {text}".strip())
     return ", ".join(parts)
 
 
@@ -667,9 +678,9 @@ def sweep_table(den):
     return rows
 
 
-PARAM_NAMES = {"sigma_factor": "$\\sigma_f$", "h": "$h$", "patch_size": "patch",
-               "patch_distance": "dist.", "fast_mode": "fast", "spin": "cycle spinning",
-               "tolerance": "tol.", "k": "$k$"}
+def at_edge(value, tried):
+    """Whether a chosen value is the lowest or the highest of the values tried."""
+    return value in (min(tried), max(tried))
 
 
 def duration(seconds):
@@ -685,14 +696,14 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
     classical method's clipping-aware search (its blind one is alike); the time covers both,
     the aware search reusing the blind one's outputs. Returns the rows and the labels of the
     rows with an edge."""
-    learn = f"{tun['train_images']:,}".replace(",", "\\,")
+    learn = thousands(tun['train_images'])
     rows = []
 
     def names(params):
         return ", ".join(PARAM_NAMES.get(p, p) for p in params)
 
     def add(label, images, learns, searched, edge, seconds):
-        rows.append([label, f"{images:,}".replace(",", "\\,") if isinstance(images, int)
+        rows.append([label, thousands(images) if isinstance(images, int)
                      else images, learns, searched,
                      edge or ("--" if searched.startswith("none") else "none"),
                      duration(seconds) if seconds is not None else "--"])
@@ -722,7 +733,7 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
     from analyses.patch_prior import PARAMS  # the atoms' natural bound: a cap on learning time
     capped = aware["chosen"]["atoms"] == next(p.high for p in PARAMS if p.name == "atoms")
     add(PRIOR, prior["tune_images"],
-        f"{prior['learn_patches']:,}".replace(",", "\\,") + " patches",
+        thousands(prior['learn_patches']) + " patches",
         names(aware["chosen"]),
         names(aware["at_grid_edge"] + (["atoms (cap)"] if capped else [])),
         sum(r["seconds"] for r in prior["pipelines"].values()))
@@ -732,7 +743,7 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
             for w in tun["widths"]}
     for width, label in TUNED_NAMES.items():
         t, top = tun["tuned"][str(width)], tun["epochs"][str(width)]
-        edge = (["lr"] if t["lr"] in (min(tun["lrs"]), max(tun["lrs"])) else []) + (
+        edge = (["lr"] if at_edge(t["lr"], tun["lrs"]) else []) + (
             ["epochs"] if t["epochs"] == top else [])
         add(label, tun["tune_images"], learn,  # the search and the scored seeds' retraining
             f"lr ({lrs}) $\\times$ epochs ({tun['eval_every']}--{top})", names(edge),
@@ -746,7 +757,7 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
         "width" if wc["chosen"]["at_edge"] else "", wc["wall_seconds"])
     add(f"DAE, {wide['width']} wide", wide["tune_images"], learn,
         f"lr ({len(wide['lrs'])}) $\\times$ epochs ({wide['eval_every']}--{wide['epochs']})",
-        names((["lr"] if wide["chosen"]["lr"] in (min(wide["lrs"]), max(wide["lrs"])) else [])
+        names((["lr"] if at_edge(wide["chosen"]["lr"], wide["lrs"]) else [])
               + (["epochs"] if wide["chosen"]["at_last_epoch"] else [])),
         wide["wall_seconds"])
     return rows, [r[0] for r in rows if r[4] not in ("none", "--")]
@@ -754,10 +765,10 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
 
 def denoiser_numbers(den):
     at = standing(den)
-    m = {"TuneImages": f"{den['tune_images']:,}".replace(",", "\\,"),
+    m = {"TuneImages": thousands(den['tune_images']),
          "BmTuneImages": str(den["bm3d_tune_images"]),
          "NlmTuneImages": str(den["nlm_tune_images"]),
-         "SubsetImages": f"{den['subset_images']:,}".replace(",", "\\,"),
+         "SubsetImages": thousands(den['subset_images']),
          "SweepSeeds": f"{min(den['sweep_seeds'])}--{max(den['sweep_seeds'])}",
          "SweepSeedsN": str(len(den["sweep_seeds"])),
          "DenSeedsList": f"{min(den['seeds'])}--{max(den['seeds'])}",
@@ -960,14 +971,14 @@ def tuning_numbers(tun, den):
     m["TunWallMinutes"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 60:.0f}"
     m["TunWallHours"] = f"{sum(tun['runs'][i]['wall_seconds'] for i in kept) / 3600:.1f}"
     m["TunWallHoursAll"] = f"{sum(r['wall_seconds'] for r in tun['runs']) / 3600:.1f}"
-    m["TunTrainImages"] = f"{tun['train_images']:,}".replace(",", "\\,")
+    m["TunTrainImages"] = thousands(tun['train_images'])
     for key, width in (("Dae", "8"), ("Wide", "128")):
         t = tun["tuned"][width]
         curves = {c["lr"]: c["held_out_psnr_db"] for c in tun["curves"] if c["width"] == int(width)}
         m[f"Tun{key}Lr"], m[f"Tun{key}Epochs"] = f"{t['lr']:g}", str(t["epochs"])
         m[f"Tun{key}MaxEpochs"] = str(tun["epochs"][width])
         m[f"Tun{key}EpochAtEdge"] = "yes" if t["epochs"] == tun["epochs"][width] else "no"
-        m[f"Tun{key}LrAtEdge"] = "yes" if t["lr"] in (min(lrs), max(lrs)) else "no"
+        m[f"Tun{key}LrAtEdge"] = "yes" if at_edge(t["lr"], lrs) else "no"
         m[f"Tun{key}Psnr"] = spread(t["subset_psnr_db"], f2)
         m[f"Tun{key}Ssim"] = mean_sd(t["subset_ssim"], f3)
         m[f"Tun{key}SeedsN"] = str(t["subset_psnr_db"]["n"])
@@ -1197,7 +1208,7 @@ def prior_numbers(prior, family):
     m = {"PpPsnr": f2(aware["test"]["psnr_db"]), "PpBlindPsnr": f2(blind["test"]["psnr_db"]),
          "PpSsim": f3(aware["test"]["ssim"]), "PpPatch": str(aware["chosen"]["patch"]),
          "PpAtoms": str(aware["chosen"]["atoms"]),
-         "PpLearnPatches": f"{prior['learn_patches']:,}".replace(",", "\\,"),
+         "PpLearnPatches": thousands(prior['learn_patches']),
          "PpTuneImages": str(prior["tune_images"]), "PpSeed": str(prior["seed"]),
          "PpWallMinutes": f"{prior['wall_seconds'] / 60:.0f}"}
     for p in prior["pairs"]:
@@ -1245,7 +1256,7 @@ def paired_numbers(pairs, family):
     for g in pairs["aware_minus_blind"]:
         m["PairedGain" + short[g["filter"]]] = db_difference(g, family)
         m["PairedGain" + short[g["filter"]] + "PAll"] = corrected_p(g, family)
-    m["PairedImages"] = f"{pairs['images']:,}".replace(",", "\\,")
+    m["PairedImages"] = thousands(pairs['images'])
     # The leads the report lists: the clipping-aware estimators against each tuned network.
     # Each one's two-sided paired t test p, uncorrected and corrected; by MSE too, with the
     # PSNR of the MSE pooled over images.
