@@ -349,6 +349,14 @@ def collect(root=ROOT):
     above = [psnr(s) for s in ranked_classical(den)] + [
         max(r["test"]["psnr_db"] for r in prior["pipelines"].values())]
     m["ClassicalAboveTunedDae"] = str(sum(v > tuned_best for v in above))
+    # the same counts split: the filters, which learn nothing, and the estimators fitted to the
+    # training images (PCA, the Wiener estimator, the dictionary: the last entry of `above`)
+    fitted = [s["kind"] != "filter" for s in ranked_classical(den)] + [True]
+    for key, best in (("Dae", dae_best), ("TunedDae", tuned_best)):
+        for group, want in (("Filter", False), ("Fitted", True)):
+            m[f"{group}N"] = str(sum(f == want for f in fitted))
+            m[f"{group}Above{key}"] = str(sum(v > best for v, f in zip(above, fitted)
+                                              if f == want))
     # the classical methods not above every seed, named (the dictionary is above both)
     for key, best in (("Dae", dae_best), ("TunedDae", tuned_best)):
         m[f"ClassicalNotAbove{key}"] = " and ".join(
