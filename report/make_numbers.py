@@ -329,6 +329,13 @@ def collect(root=ROOT):
     lead = load_json(fig / "leaders" / "leaders.json")
     family = beyond_family(pairs, blocks, prior, vst)
     m["FamilyCount"] = str(family)
+    parts = (2 * len(pairs["pairs"]), len(pairs["aware_minus_blind"]),
+             2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 5, len(vst["methods"]))
+    assert sum(parts) == family, "the family's parts no longer add up: update FamilyParts"
+    m["FamilyParts"] = (f"{parts[0]} for the {len(pairs['pairs'])} estimator--network pairs by PSNR "
+                        f"and by MSE, {parts[1]} gains from telling the clipping, {parts[2]} for "
+                        f"the two leaders' pairs and stabilised BM3D, and {parts[3]} gains from the "
+                        f"stabiliser")
     m.update(vst_numbers(vst, family))
     m.update(paired_numbers(pairs, family))
     m.update(blocks_numbers(blocks, family))
