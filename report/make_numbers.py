@@ -500,6 +500,8 @@ def collect(root=ROOT):
     tables["BudgetTableRows"], edged = budget_table(den, vst, blocks, prior, lead, tun, longer,
                                                      wide, wc)
     m["BudgetEdgeRows"] = str(len(edged))
+    scored = [int(r[1].replace("\\,", "")) for r in tables["BudgetTableRows"] if r[1] != "--"]
+    m["BudgetImagesMin"], m["BudgetImagesMax"] = thousands(min(scored)), thousands(max(scored))
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
                  for r in losses["plain"] if r["train_loss"]]
