@@ -842,6 +842,8 @@ def denoiser_numbers(den):
     closest = min((s for s in ranked if psnr(s) > max(dae_seeds)), key=psnr)
     m["DaeClosest"] = tex_escape(base_name(closest["method"]).replace(" (BayesShrink)", ""))
     m["DaeClosestMargin"] = f2(psnr(closest) - max(dae_seeds))
+    median = max(psnr(at["median"]), psnr(at["median" + AWARE]))  # its better form
+    m["DaeSeedsAboveMedian"] = str(sum(v > median for v in dae_seeds))
     m["AwN"] = str(len(aware))
     widest = at["DAE, code size 128"]
     m["CodeMaxPsnr"] = spread(widest["subset"]["psnr_db"], f2)
