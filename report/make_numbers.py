@@ -327,11 +327,8 @@ def collect(root=ROOT):
     blocks = load_json(fig / "bm3d_blocks" / "bm3d_blocks.json")
     prior = load_json(fig / "patch_prior" / "patch_prior.json")
     lead = load_json(fig / "leaders" / "leaders.json")
-    family = beyond_family(pairs, blocks, prior, vst)
+    family, parts = beyond_family(pairs, blocks, prior, vst)
     m["FamilyCount"] = str(family)
-    parts = (2 * len(pairs["pairs"]), len(pairs["aware_minus_blind"]),
-             2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 5, len(vst["methods"]))
-    assert sum(parts) == family, "the family's parts no longer add up: update FamilyParts"
     m["FamilyParts"] = (f"{parts[0]} for {len(pairs['pairs'])} estimator--network pairs by PSNR and "
                         f"MSE, {parts[1]} gains from telling the clipping, {parts[2]} for the "
                         f"leaders' pairs and gains, {parts[3]} other gains from the stabiliser")
@@ -497,10 +494,9 @@ def collect(root=ROOT):
         "BM3D": vst["methods"]["BM3D"]["test_psnr_db"]["stabilised"],
         BLOCKS: lead["stabilised"]["test_psnr_db"]})
     tables["SweepTableRows"] = sweep_table(den)
-    tables["BudgetTableRows"], edged = budget_table(den, vst, blocks, prior, lead, tun, longer,
-                                                     wide, wc)
+    tables["BudgetTableRows"], edged, scored = budget_table(den, vst, blocks, prior, lead, tun,
+                                                             longer, wide, wc)
     m["BudgetEdgeRows"] = str(len(edged))
-    scored = [int(r[1].replace("\\,", "")) for r in tables["BudgetTableRows"] if r[1] != "--"]
     m["BudgetImagesMin"], m["BudgetImagesMax"] = thousands(min(scored)), thousands(max(scored))
     per_epoch = [[r["epoch"], f4(float(r["train_loss"])),
                   f4(float(by_epoch["denoise"][int(r["epoch"])]["train_loss"]))]
@@ -710,15 +706,17 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
     scored, the training images it learns from, what it searched, where the chosen value sits
     at the edge of what was tried (and is no natural bound), and the search's wall time. Each
     classical method's clipping-aware search (its blind one is alike); the time covers both,
-    the aware search reusing the blind one's outputs. Returns the rows and the labels of the
-    rows with an edge."""
+    the aware search reusing the blind one's outputs. Returns the rows, the labels of the rows
+    with an edge, and the numbers of held-out images the searches scored."""
     learn = thousands(tun['train_images'])
-    rows = []
+    rows, scored = [], []
 
     def names(params):
         return ", ".join(PARAM_NAMES.get(p, p) for p in params)
 
     def add(label, images, learns, searched, edge, seconds):
+        if isinstance(images, int):
+            scored.append(images)
         rows.append([label, thousands(images) if isinstance(images, int)
                      else images, learns, searched,
                      edge or ("--" if searched.startswith("none") else "none"),
@@ -776,7 +774,7 @@ def budget_table(den, vst, blocks, prior, lead, tun, lon, wide, wc):
         names((["lr"] if at_edge(wide["chosen"]["lr"], wide["lrs"]) else [])
               + (["epochs"] if wide["chosen"]["at_last_epoch"] else [])),
         wide["wall_seconds"])
-    return rows, [r[0] for r in rows if r[4] not in ("none", "--")]
+    return rows, [r[0] for r in rows if r[4] not in ("none", "--")], scored
 
 
 def denoiser_numbers(den):
@@ -1169,9 +1167,11 @@ def beyond_family(pairs, blocks, prior, vst):
     pair by PSNR and by MSE, and each aware-minus-blind gain), bm3d_blocks', patch_prior's
     (each pair by PSNR and by MSE), leaders' (its pair and the dictionary against stabilised
     BM3D, each by PSNR and by MSE, and stabilised BM3D's gain) and vst's stabilised-minus-aware
-    gains."""
-    return (2 * len(pairs["pairs"]) + len(pairs["aware_minus_blind"])
-            + 2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 5 + len(vst["methods"]))
+    gains. The size of the family, and its parts in that order (the leaders' pairs and gains as
+    one part)."""
+    parts = (2 * len(pairs["pairs"]), len(pairs["aware_minus_blind"]),
+             2 * len(blocks["pairs"]) + 2 * len(prior["pairs"]) + 5, len(vst["methods"]))
+    return sum(parts), parts
 
 
 def leaders_numbers(lead, family):
