@@ -460,6 +460,19 @@ def collect(root=ROOT):
         m[f"KnnDrop{key}"] = (f"{statistics.fmean(drops[key]):.1f}~$\\pm$~"
                               f"{statistics.stdev(drops[key]):.1f}")
     m["KnnDropPairedCi"] = t_interval([p - d for p, d in zip(drops["Plain"], drops["Denoise"])])
+    # Q3's five paired AE-DAE comparisons in one table (DAE minus AE by seed), each with its
+    # uncorrected interval and its p corrected for the five
+    q3_rows = []
+    for name, diff, digits in (
+            ("test MSE, clean input", mse_diff, 4), ("test MSE, noisy input", noisy_diff, 4),
+            ("5-NN accuracy (points)", knn_diff, 1), ("live code units", live_diff, 1),
+            ("5-NN points lost to noise", [d - p for p, d in zip(drops["Plain"], drops["Denoise"])],
+             1)):
+        cells = [name, f"${statistics.fmean(diff):+.{digits}f}$~$\\pm$~{statistics.stdev(diff):.{digits}f}",
+                 f"{sum(d > 0 for d in diff)} of {len(diff)}", t_interval(diff, digits),
+                 f"{min(1.0, 5 * ttest_1samp(diff, 0).pvalue):.3f}".replace("1.000", "1")]
+        q3_rows.append(" & ".join(cells) + r" \\")
+    m["QThreePairedRows"] = "\n".join(q3_rows)
 
     tables = {}
     rows = []
@@ -994,6 +1007,7 @@ def tuning_numbers(tun, den):
         m[f"Tun{key}LrAtEdge"] = "yes" if at_edge(t["lr"], lrs) else "no"
         m[f"Tun{key}Psnr"] = spread(t["subset_psnr_db"], f2)
         m[f"Tun{key}Ssim"] = mean_sd(t["subset_ssim"], f3)
+        m[f"Tun{key}SsimMean"] = f3(t["subset_ssim"]["mean"])
         m[f"Tun{key}SeedsN"] = str(t["subset_psnr_db"]["n"])
         m[f"Tun{key}Seeds"] = ", ".join(map(str, t["seeds"]))
         best = curves[t["lr"]][str(t["epochs"])]
