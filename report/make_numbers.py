@@ -359,10 +359,14 @@ def collect(root=ROOT):
         clear = [v - best > sd for v in above]
         m[f"{key}SeedSd"] = f2(sd)
         m[f"ClassicalAbove{key}"] = str(sum(clear))
-        m[f"ClearMargin{key}"] = f2(min(v - best for v, c in zip(above, clear) if c))
+        # "by X or more": X rounded down, so that every margin is at least what is printed
+        m[f"ClearMargin{key}"] = f"{math.floor(100 * min(v - best for v, c in zip(above, clear) if c)) / 100:.2f}"
         for group, want in (("Filter", False), ("Fitted", True)):
             m[f"{group}N"] = str(sum(f == want for f in fitted))
             m[f"{group}Above{key}"] = str(sum(c for c, f in zip(clear, fitted) if f == want))
+        m[f"FiltersAbove{key}Names"] = ", ".join(  # the filters clearly above, named
+            tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
+            for s, c, f in zip(ranked, clear, fitted) if c and not f)
         m[f"ClassicalNotAbove{key}"] = " and ".join(  # named (the dictionary is above both)
             tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
             for s, c in zip(ranked, clear) if not c) or "none"
@@ -1203,6 +1207,7 @@ def leaders_numbers(lead, family):
             "LdVstEdge": "yes" if vst["parameters"]["sigma_factor"]["at_grid_edge"] else "no",
             "LdVstGain": db_difference(gain, family), "LdVstGainPAll": corrected_p(gain, family),
             "LdVstDiff": db_difference(diff, family), "LdVstDiffPAll": corrected_p(diff, family),
+            "LdVstDiffP": p_text(paired_t_p(diff)),  # uncorrected
             "LdVstMsePAll": corrected_p(diff["mse"], family),
             "LdVstMseSign": "lower" if diff["mse"]["mean"] < 0 else "higher"}
 

@@ -335,9 +335,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
                   and paired_p(stab["dictionary_minus"]["mse"]) * n_diffs > 0.05)
     holds("and \\LdVstGain{} with tuned blocks ($\\pv{\\LdVstGainPAll}$", stab["minus_aware"]["mean"] > 0
           and paired_p(stab["minus_aware"]) * n_diffs < 0.001 and m["LdVstGainPAll"] == "<0.001")
-    holds("dictionary was not stabilised; its lead over stabilised BM3D is not detected.",
-          undetected and "stabilised" not in json.dumps(prior["pipelines"]))
-    holds("$28\\times28$ images lead (\\PpPsnr{} and \\BbPsnr\\,dB).",
+    holds("its lead over stabilised BM3D is not detected after correction (uncorrected "
+          "$\\pv{\\LdVstDiffP}$).",
+          undetected and (paired_p(stab["dictionary_minus"]) < 0.001) == (m["LdVstDiffP"] == "<0.001") and "stabilised" not in json.dumps(prior["pipelines"]))
+    holds("Two methods lead: a dictionary learned from training patches (\\PpPsnr\\,dB, one dictionary)",
           undetected and min(top, dictionary) > max(others[:-2] + every_seed)
           and top < stab["test_psnr_db"] and stab["test_psnr_db"] < prior["pipelines"]["clipping-aware"]["test"][
               "psnr_db"])
@@ -347,7 +348,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     # each lead image by image, by PSNR and by MSE, Bonferroni over the section's family
     leads = [(p, n_diffs) for r in (blocks, prior) for p in r["pairs"]
              if p["other"] in (f"{wiener}, clipping-aware", wide_long)]
-    holds("Both, and the Wiener estimator, lead the best network trained here image by image",
+    holds("Both lead the best network trained here image by image, as does the Wiener estimator",
           len(leads) == 4 and lead(wiener, wide_long, n_diffs)[0] > 0 and all(
               paired_p(p) * n < 0.001 and p["mean"] > 0
               and paired_p(p["mse"]) * n < 0.001 and p["mse"]["mean"] < 0 for p, n in leads))
@@ -367,7 +368,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     place = ("the lowest tried" if wide["chosen"]["lr"] == min(wide["lrs"]) else
              "the highest tried" if wide["chosen"]["lr"] == max(wide["lrs"]) else
              "inside its grid")
-    holds("is best on the held-out images at learning rate \\WtLr, \\WtLrPlace, and at the last epoch, still rising",
+    holds("images it is best at learning rate \\WtLr, \\WtLrPlace, and at the last epoch, still rising",
           wide["chosen"]["at_last_epoch"] and wide["width"] == choice["chosen"]["width"]
           and m["WtLrPlace"] == place and m["WtLr"] == f"{wide['chosen']['lr']:g}"
           and rising[str(wide["epochs"])] > rising[str(wide["epochs"] - 50)]
@@ -378,13 +379,12 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("Mean over the images with 95\\,\\% interval and paired $t$ test $p$, both "
           "Bonferroni-corrected for all \\FamilyCount{} differences", int(m["FamilyCount"]) == n_diffs
           and shown[1:] == pytest.approx(lead(wiener, wide_long, n_diffs), abs=0.006))
-    holds("Wiener estimator leads the \\WtWidth-wide network by \\PairedWieWider{} image by image",
+    holds("the test images the Wiener estimator leads it by \\PairedWieWider{} image by image",
           lead(wiener, wide_label, n_diffs)[0] > 0)
     last = str(longer["epochs"])
     rising = sum(c["held_out"][last] > c["held_out"][str(longer["epochs"] - 100)]
                  for c in longer["curves"].values())
-    holds("That network had not clearly levelled off, and a wider one was still gaining when "
-          "stopped:",
+    holds("(\\LongTestAtMean\\,dB, $n=\\LongSeedsN$), had not clearly levelled off.",
           m["LongAtEdge"] == "yes" and float(m["LongTailGain"]) > 0
           and wide["chosen"]["at_last_epoch"] and m["LongTailRising"] == str(rising)
           and m["LongSeedsN"] == str(len(longer["curves"])))
@@ -417,24 +417,29 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     holds("Tuned like the filters, the sheet's DAE is below the same \\ClassicalAboveTunedDae.}",
           clear(tuned_dae) == clear(dae_seeds)
           and int(m["ClassicalAboveTunedDae"]) == sum(clear(tuned_dae))
-          and m["ClassicalNotAboveTunedDae"] == not_above(tuned_dae))
+          and m["ClassicalNotAboveTunedDae"] == not_above(tuned_dae)
+          and float(m["ClearMarginTunedDae"]) <= min(f - max(tuned_dae) for f, c in zip(
+              ranked, clear(tuned_dae)) if c) < float(m["ClearMarginTunedDae"]) + 0.01)
     pca8 = [summary[f"PCA-8 (the code size){p}"]["subset"]["psnr_db"]["mean"]
             for p in ("", ", clipping-aware")]
     holds("PCA-8, the linear code of the DAE's size, is below every seed (\\PcaEightAwPsnr\\,dB).",
           max(pca8) < min(dae_seeds) and float(m["PcaEightAwPsnr"]) == pytest.approx(pca8[1], abs=0.005))
     median = max(summary[f"median{p}"]["subset"]["psnr_db"]["mean"]  # its better form
                  for p in ("", ", clipping-aware"))
-    holds("It is above the median filter at \\DaeSeedsAboveMedian{} of \\DaeSeedsN{} seeds and above "
-          "PCA-8, a linear code of its size, at all.", median <= max(dae_seeds)
+    holds("It is above the median filter at \\DaeSeedsAboveMedian{} of \\DaeSeedsN{} seeds; PCA-8, "
+          "a linear code of its size, is below all \\DaeSeedsN.", median <= max(dae_seeds)
           and int(m["DaeSeedsAboveMedian"]) == sum(v > median for v in dae_seeds)
           and int(m["DaeSeedsAboveMedian"]) < len(dae_seeds) and max(pca8) < min(dae_seeds))
     margin = min(f - max(dae_seeds) for f, c in zip(ranked, clear(dae_seeds)) if c)
-    holds("Each of the \\ClassicalN{} but the \\ClassicalNotAboveDae{} filters is above its best seed by "
-          "\\ClearMarginDae\\,dB or more, above the seeds' sd of \\DaeSeedSd\\,dB",
+    holds("\\FilterAboveDae{} filters (\\FiltersAboveDaeNames) and all \\FittedAboveDae{} fitted "
+          "estimators are above its best seed by \\ClearMarginDae\\,dB or more, above the seeds' sd of "
+          "\\DaeSeedSd\\,dB",
+          m["FiltersAboveDaeNames"] == ", ".join(n for n, c, f in zip(names, clear(dae_seeds), ranked_forms)
+                                                 if c and f["kind"] == "filter") and
           int(m["ClassicalAboveDae"]) == sum(clear(dae_seeds))
           and int(m["ClassicalN"]) == len(ranked)
           and m["ClassicalNotAboveDae"] == not_above(dae_seeds)
-          and float(m["ClearMarginDae"]) == pytest.approx(margin, abs=0.005)
+          and float(m["ClearMarginDae"]) <= margin < float(m["ClearMarginDae"]) + 0.01
           and float(m["DaeSeedSd"]) == pytest.approx(statistics.stdev(dae_seeds), abs=0.005))
     stabilised_sd = json.loads((FIG / "vst" / "vst.json").read_text())
     vst = stabilised_sd["methods"]
@@ -529,7 +534,7 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     plain = parse_spread(m["SeedsPlainMse"])
     holds("has the highest final test MSE of \\SeedsN{} seeds", m["PlainFinalTest"] == f"{plain[3]:.4f}")
     ratios = [float(r) for r in m["QOneSampleRatio"].split("--")]
-    holds("Its time per example is only \\QOneSgdSlowdown{} times higher.",
+    holds("a median over the \\QOneSeeds{} seeds, is only \\QOneSgdSlowdown{} times higher.",
           min(ratios) > float(m["QOneSgdSlowdown"]))
     holds("the higher PSNR at \\MirBetterDenoisePsnr{} of \\MirSeedsN{} seeds",
           int(m["MirBetterDenoisePsnr"]) > int(m["MirSeedsN"]) / 2)
@@ -570,10 +575,11 @@ def test_the_reports_headline_sentences_hold_in_the_data():
           and min(sgd["floor_excess"]) > max(sgd["final_excess"]))
     holds("By SSIM its library blocks score higher", float(m["BbSsim"]) < float(m["AwBmSsim"]))
     classical = {make_numbers.base_name(s["method"]) for s in make_numbers.ranked_classical(den)}
-    holds("\\FilterAboveDae{} of the \\FilterN{} filters (Gaussian, median, wavelet, total variation, "
-          "non-local means, BM3D), which learn nothing, and \\FittedAboveDae{} of the \\FittedN{} "
-          "estimators fitted to the training images (PCA at its tuned $k$, Wiener,",
+    holds("The \\ClassicalN{} are the \\FilterN{} filters, which learn nothing, and the \\FittedN{} "
+          "estimators fitted to the training images (PCA at its tuned $k$, Wiener, dictionary); BM3D "
+          "counts once, with its library blocks.",
           m["ClassicalN"] == "9" and (m["FilterN"], m["FittedN"]) == ("6", "3")
+          and names.count("BM3D") == 1 and "BM3D, clipping-aware" in [f["method"] for f in ranked_forms]
           and int(m["FilterAboveDae"]) == sum(f["kind"] == "filter" and c for f, c in zip(
               ranked_forms, clear(dae_seeds)))
           and int(m["FilterAboveDae"]) + int(m["FittedAboveDae"]) == int(m["ClassicalAboveDae"])
