@@ -370,6 +370,15 @@ def collect(root=ROOT):
         m[f"ClassicalNotAbove{key}"] = " and ".join(  # named (the dictionary is above both)
             tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
             for s, c in zip(ranked, clear) if not c) or "none"
+    # the same count by MSE, the loss the DAE was trained on (lower is better), same forms
+    dae_mse = [r["subset"]["mse"] for r in den["rows"] if r["sigma"] == 0.5 and r["method"] == "DAE"]
+    best_mse, sd_mse = min(dae_mse), statistics.stdev(dae_mse)
+    dictionary = max(prior["pipelines"].values(), key=lambda r: r["test"]["psnr_db"])["test"]
+    mses = [s["subset"]["mse"]["mean"] for s in ranked] + [dictionary["mse"]]
+    m["ClassicalBelowDaeMse"] = str(sum(best_mse - v > sd_mse for v in mses))
+    m["ClassicalNotBelowDaeMse"] = " and ".join(
+        tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
+        for s, v in zip(ranked, mses) if not best_mse - v > sd_mse) or "none"
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
     m["SeedsCkaPairs"] = str(cka["plain vs plain, two seeds"]["n"])
@@ -1302,6 +1311,8 @@ def vst_numbers(vst, family):
     m = {"VstSdMin": f2(vst["stabilised_sd"]["min"]), "VstSdMax": f2(vst["stabilised_sd"]["max"]),
          "VstRawSdMin": f2(vst["raw_sd"]["min"]), "VstRawSdMax": f2(vst["raw_sd"]["max"]),
          "VstSdBackground": f2(vst["stabilised_sd"]["at_background"])}
+    for key, sd in (("VstRawSdSpan", vst["raw_sd"]), ("VstSdSpan", vst["stabilised_sd"])):
+        m[key] = f2(round(sd["max"], 2) - round(sd["min"], 2))  # its printed ends apart
     for key, sd in (("VstRawSdDev", vst["raw_sd"]), ("VstSdDev", vst["stabilised_sd"])):
         m[key] = f2(max(abs(sd[end] - vst["sigma"]) for end in ("min", "max")))
     for key, name in (("Nlm", "non-local means"), ("Bm", "BM3D")):
