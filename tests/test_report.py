@@ -385,9 +385,10 @@ def test_the_reports_headline_sentences_hold_in_the_data():
     last = str(longer["epochs"])
     rising = sum(c["held_out"][last] > c["held_out"][str(longer["epochs"] - 100)]
                  for c in longer["curves"].values())
-    holds("(\\LongTestAtMean\\,dB, $n=\\LongSeedsN$), which had not clearly levelled off.",
+    holds("(\\LongTestAtMean\\,dB, $n=\\LongSeedsN$), whose search stopped at its grid's edges, "
+          "before it had clearly levelled off.",
           m["LongAtEdge"] == "yes" and float(m["LongTailGain"]) > 0
-          and wide["chosen"]["at_last_epoch"] and m["LongTailRising"] == str(rising)
+          and wide["chosen"]["at_last_epoch"] and choice["chosen"]["at_edge"] and m["LongTailRising"] == str(rising)
           and m["LongSeedsN"] == str(len(longer["curves"])))
     holds("Of the sweep's widths, 8 to 128, they choose 128, the widened DAE's; over all widths "
           "tried, \\WcChosen{} (star), the widest.", choice["chosen"]["width"] > 128
