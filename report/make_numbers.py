@@ -365,10 +365,10 @@ def collect(root=ROOT):
             m[f"{group}N"] = str(sum(f == want for f in fitted))
             m[f"{group}Above{key}"] = str(sum(c for c, f in zip(clear, fitted) if f == want))
         m[f"FiltersAbove{key}Names"] = ", ".join(  # the filters clearly above, named
-            tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
+            method_name(s)
             for s, c, f in zip(ranked, clear, fitted) if c and not f)
         m[f"ClassicalNotAbove{key}"] = " and ".join(  # named (the dictionary is above both)
-            tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
+            method_name(s)
             for s, c in zip(ranked, clear) if not c) or "none"
     # the same count by MSE, the loss the DAE was trained on (lower is better), same forms
     dae_mse = [r["subset"]["mse"] for r in den["rows"] if r["sigma"] == 0.5 and r["method"] == "DAE"]
@@ -377,7 +377,7 @@ def collect(root=ROOT):
     mses = [s["subset"]["mse"]["mean"] for s in ranked] + [dictionary["mse"]]
     m["ClassicalBelowDaeMse"] = str(sum(best_mse - v > sd_mse for v in mses))
     m["ClassicalNotBelowDaeMse"] = " and ".join(
-        tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
+        method_name(s)
         for s, v in zip(ranked, mses) if not best_mse - v > sd_mse) or "none"
     m["RevivalEpochs"] = str(revival["epochs"])
     m["RevivalSgdDecayStep"] = sci(variants[2]["lr"] * variants[2]["weight_decay"])
@@ -603,6 +603,11 @@ def classical_pairs(at):
             blind, aware = pairs.get(base_name(method), (None, None))
             pairs[base_name(method)] = (s, aware) if not method.endswith(AWARE) else (blind, s)
     return pairs
+
+
+def method_name(s):
+    """A classical method as the text names it: no pipeline, no wavelet rule."""
+    return tex_escape(base_name(s["method"]).replace(" (BayesShrink)", ""))
 
 
 def ranked_classical(den):
